@@ -1,0 +1,387 @@
+//! The batch file's shape as serde sees it.
+//!
+//! Validation happens *inside* deserialization (`TryFrom` on the raw forms),
+//! so serde_json attaches the line and column of the offending entry to
+//! every error, and `serde_path_to_error` names the entry and field.
+
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use reqwest::Method;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+use super::template::substitute_env;
+
+/// The JSON-object batch form: settings plus `requests`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBatch {
+    #[serde(default, deserialize_with = "de_env_string_opt")]
+    pub base_url: Option<String>,
+    #[serde(default, deserialize_with = "de_env_headers")]
+    pub headers: Vec<(String, String)>,
+    #[serde(default, deserialize_with = "de_duration_opt")]
+    pub timeout: Option<Duration>,
+    #[serde(default)]
+    pub max_at_once: Option<u64>,
+    #[serde(default, deserialize_with = "de_rate_opt")]
+    pub per_second: Option<f64>,
+    #[serde(default)]
+    pub burst: Option<u32>,
+    #[serde(default)]
+    pub retries: Option<u32>,
+    #[serde(default)]
+    pub http2: Option<bool>,
+    pub requests: Vec<EntrySpec>,
+}
+
+/// One validated request entry, before expansion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntrySpec {
+    pub name: Option<String>,
+    pub method: Method,
+    pub url: String,
+    pub params: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    pub body: BodySpec,
+    pub timeout: Option<Duration>,
+    /// Variables in declaration order; the first one varies slowest.
+    pub for_each: Vec<(String, AxisSpec)>,
+}
+
+/// What an entry sends as its body (at most one kind).
+#[derive(Debug, Clone, PartialEq)]
+pub enum BodySpec {
+    None,
+    Json(Value),
+    Text(String),
+    Form(Vec<(String, String)>),
+}
+
+/// One `for_each` variable: where its values come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AxisSpec {
+    /// An explicit list of values.
+    Values(Vec<String>),
+    /// A half-open integer range with a non-zero step.
+    Range { start: i64, end: i64, step: i64 },
+    /// A CSV or JSON Lines data file; each row binds its columns/keys.
+    Rows(String),
+}
+
+const METHODS: &[&str] = &[
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE",
+];
+
+/// The object form of an entry, exactly as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawObject {
+    url: String,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    params: Option<IndexMap<String, Value>>,
+    #[serde(default)]
+    headers: Option<IndexMap<String, String>>,
+    #[serde(default)]
+    json: Option<Value>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    form: Option<IndexMap<String, Value>>,
+    #[serde(default, deserialize_with = "de_duration_opt")]
+    timeout: Option<Duration>,
+    #[serde(default)]
+    for_each: Option<IndexMap<String, Value>>,
+}
+
+impl RawObject {
+    fn from_url(url: String, params: Option<IndexMap<String, Value>>) -> Self {
+        Self {
+            url,
+            method: None,
+            name: None,
+            params,
+            headers: None,
+            json: None,
+            body: None,
+            form: None,
+            timeout: None,
+            for_each: None,
+        }
+    }
+}
+
+impl TryFrom<RawObject> for EntrySpec {
+    type Error = String;
+
+    fn try_from(raw: RawObject) -> Result<Self, String> {
+        let method = match raw.method {
+            None => Method::GET,
+            Some(m) => {
+                let upper = m.to_ascii_uppercase();
+                if !METHODS.contains(&upper.as_str()) {
+                    return Err(format!(
+                        "unknown method `{m}`: expected one of {}",
+                        METHODS.join(", ")
+                    ));
+                }
+                Method::from_bytes(upper.as_bytes()).map_err(|e| e.to_string())?
+            }
+        };
+        let bodies = [raw.json.is_some(), raw.body.is_some(), raw.form.is_some()];
+        if bodies.iter().filter(|b| **b).count() > 1 {
+            return Err("an entry takes at most one of `json`, `body` and `form`".into());
+        }
+        let body = if let Some(json) = raw.json {
+            BodySpec::Json(env_in_json(json)?)
+        } else if let Some(text) = raw.body {
+            BodySpec::Text(substitute_env(&text)?)
+        } else if let Some(form) = raw.form {
+            BodySpec::Form(pairs("form", form)?)
+        } else {
+            BodySpec::None
+        };
+        let url = substitute_env(&raw.url)?;
+        if url.trim().is_empty() {
+            return Err(
+                "`url` is empty: expected a path like \"/items\" or an absolute URL".into(),
+            );
+        }
+        Ok(EntrySpec {
+            name: raw.name.as_deref().map(substitute_env).transpose()?,
+            method,
+            url,
+            params: raw
+                .params
+                .map(|p| pairs("params", p))
+                .transpose()?
+                .unwrap_or_default(),
+            headers: raw
+                .headers
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| Ok((k, substitute_env(&v)?)))
+                .collect::<Result<_, String>>()?,
+            body,
+            timeout: raw.timeout,
+            for_each: raw.for_each.map(axes).transpose()?.unwrap_or_default(),
+        })
+    }
+}
+
+/// Query or form parameters: scalars, or lists of scalars for repeated keys.
+fn pairs(what: &str, map: IndexMap<String, Value>) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::with_capacity(map.len());
+    for (key, value) in map {
+        match value {
+            Value::Array(items) => {
+                for item in items {
+                    out.push((
+                        key.clone(),
+                        scalar(&item).ok_or_else(|| bad_param(what, &key))?,
+                    ));
+                }
+            }
+            other => out.push((
+                key.clone(),
+                scalar(&other).ok_or_else(|| bad_param(what, &key))?,
+            )),
+        }
+    }
+    out.into_iter()
+        .map(|(k, v)| Ok((k, substitute_env(&v)?)))
+        .collect()
+}
+
+fn bad_param(what: &str, key: &str) -> String {
+    format!("`{what}.{key}`: expected a string, number, boolean, or a list of them")
+}
+
+fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn axes(map: IndexMap<String, Value>) -> Result<Vec<(String, AxisSpec)>, String> {
+    if map.is_empty() {
+        return Err("`for_each` is empty: expected at least one variable".into());
+    }
+    map.into_iter()
+        .map(|(name, value)| {
+            let axis = match (name.as_str(), value) {
+                ("rows", Value::String(path)) => AxisSpec::Rows(substitute_env(&path)?),
+                (_, Value::Array(items)) => {
+                    if items.is_empty() {
+                        return Err(format!("`for_each.{name}` is an empty list"));
+                    }
+                    let values = items
+                        .iter()
+                        .map(|v| {
+                            scalar(v).ok_or_else(|| {
+                                format!("`for_each.{name}`: expected a list of strings or numbers")
+                            })
+                        })
+                        .map(|v| v.and_then(|v| substitute_env(&v)))
+                        .collect::<Result<_, _>>()?;
+                    AxisSpec::Values(values)
+                }
+                (_, Value::Object(obj)) if obj.contains_key("range") && obj.len() == 1 => {
+                    range(&name, &obj["range"])?
+                }
+                _ => {
+                    return Err(format!(
+                        "`for_each.{name}`: expected a list of values, {{\"range\": [start, end, step?]}}, or (for the key `rows`) a .csv or .jsonl file name"
+                    ));
+                }
+            };
+            Ok((name, axis))
+        })
+        .collect()
+}
+
+fn range(name: &str, value: &Value) -> Result<AxisSpec, String> {
+    let err =
+        || format!("`for_each.{name}.range`: expected [start, end] or [start, end, step] integers");
+    let items = value.as_array().ok_or_else(err)?;
+    if !(2..=3).contains(&items.len()) {
+        return Err(err());
+    }
+    let ints: Vec<i64> = items
+        .iter()
+        .map(|v| v.as_i64().ok_or_else(err))
+        .collect::<Result<_, _>>()?;
+    let step = ints.get(2).copied().unwrap_or(1);
+    if step == 0 {
+        return Err(format!("`for_each.{name}.range`: step must not be 0"));
+    }
+    let (start, end) = (ints[0], ints[1]);
+    if (step > 0 && start >= end) || (step < 0 && start <= end) {
+        return Err(format!(
+            "`for_each.{name}.range` [{start}, {end}, {step}] is empty (the end is excluded)"
+        ));
+    }
+    Ok(AxisSpec::Range { start, end, step })
+}
+
+fn env_in_json(value: Value) -> Result<Value, String> {
+    Ok(match value {
+        Value::String(s) => Value::String(substitute_env(&s)?),
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(env_in_json)
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| Ok((k, env_in_json(v)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        other => other,
+    })
+}
+
+impl<'de> Deserialize<'de> for EntrySpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntryVisitor;
+
+        impl<'de> Visitor<'de> for EntryVisitor {
+            type Value = EntrySpec;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a request: a URL string, a [url, params] pair, or an object with `url`",
+                )
+            }
+
+            fn visit_str<E: de::Error>(self, url: &str) -> Result<EntrySpec, E> {
+                EntrySpec::try_from(RawObject::from_url(url.to_owned(), None)).map_err(E::custom)
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EntrySpec, A::Error> {
+                let expected = &"a [url, params] pair";
+                let url: String = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(0, expected))?;
+                let params: Option<IndexMap<String, Value>> = seq.next_element()?;
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::invalid_length(3, expected));
+                }
+                EntrySpec::try_from(RawObject::from_url(url, params)).map_err(de::Error::custom)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<EntrySpec, A::Error> {
+                let raw = RawObject::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                EntrySpec::try_from(raw).map_err(de::Error::custom)
+            }
+        }
+
+        deserializer.deserialize_any(EntryVisitor)
+    }
+}
+
+/// Parses `"30s"`, `"250ms"`, `"1m"` (humantime) or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    if let Ok(secs) = text.trim().parse::<f64>() {
+        return secs_to_duration(secs);
+    }
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        format!("invalid duration {text:?} ({e}): expected e.g. \"30s\", \"250ms\", \"1m\"")
+    })
+}
+
+fn secs_to_duration(secs: f64) -> Result<Duration, String> {
+    if secs.is_finite() && secs >= 0.0 && secs < 1e9 {
+        Ok(Duration::from_secs_f64(secs))
+    } else {
+        Err(format!(
+            "invalid duration {secs}: expected a non-negative number of seconds"
+        ))
+    }
+}
+
+fn de_duration_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => parse_duration(&s).map(Some).map_err(de::Error::custom),
+        Some(Value::Number(n)) => secs_to_duration(n.as_f64().unwrap_or(-1.0))
+            .map(Some)
+            .map_err(de::Error::custom),
+        Some(_) => Err(de::Error::custom(
+            "expected a duration like \"30s\" or a number of seconds",
+        )),
+    }
+}
+
+fn de_rate_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    match Option::<f64>::deserialize(d)? {
+        Some(r) if !r.is_finite() || r < 0.0 => Err(de::Error::custom(format!(
+            "invalid rate {r}: expected a number of requests per second >= 0 (0 = unlimited)"
+        ))),
+        other => Ok(other),
+    }
+}
+
+fn de_env_string_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)?
+        .map(|s| substitute_env(&s))
+        .transpose()
+        .map_err(de::Error::custom)
+}
+
+fn de_env_headers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+    IndexMap::<String, String>::deserialize(d)?
+        .into_iter()
+        .map(|(k, v)| Ok((k, substitute_env(&v).map_err(de::Error::custom)?)))
+        .collect()
+}

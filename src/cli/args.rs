@@ -1,0 +1,145 @@
+//! clap definitions. Flags override the batch file's settings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use ratebench::export::ExportFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ratebench",
+    version,
+    about = "Run batches of HTTP requests under a concurrency cap and a rate limit",
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run a batch headless: progress on stderr, summary at the end.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Batch file: .json, .jsonl/.ndjson or .txt (content decides otherwise).
+    pub batch: PathBuf,
+
+    /// Base URL for relative request URLs (overrides the file's base_url).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Most requests in flight at once; 0 or "unlimited" for no cap [default: 10].
+    #[arg(long, short = 'c', value_name = "N", value_parser = parse_count)]
+    pub max_at_once: Option<u64>,
+
+    /// Most request starts per second, evenly spaced; fractions allowed; 0 or
+    /// "unlimited" for no limit [default: unlimited].
+    #[arg(long, short = 'r', value_name = "R", value_parser = parse_rate)]
+    pub per_second: Option<f64>,
+
+    /// Starts allowed back to back under --per-second [default: 1].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub burst: Option<u32>,
+
+    /// Retries per request on connect errors, timeouts, 429 and 5xx [default: 0].
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+
+    /// Per-request timeout, e.g. 30s, 500ms [default: 30s].
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// Speak HTTP/2 (prior knowledge) instead of HTTP/1.1.
+    #[arg(long)]
+    pub http2: bool,
+
+    /// Write every result to FILE as it completes (the journal).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Format of --out [default: from its extension, else jsonl].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<ExportFormat>,
+
+    /// Write the run summary as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+
+    /// Keep response bodies in the results, up to SIZE each.
+    #[arg(long, value_name = "SIZE", num_args = 0..=1, default_missing_value = "64KiB", value_parser = parse_size)]
+    pub keep_body: Option<usize>,
+
+    /// Record URLs as sent, without masking key-like query values.
+    #[arg(long)]
+    pub no_redact: bool,
+
+    /// After Ctrl-C, how long in-flight requests may finish before they are cancelled.
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]
+    pub grace: Duration,
+
+    /// No progress bar and no summary table.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+fn is_unlimited(s: &str) -> bool {
+    matches!(
+        s.trim().to_ascii_lowercase().as_str(),
+        "unlimited" | "none" | "inf"
+    )
+}
+
+fn parse_count(s: &str) -> Result<u64, String> {
+    if is_unlimited(s) {
+        return Ok(0);
+    }
+    s.trim()
+        .parse()
+        .map_err(|_| format!("expected a whole number or \"unlimited\", got {s:?}"))
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    if is_unlimited(s) {
+        return Ok(0.0);
+    }
+    match s.trim().trim_end_matches("/s").parse::<f64>() {
+        Ok(r) if r.is_finite() && r >= 0.0 => Ok(r),
+        _ => Err(format!(
+            "expected a rate like 5, 0.5 or \"unlimited\", got {s:?}"
+        )),
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    ratebench::batch::parse_duration(s)
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    let size: bytesize::ByteSize = s
+        .trim()
+        .parse()
+        .map_err(|e| format!("invalid size {s:?}: {e}"))?;
+    usize::try_from(size.as_u64()).map_err(|_| format!("size {s:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_parsers() {
+        assert_eq!(parse_count("unlimited"), Ok(0));
+        assert_eq!(parse_count("12"), Ok(12));
+        assert!(parse_count("-1").is_err());
+        assert_eq!(parse_rate("0.5"), Ok(0.5));
+        assert_eq!(parse_rate("100/s"), Ok(100.0));
+        assert!(parse_rate("-3").is_err());
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("100"), Ok(100));
+    }
+}

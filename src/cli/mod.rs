@@ -1,0 +1,27 @@
+//! Command-line interface: argument definitions and subcommand dispatch.
+
+mod args;
+mod run;
+
+use std::process::ExitCode;
+
+pub use args::Cli;
+use args::Cmd;
+
+/// All requests succeeded.
+pub const EXIT_OK: u8 = 0;
+/// The run completed but some requests failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Bad input or usage (clap uses 2 for usage errors too).
+pub const EXIT_USAGE: u8 = 2;
+/// Something outside the user's input went wrong.
+pub const EXIT_ERROR: u8 = 3;
+/// Interrupted by Ctrl-C (128 + SIGINT).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+pub async fn dispatch(cli: Cli) -> ExitCode {
+    let code = match cli.command {
+        Cmd::Run(args) => run::run(args).await,
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,192 @@
+//! `ratebench run`: the headless front end of the engine.
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ratebench::batch::{Batch, LoadOptions};
+use ratebench::engine::{self, Command, Limits, RunConfig};
+use ratebench::export::{ExportFormat, RecordSink, RunSummary, create_journal};
+use ratebench::stats::StatsSnapshot;
+use tokio::sync::watch;
+
+use super::args::RunArgs;
+use super::{EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
+
+/// A sink that discards records (no `--out`): stats still see every one.
+struct Discard;
+
+impl RecordSink for Discard {
+    fn write(&mut self, _: &ratebench::RequestRecord) -> io::Result<()> {
+        Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+pub async fn run(args: RunArgs) -> u8 {
+    let options = LoadOptions {
+        base_url: args.base_url.clone(),
+        format: None,
+    };
+    // Loading validates the whole batch: on any error nothing is sent.
+    let batch = match Batch::load_with(&args.batch, &options) {
+        Ok(batch) => batch,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let config = config_from(&args, &batch);
+    let sink: Box<dyn RecordSink> = match &args.out {
+        None => Box::new(Discard),
+        Some(path) => {
+            let format = args.format.unwrap_or_else(|| ExportFormat::from_path(path));
+            match create_journal(path, format) {
+                Ok(sink) => sink,
+                Err(e) => {
+                    eprintln!("error: cannot create {}: {e}", path.display());
+                    return EXIT_USAGE;
+                }
+            }
+        }
+    };
+
+    let total = batch.len();
+    let handle = match engine::start(batch.requests(), Some(total), config.clone(), sink) {
+        Ok(handle) => handle,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let progress = progress_bar(total, args.quiet);
+    if !args.quiet {
+        progress.println(format!(
+            "ratebench: {} requests from {}, {}",
+            total,
+            args.batch.display(),
+            config.limits
+        ));
+    }
+    tokio::spawn(on_ctrl_c(
+        handle.commander(),
+        interrupted.clone(),
+        progress.clone(),
+        config.stop_grace,
+    ));
+    let ticker = tokio::spawn(show_progress(handle.stats.clone(), progress.clone()));
+
+    let summary = match handle.wait().await {
+        Ok(summary) => summary,
+        Err(e) => {
+            progress.abandon();
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    ticker.abort();
+    progress.finish_and_clear();
+
+    if let Some(path) = &args.summary_json {
+        if let Err(e) = write_summary(path, &summary) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return EXIT_ERROR;
+        }
+    }
+    if !args.quiet {
+        print!("{}", summary.render_table());
+        if let Some(out) = &args.out {
+            println!("  {:<16} {}", "results", out.display());
+        }
+    }
+    if interrupted.load(Ordering::SeqCst) {
+        EXIT_INTERRUPTED
+    } else if summary.failed > 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Flags win over the batch file, which wins over the defaults.
+fn config_from(args: &RunArgs, batch: &Batch) -> RunConfig {
+    let file = &batch.settings;
+    let defaults = RunConfig::default();
+    let max_at_once = args
+        .max_at_once
+        .or(file.max_at_once)
+        .unwrap_or(defaults.limits.max_at_once.unwrap_or(0));
+    let per_second = args.per_second.or(file.per_second).unwrap_or(0.0);
+    let burst = args.burst.or(file.burst).unwrap_or(1);
+    RunConfig {
+        limits: Limits::new(max_at_once, per_second).with_burst(burst),
+        retries: args.retries.or(file.retries).unwrap_or(defaults.retries),
+        timeout: args.timeout.or(file.timeout).unwrap_or(defaults.timeout),
+        http2: args.http2 || file.http2.unwrap_or(false),
+        keep_body: args.keep_body,
+        stop_grace: args.grace,
+        redact: !args.no_redact,
+        ..defaults
+    }
+}
+
+fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
+    if quiet || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(10));
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} {msg} ETA {eta}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+async fn show_progress(mut stats: watch::Receiver<StatsSnapshot>, bar: ProgressBar) {
+    while stats.changed().await.is_ok() {
+        let s = stats.borrow_and_update().clone();
+        bar.set_position(s.done);
+        bar.set_message(format!(
+            "{:.1}/s  in flight {}  errors {}",
+            s.completion_rate, s.in_flight, s.failed
+        ));
+    }
+}
+
+/// First Ctrl-C: stop with the grace period. Second: cancel now.
+async fn on_ctrl_c(
+    commands: tokio::sync::mpsc::UnboundedSender<Command>,
+    interrupted: Arc<AtomicBool>,
+    bar: ProgressBar,
+    grace: Duration,
+) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    interrupted.store(true, Ordering::SeqCst);
+    bar.suspend(|| {
+        eprintln!(
+            "stopping: in-flight requests have {} to finish (Ctrl-C again to cancel them now)",
+            humantime::format_duration(grace)
+        )
+    });
+    let _ = commands.send(Command::Stop { grace: None });
+    if tokio::signal::ctrl_c().await.is_ok() {
+        let _ = commands.send(Command::Stop {
+            grace: Some(Duration::ZERO),
+        });
+    }
+}
+
+fn write_summary(path: &std::path::Path, summary: &RunSummary) -> io::Result<()> {
+    let mut file = File::create(path)?;
+    serde_json::to_writer_pretty(&mut file, summary)?;
+    file.write_all(b"\n")
+}

@@ -1,0 +1,153 @@
+//! One HTTP attempt: send, read the whole body, time it, classify failures.
+
+use std::collections::BTreeMap;
+use std::error::Error as _;
+use std::time::{Duration, SystemTime};
+
+use reqwest::Client;
+use tokio::time::Instant;
+
+use crate::batch::RequestSpec;
+use crate::export::ErrorKind;
+use crate::export::record::is_selected_header;
+
+/// Builds the one client a run shares. Its own hidden retries are off, so
+/// every attempt we count is one the server saw.
+pub fn build_client(max_at_once: Option<u64>, http2: bool) -> reqwest::Result<Client> {
+    let mut builder = Client::builder()
+        .redirect(reqwest::redirect::Policy::limited(10))
+        .retry(reqwest::retry::never())
+        .tcp_nodelay(true)
+        .no_proxy()
+        .user_agent(concat!("ratebench/", env!("CARGO_PKG_VERSION")));
+    if let Some(cap) = max_at_once {
+        builder = builder.pool_max_idle_per_host(cap.min(100_000) as usize);
+    }
+    builder = if http2 {
+        builder.http2_prior_knowledge()
+    } else {
+        builder.http1_only()
+    };
+    builder.build()
+}
+
+/// What one attempt produced.
+#[derive(Debug)]
+pub struct AttemptResult {
+    pub sent_at: SystemTime,
+    /// Sent → body read (or → failure).
+    pub latency: Duration,
+    pub status: Option<u16>,
+    pub headers: BTreeMap<String, String>,
+    pub bytes: u64,
+    pub body: Option<Vec<u8>>,
+    pub error: Option<(ErrorKind, String)>,
+}
+
+/// Sends `spec` once. Never fails: a fault is part of the result.
+pub async fn attempt(
+    client: &Client,
+    spec: &RequestSpec,
+    timeout: Duration,
+    keep_body: Option<usize>,
+) -> AttemptResult {
+    let mut req = client
+        .request(spec.method.clone(), spec.url.clone())
+        .headers(spec.headers.clone())
+        .timeout(spec.timeout.unwrap_or(timeout));
+    if let Some(body) = &spec.body {
+        req = req.body(body.clone());
+    }
+    let sent_at = SystemTime::now();
+    let sent = Instant::now();
+    let mut result = AttemptResult {
+        sent_at,
+        latency: Duration::ZERO,
+        status: None,
+        headers: BTreeMap::new(),
+        bytes: 0,
+        body: None,
+        error: None,
+    };
+    match req.send().await {
+        Err(e) => result.error = Some(classify(&e)),
+        Ok(mut response) => {
+            result.status = Some(response.status().as_u16());
+            for (name, value) in response.headers() {
+                if is_selected_header(name.as_str()) {
+                    if let Ok(v) = value.to_str() {
+                        result
+                            .headers
+                            .insert(name.as_str().to_owned(), v.to_owned());
+                    }
+                }
+            }
+            let mut kept = keep_body.map(|cap| Vec::with_capacity(cap.min(16 * 1024)));
+            loop {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => {
+                        result.bytes += chunk.len() as u64;
+                        if let (Some(buf), Some(cap)) = (kept.as_mut(), keep_body) {
+                            let room = cap.saturating_sub(buf.len());
+                            buf.extend_from_slice(&chunk[..room.min(chunk.len())]);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        result.error = Some(classify(&e));
+                        break;
+                    }
+                }
+            }
+            result.body = kept;
+        }
+    }
+    result.latency = sent.elapsed();
+    result
+}
+
+/// Maps a reqwest error to a kind and a message with its whole cause chain.
+pub fn classify(e: &reqwest::Error) -> (ErrorKind, String) {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    let mut chain = String::new();
+    let mut io_kind = None;
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        chain.push_str(&text.to_ascii_lowercase());
+        chain.push('\n');
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+        }
+        source = s.source();
+    }
+    use std::io::ErrorKind as Io;
+    let kind = if e.is_timeout() || io_kind == Some(Io::TimedOut) {
+        ErrorKind::Timeout
+    } else if e.is_redirect() {
+        ErrorKind::Redirect
+    } else if chain.contains("dns error") || chain.contains("failed to lookup address") {
+        ErrorKind::Dns
+    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
+    {
+        ErrorKind::Tls
+    } else if e.is_connect() {
+        ErrorKind::Connect
+    } else if matches!(
+        io_kind,
+        Some(Io::ConnectionReset | Io::BrokenPipe | Io::ConnectionAborted | Io::UnexpectedEof)
+    ) || chain.contains("connection closed before message completed")
+        || chain.contains("connection reset")
+    {
+        ErrorKind::Reset
+    } else if e.is_body() || e.is_decode() {
+        ErrorKind::Body
+    } else {
+        ErrorKind::Other
+    };
+    (kind, message)
+}

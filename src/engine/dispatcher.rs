@@ -1,0 +1,502 @@
+//! The dispatcher: the one task that decides when each request starts.
+//!
+//! It owns the in-flight set (a `JoinSet`), the limits and the pacer, so a
+//! live change is applied between two starts with no shared-state races.
+//! Order of business each turn (a `biased` select): commands first, so a
+//! lowered cap or a stop applies before the next start; then finished
+//! attempts, which free slots; then the stop deadline; then dispatching.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::Client;
+use tokio::sync::mpsc;
+use tokio::task::{Id, JoinError, JoinSet};
+use tokio::time::{Instant, sleep_until};
+
+use super::client::{AttemptResult, attempt};
+use super::pacer::Pacer;
+use super::retry::{backoff, is_retryable, parse_retry_after};
+use super::{Binding, Command, Event, Limits, RunConfig, RunState};
+use crate::batch::{InvalidRequest, RequestSpec};
+use crate::export::redact::redact_url;
+use crate::export::{ErrorKind, RequestRecord};
+use crate::stats::{AggMsg, LiveCounters};
+
+/// At most this many starts per wake-up, so commands are never starved.
+const MAX_STARTS_PER_TURN: usize = 256;
+
+type Source = Box<dyn Iterator<Item = Result<RequestSpec, InvalidRequest>> + Send>;
+
+/// What every attempt task needs; shared, never mutated.
+struct TaskContext {
+    client: Client,
+    timeout: Duration,
+    keep_body: Option<usize>,
+    retries: u32,
+    redact: bool,
+}
+
+/// How an attempt task ended.
+enum TaskOutcome {
+    Done(Box<RequestRecord>),
+    /// Worth another try after `delay`; `last` is the record to keep if the
+    /// retry never happens (the run stops first).
+    Retry {
+        spec: Arc<RequestSpec>,
+        attempts: u32,
+        delay: Duration,
+        last: Box<RequestRecord>,
+    },
+}
+
+/// A request waiting out its backoff. Holds no concurrency slot.
+struct PendingRetry {
+    due: Instant,
+    seq: u64,
+    spec: Arc<RequestSpec>,
+    attempts: u32,
+    last: Box<RequestRecord>,
+}
+
+impl PartialEq for PendingRetry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.due, self.seq) == (other.due, other.seq)
+    }
+}
+impl Eq for PendingRetry {}
+impl PartialOrd for PendingRetry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for PendingRetry {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.due, self.seq).cmp(&(other.due, other.seq))
+    }
+}
+
+/// What an in-flight task was doing, to record it if it is cancelled.
+struct InFlight {
+    spec: Arc<RequestSpec>,
+    attempts: u32,
+    wait: Duration,
+    sent_at: SystemTime,
+    sent: Instant,
+}
+
+pub(super) struct Dispatcher {
+    source: Source,
+    head: Option<RequestSpec>,
+    source_done: bool,
+    /// When the current head became next in line (for its wait time).
+    head_since: Instant,
+    retries: BinaryHeap<Reverse<PendingRetry>>,
+    retry_seq: u64,
+    tasks: JoinSet<TaskOutcome>,
+    running: HashMap<Id, InFlight>,
+    pacer: Pacer,
+    limits: Limits,
+    state: RunState,
+    stop_deadline: Option<Instant>,
+    stop_grace: Duration,
+    commands: mpsc::UnboundedReceiver<Command>,
+    commands_open: bool,
+    events: mpsc::UnboundedSender<Event>,
+    records: mpsc::UnboundedSender<AggMsg>,
+    live: Arc<LiveCounters>,
+    ctx: Arc<TaskContext>,
+}
+
+impl Dispatcher {
+    pub(super) fn new(
+        source: Source,
+        config: RunConfig,
+        client: Client,
+        commands: mpsc::UnboundedReceiver<Command>,
+        events: mpsc::UnboundedSender<Event>,
+        records: mpsc::UnboundedSender<AggMsg>,
+        live: Arc<LiveCounters>,
+    ) -> Self {
+        let now = Instant::now();
+        Self {
+            source,
+            head: None,
+            source_done: false,
+            head_since: now,
+            retries: BinaryHeap::new(),
+            retry_seq: 0,
+            tasks: JoinSet::new(),
+            running: HashMap::new(),
+            pacer: Pacer::new(config.limits.per_second, config.limits.burst, now),
+            limits: config.limits,
+            state: RunState::Running,
+            stop_deadline: None,
+            stop_grace: config.stop_grace,
+            commands,
+            commands_open: true,
+            events,
+            records,
+            live,
+            ctx: Arc::new(TaskContext {
+                client,
+                timeout: config.timeout,
+                keep_body: config.keep_body,
+                retries: config.retries,
+                redact: config.redact,
+            }),
+        }
+    }
+
+    pub(super) async fn run(mut self) {
+        self.live.set_state(RunState::Running);
+        loop {
+            self.refill_head();
+            if self.is_finished() {
+                break;
+            }
+            let now = Instant::now();
+            let dispatch_at = self.next_dispatch_at(now);
+            self.live.set_binding(self.binding(now));
+            let deadline = self.stop_deadline;
+            tokio::select! {
+                biased;
+                command = self.commands.recv(), if self.commands_open => match command {
+                    Some(command) => self.handle(command),
+                    None => self.commands_open = false,
+                },
+                Some(joined) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
+                    self.on_joined(joined);
+                }
+                _ = sleep_until(deadline.unwrap_or(now)), if deadline.is_some() && !self.tasks.is_empty() => {
+                    self.tasks.abort_all();
+                    self.stop_deadline = None;
+                }
+                _ = sleep_until(dispatch_at.unwrap_or(now)), if dispatch_at.is_some() => {
+                    self.dispatch_due();
+                }
+            }
+        }
+        self.finish();
+    }
+
+    /// Pulls the next request from the source; entries that failed to
+    /// build are recorded at once (they are never sent).
+    fn refill_head(&mut self) {
+        while self.head.is_none() && !self.source_done && self.state != RunState::Stopping {
+            match self.source.next() {
+                None => self.source_done = true,
+                Some(Ok(spec)) => self.head = Some(spec),
+                Some(Err(invalid)) => {
+                    let record = invalid_record(&invalid);
+                    let _ = self.records.send(AggMsg::Record(Box::new(record)));
+                }
+            }
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        let nothing_left = self.head.is_none() && self.source_done && self.retries.is_empty();
+        self.tasks.is_empty() && (nothing_left || self.state == RunState::Stopping)
+    }
+
+    fn has_capacity(&self) -> bool {
+        self.limits
+            .max_at_once
+            .is_none_or(|cap| (self.tasks.len() as u64) < cap)
+    }
+
+    /// When the next request becomes available to start, limits aside.
+    fn candidate_at(&self, now: Instant) -> Option<Instant> {
+        let retry_due = self.retries.peek().map(|r| r.0.due);
+        if self.head.is_some() {
+            Some(now)
+        } else {
+            retry_due
+        }
+    }
+
+    fn next_dispatch_at(&self, now: Instant) -> Option<Instant> {
+        if self.state != RunState::Running || !self.has_capacity() {
+            return None;
+        }
+        let ready = self.candidate_at(now)?;
+        Some(self.pacer.ready_at().map_or(ready, |p| p.max(ready)))
+    }
+
+    fn binding(&self, now: Instant) -> Binding {
+        if self.state == RunState::Paused {
+            Binding::Paused
+        } else if self.candidate_at(now).is_none() {
+            Binding::None
+        } else if !self.has_capacity() {
+            Binding::MaxAtOnce
+        } else if self.pacer.ready_at().is_some_and(|t| t > now) {
+            Binding::Rate
+        } else {
+            Binding::None
+        }
+    }
+
+    fn handle(&mut self, command: Command) {
+        let now = Instant::now();
+        match command {
+            Command::SetLimits(limits) => {
+                self.limits = limits;
+                self.pacer.set_rate(limits.per_second, limits.burst, now);
+                self.live.set_limits(limits);
+                let _ = self.events.send(Event::LimitsApplied(limits));
+            }
+            Command::Pause if self.state == RunState::Running => {
+                self.state = RunState::Paused;
+                self.live.set_state(self.state);
+                let _ = self.events.send(Event::Paused);
+            }
+            Command::Resume if self.state == RunState::Paused => {
+                self.state = RunState::Running;
+                self.pacer.reset(now);
+                self.live.set_state(self.state);
+                let _ = self.events.send(Event::Resumed);
+            }
+            Command::Stop { grace } => {
+                let grace = grace.unwrap_or(self.stop_grace);
+                let deadline = now + grace;
+                if self.state != RunState::Stopping {
+                    self.state = RunState::Stopping;
+                    self.live.set_state(self.state);
+                    let _ = self.events.send(Event::Stopping);
+                }
+                // A second stop may shorten the grace, never lengthen it.
+                self.stop_deadline = Some(self.stop_deadline.map_or(deadline, |d| d.min(deadline)));
+                if grace.is_zero() {
+                    self.tasks.abort_all();
+                }
+            }
+            Command::Pause | Command::Resume => {}
+        }
+    }
+
+    /// Starts every request that is due and allowed right now.
+    fn dispatch_due(&mut self) {
+        for _ in 0..MAX_STARTS_PER_TURN {
+            if self.state != RunState::Running || !self.has_capacity() {
+                return;
+            }
+            let now = Instant::now();
+            let retry_due = self.retries.peek().is_some_and(|r| r.0.due <= now);
+            if !retry_due && self.head.is_none() {
+                return;
+            }
+            if !self.pacer.try_acquire(now) {
+                return;
+            }
+            let (spec, attempts, ready_since) = if retry_due {
+                let Reverse(retry) = self.retries.pop().expect("peeked");
+                self.live.retry_left_queue();
+                (
+                    retry.spec,
+                    retry.attempts + 1,
+                    retry.due.max(self.head_since),
+                )
+            } else {
+                let spec = self.head.take().expect("checked");
+                (Arc::new(spec), 1, self.head_since)
+            };
+            self.head_since = now;
+            self.spawn(spec, attempts, now.saturating_duration_since(ready_since));
+            self.refill_head();
+        }
+    }
+
+    fn spawn(&mut self, spec: Arc<RequestSpec>, attempts: u32, wait: Duration) {
+        let ctx = self.ctx.clone();
+        let task_spec = spec.clone();
+        let handle = self
+            .tasks
+            .spawn(run_attempt(ctx, task_spec, attempts, wait));
+        self.running.insert(
+            handle.id(),
+            InFlight {
+                spec,
+                attempts,
+                wait,
+                sent_at: SystemTime::now(),
+                sent: Instant::now(),
+            },
+        );
+        self.live.started(self.tasks.len() as u64);
+    }
+
+    fn on_joined(&mut self, joined: Result<(Id, TaskOutcome), JoinError>) {
+        let record = match joined {
+            Ok((id, TaskOutcome::Done(record))) => {
+                self.running.remove(&id);
+                Some(record)
+            }
+            Ok((
+                id,
+                TaskOutcome::Retry {
+                    spec,
+                    attempts,
+                    delay,
+                    last,
+                },
+            )) => {
+                self.running.remove(&id);
+                if self.state == RunState::Stopping {
+                    Some(last)
+                } else {
+                    self.retry_seq += 1;
+                    let due = Instant::now() + delay;
+                    self.retries.push(Reverse(PendingRetry {
+                        due,
+                        seq: self.retry_seq,
+                        spec,
+                        attempts,
+                        last,
+                    }));
+                    self.live.retry_queued();
+                    None
+                }
+            }
+            Err(e) => self
+                .running
+                .remove(&e.id())
+                .map(|info| Box::new(lost_record(&info, &e, self.ctx.redact))),
+        };
+        self.live.finished(self.tasks.len() as u64);
+        if let Some(record) = record {
+            let _ = self.records.send(AggMsg::Record(record));
+        }
+    }
+
+    /// Records what a stop left behind and tells the aggregator it is over.
+    fn finish(mut self) {
+        let stopped = self.state == RunState::Stopping;
+        while let Some(Reverse(retry)) = self.retries.pop() {
+            self.live.retry_left_queue();
+            let _ = self.records.send(AggMsg::Record(retry.last));
+        }
+        self.live.set_binding(Binding::None);
+        let _ = self.records.send(AggMsg::Done { stopped });
+    }
+}
+
+/// One attempt, as a task: send, record, and decide on a retry.
+async fn run_attempt(
+    ctx: Arc<TaskContext>,
+    spec: Arc<RequestSpec>,
+    attempts: u32,
+    wait: Duration,
+) -> TaskOutcome {
+    let result = attempt(&ctx.client, &spec, ctx.timeout, ctx.keep_body).await;
+    let record = Box::new(make_record(&spec, &result, attempts, wait, ctx.redact));
+    let error_kind = result.error.as_ref().map(|(k, _)| *k);
+    if attempts <= ctx.retries && is_retryable(result.status, error_kind) {
+        let delay = result
+            .headers
+            .get("retry-after")
+            .and_then(|v| parse_retry_after(v, SystemTime::now()))
+            .unwrap_or_else(|| backoff(attempts));
+        return TaskOutcome::Retry {
+            spec,
+            attempts,
+            delay,
+            last: record,
+        };
+    }
+    TaskOutcome::Done(record)
+}
+
+fn url_text(spec: &RequestSpec, redact: bool) -> String {
+    if redact {
+        redact_url(&spec.url)
+    } else {
+        spec.url.to_string()
+    }
+}
+
+fn make_record(
+    spec: &RequestSpec,
+    r: &AttemptResult,
+    attempts: u32,
+    wait: Duration,
+    redact: bool,
+) -> RequestRecord {
+    RequestRecord {
+        index: spec.index,
+        name: spec.name.clone(),
+        method: spec.method.to_string(),
+        url: url_text(spec, redact),
+        status: r.status,
+        ok: r.error.is_none() && r.status.is_some_and(|s| s < 400),
+        error_kind: r.error.as_ref().map(|(k, _)| *k),
+        error: r.error.as_ref().map(|(_, m)| m.clone()),
+        attempts,
+        started_at: Some(humantime::format_rfc3339_micros(r.sent_at).to_string()),
+        wait_ms: ms(wait),
+        latency_ms: Some(ms(r.latency)),
+        bytes: r.bytes,
+        headers: r.headers.clone(),
+        body: r
+            .body
+            .as_ref()
+            .map(|b| String::from_utf8_lossy(b).into_owned()),
+    }
+}
+
+/// The record of an attempt that never finished: cancelled by a stop, or
+/// lost to a panic (a bug, but never a crash of the run).
+fn lost_record(info: &InFlight, e: &JoinError, redact: bool) -> RequestRecord {
+    let (kind, message) = if e.is_cancelled() {
+        (
+            ErrorKind::Cancelled,
+            "cancelled: the run was stopped and the grace period ran out".to_owned(),
+        )
+    } else {
+        (ErrorKind::Internal, format!("internal error: {e}"))
+    };
+    RequestRecord {
+        index: info.spec.index,
+        name: info.spec.name.clone(),
+        method: info.spec.method.to_string(),
+        url: url_text(&info.spec, redact),
+        status: None,
+        ok: false,
+        error_kind: Some(kind),
+        error: Some(message),
+        attempts: info.attempts,
+        started_at: Some(humantime::format_rfc3339_micros(info.sent_at).to_string()),
+        wait_ms: ms(info.wait),
+        latency_ms: Some(ms(info.sent.elapsed())),
+        bytes: 0,
+        headers: Default::default(),
+        body: None,
+    }
+}
+
+fn invalid_record(invalid: &InvalidRequest) -> RequestRecord {
+    RequestRecord {
+        index: invalid.index,
+        name: None,
+        method: String::new(),
+        url: String::new(),
+        status: None,
+        ok: false,
+        error_kind: Some(ErrorKind::Invalid),
+        error: Some(invalid.error.to_string()),
+        attempts: 0,
+        started_at: None,
+        wait_ms: 0.0,
+        latency_ms: None,
+        bytes: 0,
+        headers: Default::default(),
+        body: None,
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,286 @@
+//! The engine: runs a batch under live-tunable limits. No terminal code.
+//!
+//! ```text
+//!            Command (SetLimits, Pause, Resume, Stop)
+//!  caller ───────────────────────▶ dispatcher ──spawn──▶ attempt tasks
+//!    ▲  ▲                           owns in-flight,         │ (retry: back to
+//!    │  │                           limits, pacer ◀─────────┘  the dispatcher)
+//!    │  └── Event (Started, LimitsApplied, ..., Finished) ◀──┐
+//!    │                                                       │ records
+//!    └───── StatsSnapshot (watch, ~10 Hz) ◀──── aggregator ◀─┘──▶ journal (RecordSink)
+//! ```
+//! A single dispatcher task owns the counters, so a lowered cap or a new
+//! rate is exact from the next start. Front ends (CLI, TUI, probe, tests)
+//! all drive a run through [`RunHandle`].
+
+mod client;
+mod dispatcher;
+mod pacer;
+pub mod retry;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::batch::{InvalidRequest, RequestSpec};
+use crate::export::{RecordSink, RunSummary};
+use crate::stats::{Aggregator, LiveCounters, StatsSnapshot};
+
+pub use client::{build_client, classify};
+pub use pacer::{LATE_TOLERANCE, Pacer};
+
+/// The two user-facing limits. `None` means unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Most requests in flight at any instant, retries included.
+    pub max_at_once: Option<u64>,
+    /// Most request starts per second, evenly spaced; fractions allowed.
+    pub per_second: Option<f64>,
+    /// Starts allowed back to back (1 = strictly evenly spaced).
+    pub burst: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_at_once: Some(10),
+            per_second: None,
+            burst: 1,
+        }
+    }
+}
+
+impl Limits {
+    /// Limits from plain numbers, where 0 means unlimited.
+    pub fn new(max_at_once: u64, per_second: f64) -> Self {
+        Self {
+            max_at_once: (max_at_once > 0).then_some(max_at_once),
+            per_second: (per_second > 0.0).then_some(per_second),
+            burst: 1,
+        }
+    }
+
+    pub fn with_burst(mut self, burst: u32) -> Self {
+        self.burst = burst.max(1);
+        self
+    }
+}
+
+impl fmt::Display for Limits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.max_at_once {
+            Some(n) => write!(f, "max at once {n}")?,
+            None => f.write_str("max at once unlimited")?,
+        }
+        match self.per_second {
+            Some(r) => write!(f, ", {r}/s")?,
+            None => f.write_str(", rate unlimited")?,
+        }
+        if self.burst > 1 {
+            write!(f, " (burst {})", self.burst)?;
+        }
+        Ok(())
+    }
+}
+
+/// How a run behaves, apart from its limits.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub limits: Limits,
+    /// Retries per request after the first attempt.
+    pub retries: u32,
+    /// Per-request timeout unless the request sets its own.
+    pub timeout: Duration,
+    /// Speak HTTP/2 (prior knowledge) instead of HTTP/1.1.
+    pub http2: bool,
+    /// Keep up to this many body bytes in each record.
+    pub keep_body: Option<usize>,
+    /// How long in-flight requests may finish after a stop.
+    pub stop_grace: Duration,
+    /// Mask key-like query values in recorded URLs.
+    pub redact: bool,
+    /// How often a stats snapshot is published.
+    pub snapshot_every: Duration,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            retries: 0,
+            timeout: Duration::from_secs(30),
+            http2: false,
+            keep_body: None,
+            stop_grace: Duration::from_secs(5),
+            redact: true,
+            snapshot_every: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Instructions to a running engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Replace both limits (and the burst).
+    SetLimits(Limits),
+    /// Pause new dispatches; in-flight requests carry on.
+    Pause,
+    Resume,
+    /// No new dispatches; in-flight requests get `grace` (default: the
+    /// run's `stop_grace`) and are then cancelled and recorded as such.
+    Stop {
+        grace: Option<Duration>,
+    },
+}
+
+/// Where a run is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    #[default]
+    Idle,
+    Running,
+    Paused,
+    Stopping,
+    Done,
+}
+
+/// What holds back the next start right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Binding {
+    /// Nothing: requests go out as soon as they are ready.
+    #[default]
+    None,
+    /// The per-second pacer.
+    Rate,
+    /// The max-at-once cap.
+    MaxAtOnce,
+    /// The user paused the run.
+    Paused,
+}
+
+/// Coarse, low-volume notifications (never one per request).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Started {
+        total: Option<u64>,
+    },
+    LimitsApplied(Limits),
+    Paused,
+    Resumed,
+    Stopping,
+    /// The journal could not be written; the run is being stopped.
+    JournalFailed(String),
+    Finished(Box<RunSummary>),
+}
+
+/// Errors that keep a run from starting or finishing.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+    #[error("the engine stopped unexpectedly: {0}")]
+    Crashed(#[source] tokio::task::JoinError),
+}
+
+/// A running batch: send it commands, read its events and stats.
+pub struct RunHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    /// Coarse events; reading them is optional (they are few).
+    pub events: mpsc::UnboundedReceiver<Event>,
+    /// The latest stats; never blocks the engine, however slow the reader.
+    pub stats: watch::Receiver<StatsSnapshot>,
+    done: JoinHandle<RunSummary>,
+}
+
+impl RunHandle {
+    /// Sends a command; ignored once the run has finished.
+    pub fn send(&self, command: Command) {
+        let _ = self.commands.send(command);
+    }
+
+    pub fn set_limits(&self, limits: Limits) {
+        self.send(Command::SetLimits(limits));
+    }
+
+    pub fn pause(&self) {
+        self.send(Command::Pause);
+    }
+
+    pub fn resume(&self) {
+        self.send(Command::Resume);
+    }
+
+    /// Stops with the run's default grace period.
+    pub fn stop(&self) {
+        self.send(Command::Stop { grace: None });
+    }
+
+    /// A sender for commands, for tasks that outlive a borrow of the handle
+    /// (e.g. a Ctrl-C handler).
+    pub fn commander(&self) -> mpsc::UnboundedSender<Command> {
+        self.commands.clone()
+    }
+
+    /// Waits until every result is recorded and returns the summary.
+    pub async fn wait(self) -> Result<RunSummary, EngineError> {
+        self.done.await.map_err(EngineError::Crashed)
+    }
+}
+
+/// Starts a run on the current tokio runtime.
+///
+/// `requests` are pulled one at a time as the limits allow (a batch that
+/// expands to millions is never materialised); `total`, when known, feeds
+/// progress and the count of requests not sent. Records go to `sink` as
+/// they complete.
+pub fn start<I>(
+    requests: I,
+    total: Option<u64>,
+    config: RunConfig,
+    sink: Box<dyn RecordSink>,
+) -> Result<RunHandle, EngineError>
+where
+    I: IntoIterator<Item = Result<RequestSpec, InvalidRequest>>,
+    I::IntoIter: Send + 'static,
+{
+    let client =
+        build_client(config.limits.max_at_once, config.http2).map_err(EngineError::Client)?;
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (event_tx, event_rx) = mpsc::unbounded_channel();
+    let (record_tx, record_rx) = mpsc::unbounded_channel();
+    let live = Arc::new(LiveCounters::new(config.limits));
+    let (stats_tx, stats_rx) = watch::channel(StatsSnapshot::initial(total, config.limits));
+
+    let aggregator = Aggregator::new(
+        total,
+        live.clone(),
+        sink,
+        stats_tx,
+        event_tx.clone(),
+        cmd_tx.clone(),
+    );
+    let done = tokio::spawn(aggregator.run(record_rx, config.snapshot_every));
+    let _ = event_tx.send(Event::Started { total });
+    let dispatcher = dispatcher::Dispatcher::new(
+        Box::new(requests.into_iter()),
+        config,
+        client,
+        cmd_rx,
+        event_tx,
+        record_tx,
+        live,
+    );
+    tokio::spawn(dispatcher.run());
+    Ok(RunHandle {
+        commands: cmd_tx,
+        events: event_rx,
+        stats: stats_rx,
+        done,
+    })
+}

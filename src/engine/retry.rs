@@ -1,0 +1,85 @@
+//! When to retry, and how long to wait first.
+
+use std::time::{Duration, SystemTime};
+
+use crate::export::ErrorKind;
+
+/// Backoff base and cap (exponential with full jitter).
+pub const BACKOFF_BASE: Duration = Duration::from_millis(100);
+pub const BACKOFF_CAP: Duration = Duration::from_secs(30);
+
+/// Whether an attempt that ended like this is worth retrying: connect
+/// errors, timeouts, 429 and the transient 5xx codes.
+pub fn is_retryable(status: Option<u16>, error: Option<ErrorKind>) -> bool {
+    match (status, error) {
+        (_, Some(ErrorKind::Connect | ErrorKind::Dns | ErrorKind::Timeout)) => true,
+        (Some(code), None) => matches!(code, 429 | 500 | 502 | 503 | 504),
+        _ => false,
+    }
+}
+
+/// Full-jitter backoff before attempt `attempt + 1` (`attempt` >= 1):
+/// uniform in `[0, min(cap, base * 2^(attempt-1))]`.
+pub fn backoff(attempt: u32) -> Duration {
+    let ceiling = BACKOFF_BASE
+        .saturating_mul(
+            1u32.checked_shl(attempt.saturating_sub(1))
+                .unwrap_or(u32::MAX),
+        )
+        .min(BACKOFF_CAP);
+    ceiling.mul_f64(fastrand::f64())
+}
+
+/// Parses a Retry-After value: delta-seconds or an HTTP date. Malformed
+/// values give `None`.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retryable_set() {
+        for code in [429, 500, 502, 503, 504] {
+            assert!(is_retryable(Some(code), None), "{code}");
+        }
+        for code in [200, 400, 404, 501] {
+            assert!(!is_retryable(Some(code), None), "{code}");
+        }
+        assert!(is_retryable(None, Some(ErrorKind::Timeout)));
+        assert!(is_retryable(None, Some(ErrorKind::Connect)));
+        assert!(!is_retryable(None, Some(ErrorKind::Body)));
+    }
+
+    #[test]
+    fn backoff_is_bounded() {
+        for attempt in 1..40 {
+            let cap = BACKOFF_BASE
+                .saturating_mul(1 << (attempt - 1).min(20))
+                .min(BACKOFF_CAP);
+            assert!(backoff(attempt) <= cap);
+        }
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = httpdate::parse_http_date("Sun, 22 Nov 2026 10:00:00 GMT").unwrap();
+        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Sun, 22 Nov 2026 10:00:05 GMT", now),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 22 Nov 2026 09:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+}

@@ -1,0 +1,11 @@
+//! Results leaving the engine: records, the journal writers, the summary,
+//! and redaction of secrets.
+
+pub mod record;
+pub mod redact;
+pub mod summary;
+pub mod writer;
+
+pub use record::{ErrorKind, RequestRecord};
+pub use summary::RunSummary;
+pub use writer::{CsvRow, ExportFormat, MemorySink, RecordSink, create_journal, writer};

@@ -1,0 +1,92 @@
+//! The result record: one per request, failures included.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a request failed below HTTP (a response with an error status has a
+/// `status` and no `error_kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Timeout,
+    Connect,
+    Dns,
+    Reset,
+    Tls,
+    Body,
+    Redirect,
+    /// Stopped by the user before it finished.
+    Cancelled,
+    /// The request could not be built (e.g. a data row changed since load).
+    Invalid,
+    /// A bug in ratebench (a request task panicked).
+    Internal,
+    Other,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Dns => "dns",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Body => "body",
+            ErrorKind::Redirect => "redirect",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::Internal => "internal",
+            ErrorKind::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The outcome of one request (its last attempt, with the attempt count).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// Input row: position in the expanded batch.
+    pub index: u64,
+    pub name: Option<String>,
+    pub method: String,
+    /// The URL with key-like query values redacted (unless opted out).
+    pub url: String,
+    pub status: Option<u16>,
+    /// A response with status below 400 and no error.
+    pub ok: bool,
+    pub error_kind: Option<ErrorKind>,
+    pub error: Option<String>,
+    pub attempts: u32,
+    /// When the last attempt was sent (RFC 3339, microseconds, UTC).
+    pub started_at: Option<String>,
+    /// Ready to dispatch → sent, for the last attempt: time held by limits.
+    pub wait_ms: f64,
+    /// Sent → full body read, for the last attempt.
+    pub latency_ms: Option<f64>,
+    pub bytes: u64,
+    /// Selected response headers (lower-case names): Retry-After,
+    /// RateLimit*, X-RateLimit*, X-Rate-Limit*, Content-Type.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The response body (lossy UTF-8), when `--keep-body` asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+/// Whether a response header is kept in the record.
+pub fn is_selected_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "retry-after"
+        || n == "content-type"
+        || n.starts_with("ratelimit")
+        || n.starts_with("x-ratelimit")
+        || n.starts_with("x-rate-limit")
+}

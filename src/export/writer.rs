@@ -1,0 +1,212 @@
+//! Record writers: the journal that results stream into as they complete.
+//!
+//! Every format is append-only, so whatever was written before a crash is
+//! readable: JSON Lines and CSV line by line; a JSON array lacks only its
+//! closing `]` (use JSON Lines for runs that may be cut off).
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use super::record::RequestRecord;
+
+/// Export formats for per-request results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Jsonl,
+    Json,
+    Csv,
+}
+
+impl ExportFormat {
+    /// The format a file name's extension implies (JSON Lines otherwise).
+    pub fn from_path(path: &Path) -> Self {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("json") => ExportFormat::Json,
+            Some("csv") => ExportFormat::Csv,
+            _ => ExportFormat::Jsonl,
+        }
+    }
+}
+
+impl FromStr for ExportFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        <Self as clap::ValueEnum>::from_str(s, true)
+    }
+}
+
+/// Where the engine puts finished records. Called from one task, in
+/// completion order; `flush` is called whenever no more records are queued.
+pub trait RecordSink: Send {
+    fn write(&mut self, record: &RequestRecord) -> io::Result<()>;
+    fn flush(&mut self) -> io::Result<()>;
+    /// Completes the file (e.g. closes a JSON array) and flushes.
+    fn finish(&mut self) -> io::Result<()> {
+        self.flush()
+    }
+}
+
+/// Creates (truncating) `path` and returns a writer in `format`.
+pub fn create_journal(path: &Path, format: ExportFormat) -> io::Result<Box<dyn RecordSink>> {
+    let file = BufWriter::with_capacity(64 * 1024, File::create(path)?);
+    Ok(writer(file, format))
+}
+
+/// A record writer over any `Write`.
+pub fn writer<W: Write + Send + 'static>(out: W, format: ExportFormat) -> Box<dyn RecordSink> {
+    match format {
+        ExportFormat::Jsonl => Box::new(JsonlWriter(out)),
+        ExportFormat::Json => Box::new(JsonArrayWriter {
+            out,
+            count: 0,
+            closed: false,
+        }),
+        ExportFormat::Csv => Box::new(CsvWriter(csv::Writer::from_writer(out))),
+    }
+}
+
+struct JsonlWriter<W>(W);
+
+impl<W: Write + Send> RecordSink for JsonlWriter<W> {
+    fn write(&mut self, record: &RequestRecord) -> io::Result<()> {
+        serde_json::to_writer(&mut self.0, record)?;
+        self.0.write_all(b"\n")
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+struct JsonArrayWriter<W> {
+    out: W,
+    count: u64,
+    closed: bool,
+}
+
+impl<W: Write + Send> RecordSink for JsonArrayWriter<W> {
+    fn write(&mut self, record: &RequestRecord) -> io::Result<()> {
+        self.out
+            .write_all(if self.count == 0 { b"[\n" } else { b",\n" })?;
+        serde_json::to_writer(&mut self.out, record)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        if !self.closed {
+            self.out
+                .write_all(if self.count == 0 { b"[\n]\n" } else { b"\n]\n" })?;
+            self.closed = true;
+        }
+        self.out.flush()
+    }
+}
+
+struct CsvWriter<W: Write>(csv::Writer<W>);
+
+impl<W: Write + Send> RecordSink for CsvWriter<W> {
+    fn write(&mut self, record: &RequestRecord) -> io::Result<()> {
+        self.0
+            .serialize(CsvRow::from(record))
+            .map_err(io::Error::other)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// The CSV shape of a record: flat, one column per field, selected headers
+/// as fixed columns, so pandas and polars read it without options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CsvRow {
+    pub index: u64,
+    pub name: Option<String>,
+    pub method: String,
+    pub url: String,
+    pub status: Option<u16>,
+    pub ok: bool,
+    pub error_kind: Option<String>,
+    pub error: Option<String>,
+    pub attempts: u32,
+    pub started_at: Option<String>,
+    pub wait_ms: f64,
+    pub latency_ms: Option<f64>,
+    pub bytes: u64,
+    pub content_type: Option<String>,
+    pub retry_after: Option<String>,
+    pub ratelimit: Option<String>,
+    pub ratelimit_policy: Option<String>,
+    pub x_ratelimit_limit: Option<String>,
+    pub x_ratelimit_remaining: Option<String>,
+    pub x_ratelimit_reset: Option<String>,
+    pub body: Option<String>,
+}
+
+impl From<&RequestRecord> for CsvRow {
+    fn from(r: &RequestRecord) -> Self {
+        let header = |names: &[&str]| names.iter().find_map(|n| r.headers.get(*n).cloned());
+        CsvRow {
+            index: r.index,
+            name: r.name.clone(),
+            method: r.method.clone(),
+            url: r.url.clone(),
+            status: r.status,
+            ok: r.ok,
+            error_kind: r.error_kind.map(|k| k.as_str().to_owned()),
+            error: r.error.clone(),
+            attempts: r.attempts,
+            started_at: r.started_at.clone(),
+            wait_ms: r.wait_ms,
+            latency_ms: r.latency_ms,
+            bytes: r.bytes,
+            content_type: header(&["content-type"]),
+            retry_after: header(&["retry-after"]),
+            ratelimit: header(&["ratelimit"]),
+            ratelimit_policy: header(&["ratelimit-policy"]),
+            x_ratelimit_limit: header(&["x-ratelimit-limit", "x-rate-limit-limit"]),
+            x_ratelimit_remaining: header(&["x-ratelimit-remaining", "x-rate-limit-remaining"]),
+            x_ratelimit_reset: header(&["x-ratelimit-reset", "x-rate-limit-reset"]),
+            body: r.body.clone(),
+        }
+    }
+}
+
+/// A sink that keeps records in memory: for library users and tests that
+/// want the records themselves rather than a file.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySink(pub Arc<Mutex<Vec<RequestRecord>>>);
+
+impl MemorySink {
+    /// A copy of the records collected so far.
+    pub fn records(&self) -> Vec<RequestRecord> {
+        self.0.lock().expect("sink lock").clone()
+    }
+}
+
+impl RecordSink for MemorySink {
+    fn write(&mut self, record: &RequestRecord) -> io::Result<()> {
+        self.0.lock().expect("sink lock").push(record.clone());
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

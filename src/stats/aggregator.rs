@@ -1,0 +1,159 @@
+//! The aggregator task: consumes finished records in completion order,
+//! writes them to the journal, folds them into stats, and publishes
+//! snapshots on a timer. It is the only writer of the journal.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, MissedTickBehavior, interval};
+
+use super::{LiveCounters, RateMeter, Stats, StatsSnapshot};
+use crate::engine::{Command, Event, RunState};
+use crate::export::{RecordSink, RequestRecord, RunSummary};
+
+/// Messages from the dispatcher.
+#[derive(Debug)]
+pub(crate) enum AggMsg {
+    Record(Box<RequestRecord>),
+    /// The dispatcher is done; no more records follow.
+    Done {
+        stopped: bool,
+    },
+}
+
+pub(crate) struct Aggregator {
+    total: Option<u64>,
+    live: Arc<LiveCounters>,
+    sink: Box<dyn RecordSink>,
+    sink_failed: bool,
+    stats: Stats,
+    rates: RateMeter,
+    snapshots: watch::Sender<StatsSnapshot>,
+    events: mpsc::UnboundedSender<Event>,
+    commands: mpsc::UnboundedSender<Command>,
+    started_at: Instant,
+    last_done_at: Option<Instant>,
+}
+
+impl Aggregator {
+    pub(crate) fn new(
+        total: Option<u64>,
+        live: Arc<LiveCounters>,
+        sink: Box<dyn RecordSink>,
+        snapshots: watch::Sender<StatsSnapshot>,
+        events: mpsc::UnboundedSender<Event>,
+        commands: mpsc::UnboundedSender<Command>,
+    ) -> Self {
+        Self {
+            total,
+            live,
+            sink,
+            sink_failed: false,
+            stats: Stats::default(),
+            rates: RateMeter::default(),
+            snapshots,
+            events,
+            commands,
+            started_at: Instant::now(),
+            last_done_at: None,
+        }
+    }
+
+    pub(crate) async fn run(
+        mut self,
+        mut records: mpsc::UnboundedReceiver<AggMsg>,
+        every: Duration,
+    ) -> RunSummary {
+        let mut tick = interval(every);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let mut stopped = false;
+        loop {
+            tokio::select! {
+                msg = records.recv() => match msg {
+                    Some(AggMsg::Record(record)) => {
+                        self.add(&record);
+                        if records.is_empty() {
+                            self.flush();
+                        }
+                    }
+                    Some(AggMsg::Done { stopped: s }) => {
+                        stopped = s;
+                        break;
+                    }
+                    None => break,
+                },
+                _ = tick.tick() => self.publish(None),
+            }
+        }
+        if let Err(e) = self.sink.finish() {
+            self.journal_failed(e);
+        }
+        let wall = self
+            .last_done_at
+            .map_or(Duration::ZERO, |t| t.duration_since(self.started_at));
+        let summary = self
+            .stats
+            .summary(wall, &self.live.read(), self.total, stopped);
+        self.publish(Some(RunState::Done));
+        let _ = self.events.send(Event::Finished(Box::new(summary.clone())));
+        summary
+    }
+
+    fn add(&mut self, record: &RequestRecord) {
+        self.stats.add(record);
+        self.last_done_at = Some(Instant::now());
+        if !self.sink_failed {
+            if let Err(e) = self.sink.write(record) {
+                self.journal_failed(e);
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.sink_failed {
+            if let Err(e) = self.sink.flush() {
+                self.journal_failed(e);
+            }
+        }
+    }
+
+    /// A journal that cannot be written means results would be lost: stop.
+    fn journal_failed(&mut self, e: std::io::Error) {
+        if !self.sink_failed {
+            self.sink_failed = true;
+            let _ = self.events.send(Event::JournalFailed(e.to_string()));
+            let _ = self.commands.send(Command::Stop { grace: None });
+        }
+    }
+
+    fn publish(&mut self, state: Option<RunState>) {
+        let now = Instant::now();
+        let live = self.live.read();
+        let (start_rate, completion_rate) = self.rates.sample(now, live.started, self.stats.done);
+        let s = &self.stats;
+        let snapshot = StatsSnapshot {
+            state: state.unwrap_or(live.control.state),
+            limits: live.control.limits,
+            binding: live.control.binding,
+            total: self.total,
+            done: s.done,
+            ok: s.ok,
+            failed: s.failed,
+            started: live.started,
+            in_flight: live.in_flight,
+            max_in_flight: live.max_in_flight,
+            retries: live.retries,
+            retrying: live.retrying,
+            elapsed: now.duration_since(self.started_at),
+            start_rate,
+            completion_rate,
+            latency: s.latency.percentiles(),
+            wait: s.wait.percentiles(),
+            by_status: s.by_status.clone(),
+            by_error: s.by_error.clone(),
+            last_error: s.last_error.clone(),
+        };
+        self.snapshots.send_replace(snapshot);
+    }
+}

@@ -1,0 +1,102 @@
+//! Counters the dispatcher writes and the aggregator reads for snapshots.
+//! Plain atomics: the dispatcher never waits on a reader.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::engine::{Binding, Limits, RunState};
+
+#[derive(Debug)]
+pub struct LiveCounters {
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+    /// Attempts started (first tries and retries).
+    started: AtomicU64,
+    /// Attempts beyond the first.
+    retries: AtomicU64,
+    /// Requests waiting out a retry backoff.
+    retrying: AtomicU64,
+    control: Mutex<Control>,
+}
+
+/// The rarely changing part, read together.
+#[derive(Debug, Clone, Copy)]
+pub struct Control {
+    pub state: RunState,
+    pub binding: Binding,
+    pub limits: Limits,
+}
+
+/// A consistent-enough reading of the counters.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveReading {
+    pub in_flight: u64,
+    pub max_in_flight: u64,
+    pub started: u64,
+    pub retries: u64,
+    pub retrying: u64,
+    pub control: Control,
+}
+
+impl LiveCounters {
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
+            started: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            retrying: AtomicU64::new(0),
+            control: Mutex::new(Control {
+                state: RunState::Idle,
+                binding: Binding::None,
+                limits,
+            }),
+        }
+    }
+
+    pub(crate) fn started(&self, in_flight: u64) {
+        self.started.fetch_add(1, Relaxed);
+        self.in_flight.store(in_flight, Relaxed);
+        self.max_in_flight.fetch_max(in_flight, Relaxed);
+    }
+
+    pub(crate) fn finished(&self, in_flight: u64) {
+        self.in_flight.store(in_flight, Relaxed);
+    }
+
+    pub(crate) fn retry_queued(&self) {
+        self.retries.fetch_add(1, Relaxed);
+        self.retrying.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn retry_left_queue(&self) {
+        self.retrying.fetch_sub(1, Relaxed);
+    }
+
+    fn with_control(&self, f: impl FnOnce(&mut Control)) {
+        f(&mut self.control.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    pub(crate) fn set_state(&self, state: RunState) {
+        self.with_control(|c| c.state = state);
+    }
+
+    pub(crate) fn set_binding(&self, binding: Binding) {
+        self.with_control(|c| c.binding = binding);
+    }
+
+    pub(crate) fn set_limits(&self, limits: Limits) {
+        self.with_control(|c| c.limits = limits);
+    }
+
+    pub fn read(&self) -> LiveReading {
+        LiveReading {
+            in_flight: self.in_flight.load(Relaxed),
+            max_in_flight: self.max_in_flight.load(Relaxed),
+            started: self.started.load(Relaxed),
+            retries: self.retries.load(Relaxed),
+            retrying: self.retrying.load(Relaxed),
+            control: *self.control.lock().unwrap_or_else(|p| p.into_inner()),
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Aggregates: what the run has done so far, as counters, histograms and
+//! rates. Fed one record at a time by the aggregator task; published as a
+//! [`StatsSnapshot`] several times a second.
+
+mod aggregator;
+mod histogram;
+mod live;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+pub(crate) use aggregator::{AggMsg, Aggregator};
+pub use histogram::{LatencyHistogram, Percentiles};
+pub use live::{LiveCounters, LiveReading};
+
+use crate::engine::{Binding, Limits, RunState};
+use crate::export::{ErrorKind, RequestRecord, RunSummary};
+
+/// The latest failure, for a UI's errors panel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LastError {
+    pub kind: Option<ErrorKind>,
+    pub status: Option<u16>,
+    pub message: String,
+    pub url: String,
+}
+
+/// Everything a front end shows, as of `elapsed` into the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatsSnapshot {
+    pub state: RunState,
+    pub limits: Limits,
+    pub binding: Binding,
+    /// Requests in the batch, when known.
+    pub total: Option<u64>,
+    /// Requests with a final result.
+    pub done: u64,
+    pub ok: u64,
+    pub failed: u64,
+    /// Attempts started.
+    pub started: u64,
+    pub in_flight: u64,
+    pub max_in_flight: u64,
+    pub retries: u64,
+    /// Requests waiting out a retry backoff.
+    pub retrying: u64,
+    pub elapsed: Duration,
+    /// Attempt starts per second over the last second.
+    pub start_rate: f64,
+    /// Completions per second over the last second.
+    pub completion_rate: f64,
+    pub latency: Percentiles,
+    pub wait: Percentiles,
+    pub by_status: BTreeMap<u16, u64>,
+    pub by_error: BTreeMap<ErrorKind, u64>,
+    pub last_error: Option<LastError>,
+}
+
+impl StatsSnapshot {
+    pub fn initial(total: Option<u64>, limits: Limits) -> Self {
+        Self {
+            state: RunState::Idle,
+            limits,
+            binding: Binding::None,
+            total,
+            done: 0,
+            ok: 0,
+            failed: 0,
+            started: 0,
+            in_flight: 0,
+            max_in_flight: 0,
+            retries: 0,
+            retrying: 0,
+            elapsed: Duration::ZERO,
+            start_rate: 0.0,
+            completion_rate: 0.0,
+            latency: Percentiles::default(),
+            wait: Percentiles::default(),
+            by_status: BTreeMap::new(),
+            by_error: BTreeMap::new(),
+            last_error: None,
+        }
+    }
+}
+
+/// Running totals over records.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub done: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub latency: LatencyHistogram,
+    pub wait: LatencyHistogram,
+    pub by_status: BTreeMap<u16, u64>,
+    pub by_error: BTreeMap<ErrorKind, u64>,
+    pub last_error: Option<LastError>,
+}
+
+impl Stats {
+    pub fn add(&mut self, r: &RequestRecord) {
+        self.done += 1;
+        if r.ok {
+            self.ok += 1;
+        } else {
+            self.failed += 1;
+            self.last_error = Some(LastError {
+                kind: r.error_kind,
+                status: r.status,
+                message: r
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| format!("HTTP {}", r.status.unwrap_or(0))),
+                url: r.url.clone(),
+            });
+        }
+        if let Some(status) = r.status {
+            *self.by_status.entry(status).or_default() += 1;
+            if let Some(latency) = r.latency_ms {
+                self.latency
+                    .record(Duration::from_secs_f64(latency / 1000.0));
+            }
+        }
+        if let Some(kind) = r.error_kind {
+            *self.by_error.entry(kind).or_default() += 1;
+        }
+        if r.attempts > 0 {
+            self.wait
+                .record(Duration::from_secs_f64(r.wait_ms / 1000.0));
+        }
+    }
+
+    /// The summary of a finished run.
+    pub fn summary(
+        &self,
+        wall: Duration,
+        live: &LiveReading,
+        total: Option<u64>,
+        stopped: bool,
+    ) -> RunSummary {
+        let wall_s = wall.as_secs_f64();
+        RunSummary {
+            total: self.done,
+            ok: self.ok,
+            failed: self.failed,
+            by_status: self
+                .by_status
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            by_error: self
+                .by_error
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            wall_s,
+            achieved_per_s: if wall_s > 0.0 {
+                self.done as f64 / wall_s
+            } else {
+                0.0
+            },
+            latency_ms: self.latency.percentiles(),
+            wait_ms: self.wait.percentiles(),
+            max_in_flight: live.max_in_flight,
+            retries: live.retries,
+            not_sent: total.map_or(0, |t| t.saturating_sub(self.done)),
+            stopped,
+        }
+    }
+}
+
+/// Rates over the last second from periodic samples of two counters.
+#[derive(Debug, Default)]
+pub struct RateMeter {
+    samples: VecDeque<(Instant, u64, u64)>,
+}
+
+impl RateMeter {
+    /// Adds a sample and returns (starts/s, completions/s) over ~1 s.
+    pub fn sample(&mut self, now: Instant, started: u64, done: u64) -> (f64, f64) {
+        self.samples.push_back((now, started, done));
+        while self.samples.len() > 2
+            && now.duration_since(self.samples[1].0) >= Duration::from_secs(1)
+        {
+            self.samples.pop_front();
+        }
+        let (t0, s0, d0) = self.samples[0];
+        let dt = now.duration_since(t0).as_secs_f64();
+        if dt <= 0.0 {
+            return (0.0, 0.0);
+        }
+        ((started - s0) as f64 / dt, (done - d0) as f64 / dt)
+    }
+}

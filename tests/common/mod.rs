@@ -1,0 +1,171 @@
+//! A real HTTP server on 127.0.0.1:0 that records what it saw: arrival
+//! times, paths, and how many requests were in flight at each arrival.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::routing::any;
+use tokio::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub at: Instant,
+    pub path: String,
+    pub query: Option<String>,
+    /// Requests in flight on the server, this one included.
+    pub in_flight: usize,
+    pub headers: HeaderMap,
+}
+
+#[derive(Default)]
+pub struct Seen {
+    in_flight: AtomicUsize,
+    pub max_in_flight: AtomicUsize,
+    hits: Mutex<Vec<Hit>>,
+    flaky: Mutex<HashMap<String, usize>>,
+}
+
+impl Seen {
+    pub fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().unwrap().clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.hits.lock().unwrap().len()
+    }
+
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(SeqCst)
+    }
+}
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub seen: Arc<Seen>,
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+struct InFlightGuard(Arc<Seen>);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, SeqCst);
+    }
+}
+
+fn arrive(seen: &Arc<Seen>, uri: &Uri, headers: &HeaderMap) -> InFlightGuard {
+    let now = seen.in_flight.fetch_add(1, SeqCst) + 1;
+    seen.max_in_flight.fetch_max(now, SeqCst);
+    seen.hits.lock().unwrap().push(Hit {
+        at: Instant::now(),
+        path: uri.path().to_owned(),
+        query: uri.query().map(str::to_owned),
+        in_flight: now,
+        headers: headers.clone(),
+    });
+    InFlightGuard(seen.clone())
+}
+
+/// Routes:
+/// - `/ok`: 200 "ok";
+/// - `/delay/{ms}`: 200 after ms;
+/// - `/status/{code}`: that status;
+/// - `/flaky/{key}`: the first hit per key answers 429 with Retry-After: 1,
+///   later hits 200;
+/// - `/echo`: 200 with the request body echoed back.
+pub async fn start() -> TestServer {
+    let seen = Arc::new(Seen::default());
+    let app = Router::new()
+        .route("/ok", any(ok))
+        .route("/delay/{ms}", any(delay))
+        .route("/status/{code}", any(status))
+        .route("/flaky/{key}", any(flaky))
+        .route("/echo", any(echo))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    TestServer { addr, seen }
+}
+
+async fn ok(State(seen): State<Arc<Seen>>, uri: Uri, headers: HeaderMap) -> &'static str {
+    let _g = arrive(&seen, &uri, &headers);
+    "ok"
+}
+
+async fn delay(
+    State(seen): State<Arc<Seen>>,
+    Path(ms): Path<u64>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> &'static str {
+    let _g = arrive(&seen, &uri, &headers);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    "done"
+}
+
+async fn status(
+    State(seen): State<Arc<Seen>>,
+    Path(code): Path<u16>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> impl IntoResponse {
+    let _g = arrive(&seen, &uri, &headers);
+    (
+        StatusCode::from_u16(code).unwrap(),
+        format!("status {code}"),
+    )
+}
+
+async fn flaky(
+    State(seen): State<Arc<Seen>>,
+    Path(key): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> impl IntoResponse {
+    let _g = arrive(&seen, &uri, &headers);
+    let n = {
+        let mut map = seen.flaky.lock().unwrap();
+        let n = map.entry(key).or_default();
+        *n += 1;
+        *n
+    };
+    if n == 1 {
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "1"), ("x-ratelimit-remaining", "0")],
+            "slow down",
+        )
+            .into_response()
+    } else {
+        (StatusCode::OK, "fine").into_response()
+    }
+}
+
+async fn echo(
+    State(seen): State<Arc<Seen>>,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(_q): RawQuery,
+    body: String,
+) -> String {
+    let _g = arrive(&seen, &uri, &headers);
+    body
+}

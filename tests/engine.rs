@@ -1,0 +1,377 @@
+//! The engine against a real server: limits, live changes, retries, stop,
+//! faults, and the journal.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use ratebench::batch::{InvalidRequest, RequestSpec};
+use ratebench::engine::{self, Command, Limits, RunConfig, RunHandle};
+use ratebench::export::{ErrorKind, MemorySink};
+use reqwest::{Method, Url};
+use tokio::time::{Instant, sleep};
+
+fn requests(
+    urls: Vec<String>,
+) -> (
+    u64,
+    impl Iterator<Item = Result<RequestSpec, InvalidRequest>> + Send + 'static,
+) {
+    let n = urls.len() as u64;
+    let iter = urls.into_iter().enumerate().map(|(i, url)| {
+        Ok(RequestSpec {
+            index: i as u64,
+            name: None,
+            method: Method::GET,
+            url: Url::parse(&url).unwrap(),
+            headers: Default::default(),
+            body: None,
+            timeout: None,
+        })
+    });
+    (n, iter)
+}
+
+fn start(urls: Vec<String>, config: RunConfig) -> (RunHandle, MemorySink) {
+    let sink = MemorySink::default();
+    let (n, iter) = requests(urls);
+    let handle = engine::start(iter, Some(n), config, Box::new(sink.clone())).unwrap();
+    (handle, sink)
+}
+
+fn config(max_at_once: u64, per_second: f64) -> RunConfig {
+    RunConfig {
+        limits: Limits::new(max_at_once, per_second),
+        ..RunConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cap_is_never_exceeded_and_is_reached() {
+    let server = common::start().await;
+    let urls = (0..40)
+        .map(|i| server.url(&format!("/delay/50?i={i}")))
+        .collect();
+    let (handle, sink) = start(urls, config(4, 0.0));
+    let summary = handle.wait().await.unwrap();
+    assert_eq!(summary.total, 40);
+    assert_eq!(summary.ok, 40);
+    assert_eq!(server.seen.count(), 40);
+    assert_eq!(
+        server.seen.max_in_flight(),
+        4,
+        "server-side peak must equal the cap"
+    );
+    assert_eq!(summary.max_in_flight, 4);
+    let indices: BTreeSet<u64> = sink.records().iter().map(|r| r.index).collect();
+    assert_eq!(indices, (0..40).collect());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_cap_change_takes_effect_both_ways() {
+    let server = common::start().await;
+    let urls = (0..150)
+        .map(|i| server.url(&format!("/delay/60?i={i}")))
+        .collect();
+    let (handle, _sink) = start(urls, config(2, 0.0));
+    let t0 = Instant::now();
+    sleep(Duration::from_millis(400)).await;
+    handle.set_limits(Limits::new(8, 0.0));
+    let raised = Instant::now();
+    sleep(Duration::from_millis(400)).await;
+    handle.set_limits(Limits::new(3, 0.0));
+    let lowered = Instant::now();
+    handle.wait().await.unwrap();
+
+    let hits = server.seen.hits();
+    let margin = Duration::from_millis(30);
+    let phase = |from: Instant, to: Instant| hits.iter().filter(move |h| h.at >= from && h.at < to);
+    assert!(
+        phase(t0, raised).all(|h| h.in_flight <= 2),
+        "cap 2 exceeded"
+    );
+    let peak_raised = phase(raised + margin, lowered)
+        .map(|h| h.in_flight)
+        .max()
+        .unwrap();
+    assert_eq!(peak_raised, 8, "the raised cap must be used at once");
+    let far = lowered + Duration::from_secs(60);
+    let late: Vec<usize> = phase(lowered + margin, far).map(|h| h.in_flight).collect();
+    assert!(!late.is_empty());
+    assert!(
+        late.iter().all(|n| *n <= 3),
+        "after lowering to 3: {late:?}"
+    );
+    assert_eq!(server.seen.count(), 150);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_requests_at_100_per_second_take_about_two_seconds() {
+    let server = common::start().await;
+    let urls = (0..200)
+        .map(|i| server.url(&format!("/ok?i={i}")))
+        .collect();
+    let t0 = Instant::now();
+    let (handle, _sink) = start(urls, config(0, 100.0));
+    let summary = handle.wait().await.unwrap();
+    let elapsed = t0.elapsed().as_secs_f64();
+    assert_eq!(summary.ok, 200);
+    // 200 evenly spaced starts: the last one at 1.99 s.
+    assert!((1.9..2.4).contains(&elapsed), "took {elapsed:.3} s");
+    let hits = server.seen.hits();
+    let span = hits
+        .last()
+        .unwrap()
+        .at
+        .duration_since(hits[0].at)
+        .as_secs_f64();
+    assert!(
+        (1.9..2.1).contains(&span),
+        "server saw starts over {span:.3} s"
+    );
+    // Evenly spaced: no 100 ms window holds more than 10 (+1 for timer jitter).
+    for (i, h) in hits.iter().enumerate() {
+        let in_window = hits[i..]
+            .iter()
+            .take_while(|o| o.at.duration_since(h.at) < Duration::from_millis(100))
+            .count();
+        assert!(in_window <= 11, "burst of {in_window} starts within 100 ms");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_rate_change_takes_effect_without_a_burst() {
+    let server = common::start().await;
+    let urls = (0..400)
+        .map(|i| server.url(&format!("/ok?i={i}")))
+        .collect();
+    let (handle, _sink) = start(urls, config(0, 10.0));
+    sleep(Duration::from_millis(1000)).await;
+    let changed = Instant::now();
+    handle.set_limits(Limits::new(0, 50.0));
+    sleep(Duration::from_millis(1000)).await;
+    handle.stop();
+    handle.wait().await.unwrap();
+
+    let hits = server.seen.hits();
+    let before = hits.iter().filter(|h| h.at < changed).count();
+    assert!(
+        (10..=12).contains(&before),
+        "{before} starts in the first second at 10/s"
+    );
+    let window = |from: Duration, to: Duration| {
+        hits.iter()
+            .filter(|h| h.at >= changed + from && h.at < changed + to)
+            .count()
+    };
+    let after = window(Duration::from_millis(100), Duration::from_millis(900));
+    assert!(
+        (38..=42).contains(&after),
+        "{after} starts in 0.8 s at 50/s"
+    );
+    let first_50ms = window(Duration::ZERO, Duration::from_millis(50));
+    assert!(
+        first_50ms <= 3,
+        "a rate change released a burst of {first_50ms}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_holds_new_starts_and_resume_continues() {
+    let server = common::start().await;
+    let urls = (0..30).map(|i| server.url(&format!("/ok?i={i}"))).collect();
+    let (handle, _sink) = start(urls, config(0, 20.0));
+    sleep(Duration::from_millis(300)).await;
+    handle.pause();
+    let paused = Instant::now();
+    sleep(Duration::from_millis(500)).await;
+    let resumed = Instant::now();
+    handle.resume();
+    let summary = handle.wait().await.unwrap();
+    assert_eq!(summary.ok, 30);
+    let during = server
+        .seen
+        .hits()
+        .iter()
+        .filter(|h| h.at > paused + Duration::from_millis(20) && h.at < resumed)
+        .count();
+    assert_eq!(during, 0, "requests started while paused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_honour_retry_after() {
+    let server = common::start().await;
+    let urls = vec![server.url("/flaky/a"), server.url("/flaky/b")];
+    let (handle, sink) = start(
+        urls,
+        RunConfig {
+            retries: 2,
+            ..config(2, 0.0)
+        },
+    );
+    let summary = handle.wait().await.unwrap();
+    assert_eq!(summary.ok, 2);
+    assert_eq!(summary.retries, 2);
+    for record in sink.records() {
+        assert_eq!(record.attempts, 2);
+        assert_eq!(record.status, Some(200));
+    }
+    let hits = server.seen.hits();
+    for key in ["/flaky/a", "/flaky/b"] {
+        let times: Vec<Instant> = hits
+            .iter()
+            .filter(|h| h.path == key)
+            .map(|h| h.at)
+            .collect();
+        assert_eq!(times.len(), 2);
+        let gap = times[1].duration_since(times[0]);
+        assert!(
+            gap >= Duration::from_millis(990),
+            "retried after {gap:?}, Retry-After said 1 s"
+        );
+        assert!(gap < Duration::from_millis(1500), "retried after {gap:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exhausted_retries_keep_the_last_answer() {
+    let server = common::start().await;
+    let (handle, sink) = start(
+        vec![server.url("/status/503")],
+        RunConfig {
+            retries: 2,
+            ..config(1, 0.0)
+        },
+    );
+    let summary = handle.wait().await.unwrap();
+    assert_eq!(summary.failed, 1);
+    assert_eq!(server.seen.count(), 3, "one try and two retries");
+    let record = &sink.records()[0];
+    assert_eq!(
+        (record.status, record.attempts, record.ok),
+        (Some(503), 3, false)
+    );
+    // 404 is not retried.
+    let (handle, sink) = start(
+        vec![server.url("/status/404")],
+        RunConfig {
+            retries: 2,
+            ..config(1, 0.0)
+        },
+    );
+    handle.wait().await.unwrap();
+    assert_eq!(sink.records()[0].attempts, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_cancels_in_flight_after_the_grace_period() {
+    let server = common::start().await;
+    let urls = (0..10)
+        .map(|i| server.url(&format!("/delay/5000?i={i}")))
+        .collect();
+    let cfg = RunConfig {
+        stop_grace: Duration::from_millis(200),
+        ..config(3, 0.0)
+    };
+    let (handle, sink) = start(urls, cfg);
+    sleep(Duration::from_millis(150)).await;
+    let t0 = Instant::now();
+    handle.send(Command::Stop { grace: None });
+    let summary = handle.wait().await.unwrap();
+    assert!(
+        t0.elapsed() < Duration::from_millis(1500),
+        "stop took {:?}",
+        t0.elapsed()
+    );
+    assert!(summary.stopped);
+    assert_eq!(summary.total, 3);
+    assert_eq!(summary.not_sent, 7);
+    assert_eq!(summary.by_error.get("cancelled"), Some(&3));
+    let records = sink.records();
+    assert!(
+        records
+            .iter()
+            .all(|r| r.error_kind == Some(ErrorKind::Cancelled) && r.attempts == 1)
+    );
+    // The journal holds exactly what the server saw.
+    let sent: BTreeSet<String> = server
+        .seen
+        .hits()
+        .iter()
+        .filter_map(|h| h.query.clone())
+        .collect();
+    let recorded: BTreeSet<String> = records
+        .iter()
+        .map(|r| r.url.split('?').nth(1).unwrap().to_owned())
+        .collect();
+    assert_eq!(sent, recorded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_faults_are_recorded_results() {
+    // A port with nothing listening: bind, note the port, close.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let server = common::start().await;
+    let urls = vec![
+        format!("http://{closed}/nothing"),
+        server.url("/delay/2000"),
+        server.url("/ok"),
+    ];
+    let cfg = RunConfig {
+        timeout: Duration::from_millis(200),
+        ..config(3, 0.0)
+    };
+    let (handle, sink) = start(urls, cfg);
+    let summary = handle.wait().await.unwrap();
+    assert_eq!((summary.total, summary.ok, summary.failed), (3, 1, 2));
+    let mut records = sink.records();
+    records.sort_by_key(|r| r.index);
+    assert_eq!(
+        records[0].error_kind,
+        Some(ErrorKind::Connect),
+        "{:?}",
+        records[0].error
+    );
+    assert_eq!(
+        records[1].error_kind,
+        Some(ErrorKind::Timeout),
+        "{:?}",
+        records[1].error
+    );
+    assert!(records[2].ok);
+    assert_eq!(summary.by_error.get("connect"), Some(&1));
+    assert_eq!(summary.by_error.get("timeout"), Some(&1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_snapshots_flow_and_a_slow_reader_blocks_nothing() {
+    let server = common::start().await;
+    let urls = (0..50).map(|i| server.url(&format!("/ok?i={i}"))).collect();
+    let (mut handle, _sink) = start(urls, config(5, 100.0));
+    // Never read `stats` until the end: the run must still finish on time.
+    let mut stats = handle.stats.clone();
+    let t0 = Instant::now();
+    let mut events = Vec::new();
+    while let Some(event) = handle.events.recv().await {
+        let finished = matches!(event, ratebench::Event::Finished(_));
+        events.push(event);
+        if finished {
+            break;
+        }
+    }
+    assert!(t0.elapsed() < Duration::from_millis(900));
+    assert!(matches!(
+        events[0],
+        ratebench::Event::Started { total: Some(50) }
+    ));
+    let snap = stats.borrow_and_update().clone();
+    assert_eq!(snap.state, ratebench::engine::RunState::Done);
+    assert_eq!((snap.done, snap.ok, snap.started), (50, 50, 50));
+    assert_eq!(snap.by_status.get(&200), Some(&50));
+    assert!(snap.latency.p50 > 0.0);
+    handle.wait().await.unwrap();
+}
