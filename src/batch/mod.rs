@@ -158,7 +158,18 @@ impl Batch {
             settings.base_url = Some(base.clone());
         }
         if let Some(base) = &settings.base_url {
-            resolve_url(None, base).map_err(|m| BatchError::new(path, m).field("base_url"))?;
+            let absolute = base.contains("://").then(|| resolve_url(None, base));
+            match absolute {
+                Some(Ok(_)) => {}
+                Some(Err(m)) => return Err(BatchError::new(path, m).field("base_url")),
+                None => {
+                    return Err(BatchError::new(
+                        path,
+                        format!("invalid URL {base:?}: expected an absolute http(s) URL like \"http://127.0.0.1:3000\""),
+                    )
+                    .field("base_url"));
+                }
+            }
         }
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let entries = specs
