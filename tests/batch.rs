@@ -19,7 +19,10 @@ fn err(name: &str, text: &str) -> BatchError {
 }
 
 fn urls(batch: &Batch) -> Vec<String> {
-    batch.requests().map(|r| r.unwrap().url.to_string()).collect()
+    batch
+        .requests()
+        .map(|r| r.unwrap().url.to_string())
+        .collect()
 }
 
 // ---- Every form loads ----------------------------------------------------
@@ -32,7 +35,10 @@ fn sample_inventory_expands_to_100_in_order() {
     assert_eq!(batch.settings.max_at_once, Some(10));
     assert_eq!(batch.settings.per_second, Some(20.0));
     assert_eq!(batch.settings.retries, Some(2));
-    assert_eq!(batch.settings.timeout, Some(std::time::Duration::from_secs(10)));
+    assert_eq!(
+        batch.settings.timeout,
+        Some(std::time::Duration::from_secs(10))
+    );
     let all = urls(&batch);
     assert_eq!(all[0], "http://127.0.0.1:3000/inventory/materials?id=0");
     assert_eq!(all[49], "http://127.0.0.1:3000/inventory/materials?id=49");
@@ -48,7 +54,10 @@ fn sample_inventory_expands_to_100_in_order() {
 fn sample_mixed_takes_the_three_python_entry_shapes() {
     let batch = Batch::load_with(
         samples().join("mixed.json"),
-        &LoadOptions { base_url: Some("http://h:1/api".into()), format: None },
+        &LoadOptions {
+            base_url: Some("http://h:1/api".into()),
+            format: None,
+        },
     )
     .unwrap();
     let reqs: Vec<_> = batch.requests().map(Result::unwrap).collect();
@@ -62,17 +71,29 @@ fn sample_mixed_takes_the_three_python_entry_shapes() {
     assert_eq!(post.headers["content-type"], "application/json");
     assert_eq!(post.body.as_deref(), Some(&br#"{"key":"value"}"#[..]));
     let form = &reqs[3];
-    assert_eq!(form.body.as_deref(), Some(&b"field=value&tags=a&tags=b"[..]));
-    assert_eq!(form.headers["content-type"], "application/x-www-form-urlencoded");
+    assert_eq!(
+        form.body.as_deref(),
+        Some(&b"field=value&tags=a&tags=b"[..])
+    );
+    assert_eq!(
+        form.headers["content-type"],
+        "application/x-www-form-urlencoded"
+    );
     assert_eq!(form.name.as_deref(), Some("form post"));
     let raw = &reqs[4];
-    assert_eq!((raw.method.as_str(), raw.body.as_deref()), ("PUT", Some(&b"plain text body"[..])));
+    assert_eq!(
+        (raw.method.as_str(), raw.body.as_deref()),
+        ("PUT", Some(&b"plain text body"[..]))
+    );
     assert_eq!(raw.timeout, Some(std::time::Duration::from_secs(5)));
 }
 
 #[test]
 fn sample_jsonl_and_text() {
-    let opts = LoadOptions { base_url: Some("http://h".into()), format: None };
+    let opts = LoadOptions {
+        base_url: Some("http://h".into()),
+        format: None,
+    };
     let jsonl = Batch::load_with(samples().join("requests.jsonl"), &opts).unwrap();
     assert_eq!(jsonl.format, Format::JsonLines);
     assert_eq!(jsonl.len(), 3 + 5);
@@ -90,7 +111,10 @@ fn sample_jsonl_and_text() {
 fn rows_from_csv_and_jsonl_files() {
     let geo = Batch::load(samples().join("geocode.json")).unwrap();
     assert_eq!(geo.len(), 4);
-    assert_eq!(urls(&geo)[1], "http://127.0.0.1:3000/geocode?text=22+Baker+Street%2C+London");
+    assert_eq!(
+        urls(&geo)[1],
+        "http://127.0.0.1:3000/geocode?text=22+Baker+Street%2C+London"
+    );
     let users = Batch::load(samples().join("users.json")).unwrap();
     assert_eq!(users.len(), 6, "3 rows x 2 regions");
     let first = users.requests().next().unwrap().unwrap();
@@ -107,8 +131,14 @@ fn env_variables_fill_secrets_and_unset_ones_are_named() {
     let req = batch.requests().next().unwrap().unwrap();
     assert_eq!(req.headers["authorization"], "Bearer k-123");
     assert_eq!(req.url.query(), Some("api_key=k-123&q=cats"));
-    let e = err("x.json", r#"{"headers": {"X-Key": "${RATEBENCH_SURELY_UNSET}"}, "requests": ["http://h/"]}"#);
-    assert!(e.message.contains("`RATEBENCH_SURELY_UNSET` is not set"), "{e}");
+    let e = err(
+        "x.json",
+        r#"{"headers": {"X-Key": "${RATEBENCH_SURELY_UNSET}"}, "requests": ["http://h/"]}"#,
+    );
+    assert!(
+        e.message.contains("`RATEBENCH_SURELY_UNSET` is not set"),
+        "{e}"
+    );
     assert_eq!(e.field.as_deref(), Some("headers"));
 }
 
@@ -116,7 +146,10 @@ fn env_variables_fill_secrets_and_unset_ones_are_named() {
 fn content_decides_when_the_extension_says_nothing() {
     assert_eq!(Format::sniff("[\"/a\"]"), Format::Json);
     assert_eq!(Format::sniff("{\n \"requests\": []\n}"), Format::Json);
-    assert_eq!(Format::sniff("{\"url\": \"/a\"}\n{\"url\": \"/b\"}\n"), Format::JsonLines);
+    assert_eq!(
+        Format::sniff("{\"url\": \"/a\"}\n{\"url\": \"/b\"}\n"),
+        Format::JsonLines
+    );
     assert_eq!(Format::sniff("http://h/a\nhttp://h/b"), Format::Text);
     let b = load_str("batch", "{\"url\": \"http://h/a\"}\n\"http://h/b\"\n").unwrap();
     assert_eq!((b.format, b.len()), (Format::JsonLines, 2));
@@ -127,7 +160,11 @@ fn expansion_is_lazy() {
     // 100,000 requests from a few bytes of batch: counted at load, then
     // produced one at a time (the 1,000,000-request memory figure is in
     // BENCHMARKS.md; debug builds are too slow for it here).
-    let b = load_str("big.json", r#"[{"url": "http://h/{{i}}", "for_each": {"i": {"range": [0, 100000]}}}]"#).unwrap();
+    let b = load_str(
+        "big.json",
+        r#"[{"url": "http://h/{{i}}", "for_each": {"i": {"range": [0, 100000]}}}]"#,
+    )
+    .unwrap();
     assert_eq!(b.len(), 100_000);
     let mut requests = b.requests();
     assert_eq!(requests.next().unwrap().unwrap().url.path(), "/0");
@@ -143,65 +180,152 @@ fn json_syntax_error_has_line_and_column() {
     let e = err("b.json", "{\n  \"requests\": [\n    \"/a\",\n  ]\n}");
     assert_eq!((e.line, e.column), (Some(4), Some(3)), "{e}");
     assert!(e.message.contains("trailing comma"), "{e}");
-    assert!(e.to_string().starts_with(&format!("{}:4:3: ", samples().join("b.json").display())));
+    assert!(
+        e.to_string()
+            .starts_with(&format!("{}:4:3: ", samples().join("b.json").display()))
+    );
 }
 
 #[test]
 fn unknown_keys_list_the_known_ones() {
-    let e = err("b.json", "{\"requests\": [\"http://h/\"], \"max_in_flight\": 3}");
+    let e = err(
+        "b.json",
+        "{\"requests\": [\"http://h/\"], \"max_in_flight\": 3}",
+    );
     assert!(e.message.contains("unknown field `max_in_flight`"), "{e}");
     assert!(e.message.contains("`max_at_once`"), "{e}");
-    let e = err("b.json", "{\"requests\": [\n {\"url\": \"http://h/\", \"methd\": \"GET\"}\n]}");
+    let e = err(
+        "b.json",
+        "{\"requests\": [\n {\"url\": \"http://h/\", \"methd\": \"GET\"}\n]}",
+    );
     assert_eq!((e.entry, e.line), (Some(0), Some(2)), "{e}");
-    assert!(e.message.contains("unknown field `methd`") && e.message.contains("`method`"), "{e}");
+    assert!(
+        e.message.contains("unknown field `methd`") && e.message.contains("`method`"),
+        "{e}"
+    );
 }
 
 #[test]
 fn wrong_types_name_entry_and_field() {
-    let e = err("b.json", "[\"http://h/a\", {\"url\": \"http://h/\", \"method\": 5}]");
-    assert_eq!((e.entry, e.field.as_deref()), (Some(1), Some("method")), "{e}");
+    let e = err(
+        "b.json",
+        "[\"http://h/a\", {\"url\": \"http://h/\", \"method\": 5}]",
+    );
+    assert_eq!(
+        (e.entry, e.field.as_deref()),
+        (Some(1), Some("method")),
+        "{e}"
+    );
     assert!(e.message.contains("expected a string"), "{e}");
-    let e = err("b.json", "{\"per_second\": \"fast\", \"requests\": [\"http://h/\"]}");
+    let e = err(
+        "b.json",
+        "{\"per_second\": \"fast\", \"requests\": [\"http://h/\"]}",
+    );
     assert_eq!(e.field.as_deref(), Some("per_second"), "{e}");
-    let e = err("b.json", "{\"per_second\": -2, \"requests\": [\"http://h/\"]}");
+    let e = err(
+        "b.json",
+        "{\"per_second\": -2, \"requests\": [\"http://h/\"]}",
+    );
     assert!(e.message.contains("invalid rate -2"), "{e}");
-    let e = err("b.json", "{\"timeout\": \"soon\", \"requests\": [\"http://h/\"]}");
+    let e = err(
+        "b.json",
+        "{\"timeout\": \"soon\", \"requests\": [\"http://h/\"]}",
+    );
     assert!(e.message.contains("invalid duration \"soon\""), "{e}");
     let e = err("b.json", "[42]");
-    assert!(e.message.contains("a URL string, a [url, params] pair, or an object"), "{e}");
+    assert!(
+        e.message
+            .contains("a URL string, a [url, params] pair, or an object"),
+        "{e}"
+    );
     let e = err("b.json", "\"http://h/\"");
-    assert!(e.message.contains("expected a JSON object with a `requests` list"), "{e}");
+    assert!(
+        e.message
+            .contains("expected a JSON object with a `requests` list"),
+        "{e}"
+    );
 }
 
 #[test]
 fn bad_entries_are_rejected_with_reasons() {
     let cases = [
-        (r#"[{"url": "http://h/", "method": "GTE"}]"#, "unknown method `GTE`"),
-        (r#"[{"url": "http://h/", "json": {}, "body": "x"}]"#, "at most one of `json`, `body` and `form`"),
+        (
+            r#"[{"url": "http://h/", "method": "GTE"}]"#,
+            "unknown method `GTE`",
+        ),
+        (
+            r#"[{"url": "http://h/", "json": {}, "body": "x"}]"#,
+            "at most one of `json`, `body` and `form`",
+        ),
         (r#"[{"method": "GET"}]"#, "missing field `url`"),
         (r#"[{"url": ""}]"#, "`url` is empty"),
         (r#"[["http://h/", {}, 3]]"#, "a [url, params] pair"),
-        (r#"[["http://h/", {"a": {"b": 1}}]]"#, "expected a string, number, boolean, or a list"),
-        (r#"[{"url": "http://h/", "headers": {"bad name": "v"}}]"#, "invalid header name"),
-        (r#"[{"url": "http://h/", "headers": {"X": "a\nb"}}]"#, "invalid value for header"),
+        (
+            r#"[["http://h/", {"a": {"b": 1}}]]"#,
+            "expected a string, number, boolean, or a list",
+        ),
+        (
+            r#"[{"url": "http://h/", "headers": {"bad name": "v"}}]"#,
+            "invalid header name",
+        ),
+        (
+            r#"[{"url": "http://h/", "headers": {"X": "a\nb"}}]"#,
+            "invalid value for header",
+        ),
         (r#"[{"url": "/relative"}]"#, "needs a base URL"),
         (r#"[{"url": "ftp://h/x"}]"#, "unsupported URL scheme `ftp`"),
-        (r#"[{"url": "http://h/{{x}}"}]"#, "unknown placeholder `{{x}}` (the entry has no `for_each`)"),
-        (r#"[{"url": "http://h/{{y}}", "for_each": {"x": [1]}}]"#, "unknown placeholder `{{y}}` (known variables: x)"),
-        (r#"[{"url": "http://h/", "for_each": {}}]"#, "`for_each` is empty"),
-        (r#"[{"url": "http://h/", "for_each": {"x": []}}]"#, "empty list"),
-        (r#"[{"url": "http://h/", "for_each": {"x": {"range": [5, 1]}}}]"#, "is empty (the end is excluded)"),
-        (r#"[{"url": "http://h/", "for_each": {"x": {"range": [0, 9, 0]}}}]"#, "step must not be 0"),
-        (r#"[{"url": "http://h/", "for_each": {"x": {"range": ["a", 2]}}}]"#, "integers"),
-        (r#"[{"url": "http://h/", "for_each": {"x": "file.csv"}}]"#, "for the key `rows`"),
-        (r#"[{"url": "http://h/", "for_each": {"rows": "data.xlsx"}}]"#, "expected a .csv or .jsonl file"),
-        (r#"[{"url": "http://h/", "for_each": {"rows": "missing.csv"}}]"#, "does not exist"),
+        (
+            r#"[{"url": "http://h/{{x}}"}]"#,
+            "unknown placeholder `{{x}}` (the entry has no `for_each`)",
+        ),
+        (
+            r#"[{"url": "http://h/{{y}}", "for_each": {"x": [1]}}]"#,
+            "unknown placeholder `{{y}}` (known variables: x)",
+        ),
+        (
+            r#"[{"url": "http://h/", "for_each": {}}]"#,
+            "`for_each` is empty",
+        ),
+        (
+            r#"[{"url": "http://h/", "for_each": {"x": []}}]"#,
+            "empty list",
+        ),
+        (
+            r#"[{"url": "http://h/", "for_each": {"x": {"range": [5, 1]}}}]"#,
+            "is empty (the end is excluded)",
+        ),
+        (
+            r#"[{"url": "http://h/", "for_each": {"x": {"range": [0, 9, 0]}}}]"#,
+            "step must not be 0",
+        ),
+        (
+            r#"[{"url": "http://h/", "for_each": {"x": {"range": ["a", 2]}}}]"#,
+            "integers",
+        ),
+        (
+            r#"[{"url": "http://h/", "for_each": {"x": "file.csv"}}]"#,
+            "for the key `rows`",
+        ),
+        (
+            r#"[{"url": "http://h/", "for_each": {"rows": "data.xlsx"}}]"#,
+            "expected a .csv or .jsonl file",
+        ),
+        (
+            r#"[{"url": "http://h/", "for_each": {"rows": "missing.csv"}}]"#,
+            "does not exist",
+        ),
         (r#"[]"#, "the batch has no requests"),
-        (r#"{"base_url": "not a url", "requests": ["/a"]}"#, "invalid URL"),
+        (
+            r#"{"base_url": "not a url", "requests": ["/a"]}"#,
+            "invalid URL",
+        ),
     ];
     for (text, expected) in cases {
         let e = err("b.json", text);
-        assert!(e.to_string().contains(expected), "{text}\n  gave: {e}\n  expected: {expected}");
+        assert!(
+            e.to_string().contains(expected),
+            "{text}\n  gave: {e}\n  expected: {expected}"
+        );
     }
     let e = err("b.json", "[\"http://h/\", {\"url\": \"http://h/{{x}}\"}]");
     assert_eq!((e.entry, e.field.as_deref()), (Some(1), Some("url")), "{e}");
@@ -209,13 +333,20 @@ fn bad_entries_are_rejected_with_reasons() {
 
 #[test]
 fn bad_lines_in_jsonl_and_text_name_the_line() {
-    let e = err("b.jsonl", "\"http://h/a\"\n\n{\"url\": \"http://h/b\", \"nope\": 1}\n");
+    let e = err(
+        "b.jsonl",
+        "\"http://h/a\"\n\n{\"url\": \"http://h/b\", \"nope\": 1}\n",
+    );
     assert_eq!((e.line, e.entry), (Some(3), Some(1)), "{e}");
     assert!(e.message.contains("unknown field `nope`"), "{e}");
     let e = err("b.jsonl", "\"http://h/a\"\n{\"url\": \n");
     assert_eq!(e.line, Some(2), "{e}");
     let e = err("b.txt", "http://h/a\n  GET http://h/b extra\n");
-    assert_eq!((e.line, e.column, e.entry), (Some(2), Some(3), Some(1)), "{e}");
+    assert_eq!(
+        (e.line, e.column, e.entry),
+        (Some(2), Some(3), Some(1)),
+        "{e}"
+    );
     assert!(e.message.contains("one URL per line"), "{e}");
     let e = err("b.txt", "# comment\nFETCH http://h/\n");
     assert!(e.message.contains("unknown method `FETCH`"), "{e}");
@@ -227,15 +358,21 @@ fn bad_data_files_name_the_data_file_and_line() {
     std::fs::write(dir.path().join("rows.csv"), "a,b\n1,2\n3\n").unwrap();
     std::fs::write(dir.path().join("rows.jsonl"), "{\"a\": 1}\n[1]\n").unwrap();
     std::fs::write(dir.path().join("partial.jsonl"), "{\"a\": 1}\n{\"b\": 2}\n").unwrap();
-    let load = |text: &str| Batch::parse_str(text, &dir.path().join("b.json"), &LoadOptions::default());
+    let load =
+        |text: &str| Batch::parse_str(text, &dir.path().join("b.json"), &LoadOptions::default());
     let e = load(r#"[{"url": "http://h/{{a}}", "for_each": {"rows": "rows.csv"}}]"#).unwrap_err();
     assert!(e.path.ends_with("rows.csv") && e.line == Some(3), "{e}");
     assert_eq!(e.entry, Some(0));
     let e = load(r#"[{"url": "http://h/{{a}}", "for_each": {"rows": "rows.jsonl"}}]"#).unwrap_err();
     assert!(e.path.ends_with("rows.jsonl") && e.line == Some(2), "{e}");
     assert!(e.message.contains("expected a JSON object"), "{e}");
-    let e = load(r#"[{"url": "http://h/{{a}}", "for_each": {"rows": "partial.jsonl"}}]"#).unwrap_err();
-    assert!(e.message.contains("unknown placeholder `{{a}}` (known variables: b)"), "{e}");
+    let e =
+        load(r#"[{"url": "http://h/{{a}}", "for_each": {"rows": "partial.jsonl"}}]"#).unwrap_err();
+    assert!(
+        e.message
+            .contains("unknown placeholder `{{a}}` (known variables: b)"),
+        "{e}"
+    );
 }
 
 #[test]

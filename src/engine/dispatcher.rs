@@ -497,6 +497,7 @@ fn invalid_record(invalid: &InvalidRequest) -> RequestRecord {
     }
 }
 
+/// Milliseconds, rounded to the microsecond (the clocks' useful precision).
 fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+    d.as_micros() as f64 / 1000.0
 }

@@ -1,0 +1,328 @@
+//! `ratebench run` as a user runs it: exit codes, files, and what the
+//! server saw.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use ratebench::RequestRecord;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ratebench");
+
+async fn ratebench(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn journal(path: &Path) -> Vec<RequestRecord> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_exits_2_names_the_place_and_sends_nothing() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let base = server.base();
+    let cases = [
+        (
+            "syntax.json",
+            "{\n \"requests\": [\"/ok\",]\n}".to_owned(),
+            "syntax.json:2:",
+        ),
+        (
+            "unknown.json",
+            "{\"requests\": [\"/ok\"], \"rate\": 5}".to_owned(),
+            "unknown field `rate`",
+        ),
+        (
+            "env.json",
+            format!("[\"{base}/ok?k=${{RATEBENCH_NOT_SET_EVER}}\"]"),
+            "`RATEBENCH_NOT_SET_EVER` is not set",
+        ),
+        (
+            "rows.json",
+            format!("[{{\"url\": \"{base}/ok\", \"for_each\": {{\"rows\": \"gone.csv\"}}}}]"),
+            "does not exist",
+        ),
+        (
+            "late.txt",
+            format!("{base}/ok\n{base}/ok\nnot a url at all\n"),
+            "late.txt:3:1: entry 2",
+        ),
+        ("relative.jsonl", "\"/ok\"\n".to_owned(), "needs a base URL"),
+    ];
+    for (name, text, expected) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = ratebench(args(&[
+            "run",
+            path.to_str().unwrap(),
+            "--out",
+            dir.path().join("o.jsonl").to_str().unwrap(),
+        ]))
+        .await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{name}: stderr was {stderr:?}, expected {expected:?}"
+        );
+    }
+    let out = ratebench(args(&["run", "/no/such/batch.json"])).await;
+    assert_eq!(out.status.code(), Some(2));
+    let out = ratebench(args(&["run", "x.json", "--max-at-once", "lots"])).await;
+    assert_eq!(out.status.code(), Some(2), "a usage error is status 2 too");
+    assert_eq!(server.seen.count(), 0, "bad input must send nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_successful_run_journals_every_request_and_writes_the_summary() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let batch = dir.path().join("b.json");
+    std::fs::write(
+        &batch,
+        r#"{"max_at_once": 3, "requests": [{"url": "/ok?i={{i}}", "for_each": {"i": {"range": [0, 25]}}}]}"#,
+    )
+    .unwrap();
+    let out_file = dir.path().join("results.jsonl");
+    let summary_file = dir.path().join("summary.json");
+    let out = ratebench(args(&[
+        "run",
+        batch.to_str().unwrap(),
+        "--base-url",
+        &server.base(),
+        "--per-second",
+        "200",
+        "--out",
+        out_file.to_str().unwrap(),
+        "--summary-json",
+        summary_file.to_str().unwrap(),
+    ]))
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("25 (25 ok, 0 failed)"), "{stdout}");
+    assert_eq!(
+        server.seen.max_in_flight().max(1),
+        server.seen.max_in_flight().min(3)
+    );
+
+    let records = journal(&out_file);
+    assert_eq!(records.len(), 25);
+    let sent: BTreeSet<String> = server
+        .seen
+        .hits()
+        .iter()
+        .filter_map(|h| h.query.clone())
+        .collect();
+    let recorded: BTreeSet<String> = records
+        .iter()
+        .map(|r| r.url.split_once('?').unwrap().1.to_owned())
+        .collect();
+    assert_eq!(
+        sent, recorded,
+        "the journal holds exactly the requests sent"
+    );
+
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_file).unwrap()).unwrap();
+    for key in [
+        "total",
+        "ok",
+        "failed",
+        "by_status",
+        "by_error",
+        "wall_s",
+        "achieved_per_s",
+        "latency_ms",
+        "max_in_flight",
+    ] {
+        assert!(summary.get(key).is_some(), "summary lacks {key}: {summary}");
+    }
+    for key in ["p50", "p90", "p99", "p999", "max"] {
+        assert!(
+            summary["latency_ms"][key].as_f64().unwrap() > 0.0,
+            "latency_ms.{key}"
+        );
+    }
+    assert_eq!(summary["total"], 25);
+    assert_eq!(summary["by_status"]["200"], 25);
+    assert!(summary["max_in_flight"].as_u64().unwrap() <= 3);
+    // 25 starts at 200/s: ~120 ms; the rate cannot exceed the limit.
+    assert!(
+        summary["achieved_per_s"].as_f64().unwrap() <= 215.0,
+        "{summary}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_exit_1_and_are_exported_to_csv() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let batch = dir.path().join("urls.txt");
+    std::fs::write(
+        &batch,
+        format!(
+            "{0}/ok\n{0}/status/500\nPOST {0}/status/404\n",
+            server.base()
+        ),
+    )
+    .unwrap();
+    let csv_path = dir.path().join("out.csv");
+    let out = ratebench(args(&[
+        "run",
+        batch.to_str().unwrap(),
+        "--out",
+        csv_path.to_str().unwrap(),
+        "--quiet",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "--quiet prints nothing");
+    let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(&header[0], "index");
+    let rows: Vec<ratebench::export::CsvRow> = reader.deserialize().map(Result::unwrap).collect();
+    let mut statuses: Vec<(u64, Option<u16>, bool)> =
+        rows.iter().map(|r| (r.index, r.status, r.ok)).collect();
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [
+            (0, Some(200), true),
+            (1, Some(500), false),
+            (2, Some(404), false)
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_are_redacted_unless_asked() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let batch = dir.path().join("b.json");
+    std::fs::write(
+        &batch,
+        format!(r#"{{"headers": {{"Authorization": "Bearer ${{RB_TEST_KEY}}"}}, "requests": [["{}/ok", {{"api_key": "${{RB_TEST_KEY}}", "q": "1"}}]]}}"#, server.base()),
+    )
+    .unwrap();
+    let out_file = dir.path().join("r.jsonl");
+    let run = |extra: &[&str]| {
+        let mut a = args(&[
+            "run",
+            batch.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            out_file.to_str().unwrap(),
+        ]);
+        a.extend(args(extra));
+        let bin = BIN.to_owned();
+        tokio::task::spawn_blocking(move || {
+            Command::new(bin)
+                .args(&a)
+                .env("RB_TEST_KEY", "hunter2")
+                .output()
+                .unwrap()
+        })
+    };
+    assert_eq!(run(&[]).await.unwrap().status.code(), Some(0));
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(text.contains("api_key=REDACTED&q=1"), "{text}");
+    let hits = server.seen.hits();
+    assert_eq!(
+        hits[0].headers["authorization"], "Bearer hunter2",
+        "the server still gets the key"
+    );
+    assert_eq!(hits[0].query.as_deref(), Some("api_key=hunter2&q=1"));
+    run(&["--no-redact"]).await.unwrap();
+    assert!(
+        std::fs::read_to_string(&out_file)
+            .unwrap()
+            .contains("api_key=hunter2")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_writes_everything_and_exits_130() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let batch = dir.path().join("b.json");
+    std::fs::write(
+        &batch,
+        r#"[{"url": "/delay/100?i={{i}}", "for_each": {"i": {"range": [0, 1000]}}}]"#,
+    )
+    .unwrap();
+    let out_file = dir.path().join("r.jsonl");
+    let child = Command::new(BIN)
+        .args([
+            "run",
+            batch.to_str().unwrap(),
+            "--base-url",
+            &server.base(),
+            "-c",
+            "4",
+            "--out",
+            out_file.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopping"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("stopped early") && stdout.contains("not sent"),
+        "{stdout}"
+    );
+    let records = journal(&out_file);
+    assert!(
+        records.len() >= 10 && records.len() < 1000,
+        "{}",
+        records.len()
+    );
+    assert_eq!(
+        records.len(),
+        server.seen.count(),
+        "every request the server saw is in the journal"
+    );
+    assert!(
+        records.iter().all(|r| r.ok),
+        "in-flight requests finished within the grace period"
+    );
+}

@@ -1,0 +1,137 @@
+//! Exports round-trip: what a real run recorded reads back unchanged from
+//! JSON Lines, JSON and CSV.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use ratebench::batch::{Batch, LoadOptions};
+use ratebench::engine::{self, Limits, RunConfig};
+use ratebench::export::{CsvRow, ExportFormat, MemorySink, RequestRecord, writer};
+
+/// A `Write` whose bytes the test can read after the sink is done.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn real_records() -> Vec<RequestRecord> {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.json");
+    std::fs::write(
+        &path,
+        r#"[
+          {"url": "/echo", "method": "POST", "name": "echo, \"quoted\"", "body": "line one\nline two, with comma"},
+          "/flaky/x", "/status/503", "/ok?token=abc"
+        ]"#,
+    )
+    .unwrap();
+    let batch = Batch::load_with(
+        &path,
+        &LoadOptions {
+            base_url: Some(server.base()),
+            format: None,
+        },
+    )
+    .unwrap();
+    let sink = MemorySink::default();
+    let config = RunConfig {
+        limits: Limits::new(2, 0.0),
+        keep_body: Some(1024),
+        ..RunConfig::default()
+    };
+    let handle = engine::start(
+        batch.requests(),
+        Some(batch.len()),
+        config,
+        Box::new(sink.clone()),
+    )
+    .unwrap();
+    handle.wait().await.unwrap();
+    let mut records = sink.records();
+    records.sort_by_key(|r| r.index);
+    assert_eq!(records.len(), 4);
+    assert_eq!(
+        records[0].body.as_deref(),
+        Some("line one\nline two, with comma")
+    );
+    assert_eq!(
+        records[1].headers.get("retry-after").map(String::as_str),
+        Some("1")
+    );
+    assert_eq!(records[3].url.split_once('?').unwrap().1, "token=REDACTED");
+    records
+}
+
+fn write_all(records: &[RequestRecord], format: ExportFormat) -> String {
+    let out = Shared::default();
+    let mut sink = writer(out.clone(), format);
+    for r in records {
+        sink.write(r).unwrap();
+    }
+    sink.finish().unwrap();
+    String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsonl_json_and_csv_round_trip() {
+    let records = real_records().await;
+
+    let jsonl = write_all(&records, ExportFormat::Jsonl);
+    let back: Vec<RequestRecord> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(back, records);
+
+    let json = write_all(&records, ExportFormat::Json);
+    let back: Vec<RequestRecord> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, records);
+    assert_eq!(
+        serde_json::from_str::<Vec<RequestRecord>>(&write_all(&[], ExportFormat::Json)).unwrap(),
+        []
+    );
+
+    let csv_text = write_all(&records, ExportFormat::Csv);
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let back: Vec<CsvRow> = reader.deserialize().map(Result::unwrap).collect();
+    let expected: Vec<CsvRow> = records.iter().map(CsvRow::from).collect();
+    assert_eq!(back, expected);
+    assert_eq!(back[1].retry_after.as_deref(), Some("1"));
+    assert_eq!(back[1].x_ratelimit_remaining.as_deref(), Some("0"));
+    // One header row plus one row per request; every row has every column.
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let width = reader.headers().unwrap().len();
+    assert!(reader.records().all(|r| r.unwrap().len() == width));
+}
+
+#[test]
+fn format_follows_the_extension() {
+    use std::path::Path;
+    assert_eq!(
+        ExportFormat::from_path(Path::new("a.csv")),
+        ExportFormat::Csv
+    );
+    assert_eq!(
+        ExportFormat::from_path(Path::new("a.JSON")),
+        ExportFormat::Json
+    );
+    assert_eq!(
+        ExportFormat::from_path(Path::new("a.jsonl")),
+        ExportFormat::Jsonl
+    );
+    assert_eq!(
+        ExportFormat::from_path(Path::new("a.out")),
+        ExportFormat::Jsonl
+    );
+}
