@@ -203,7 +203,7 @@ impl Batch {
         // unknown placeholder, a URL that does not parse) surfaces now.
         let mut total = 0;
         for request in batch.requests() {
-            request.map_err(|invalid| invalid.error)?;
+            request.map_err(|invalid| *invalid.error)?;
             total += 1;
         }
         batch.total = total;
@@ -241,8 +241,18 @@ impl Batch {
                 } else {
                     product(entries[i].axes.clone())
                 };
+            // An entry without placeholders is the same request every time:
+            // build it once and clone it (parsing a URL costs more).
+            let fixed = entries[i]
+                .spec
+                .is_static()
+                .then(|| build(0, &entries[i].spec, &defaults, &Bindings::default()).ok())
+                .flatten();
             bindings.map(move |vars| {
                 let vars = vars.map_err(|e| if e.entry.is_none() { e.entry(i) } else { e })?;
+                if let Some(spec) = &fixed {
+                    return Ok(spec.clone());
+                }
                 build(0, &entries[i].spec, &defaults, &vars)
                     .map_err(|(field, msg)| BatchError::new(&path, msg).entry(i).field(field))
             })
@@ -256,7 +266,10 @@ impl Batch {
                         spec.index = this;
                         Ok(spec)
                     }
-                    Err(error) => Err(InvalidRequest { index: this, error }),
+                    Err(error) => Err(InvalidRequest {
+                        index: this,
+                        error: Box::new(error),
+                    }),
                 }
             })),
         }
@@ -267,7 +280,7 @@ impl Batch {
 #[derive(Debug, Clone)]
 pub struct InvalidRequest {
     pub index: u64,
-    pub error: BatchError,
+    pub error: Box<BatchError>,
 }
 
 /// The lazily built requests of a batch.

@@ -51,6 +51,25 @@ pub struct EntrySpec {
     pub for_each: Vec<(String, AxisSpec)>,
 }
 
+impl EntrySpec {
+    /// Whether no field uses a `{{var}}` placeholder, so every expansion of
+    /// the entry is the same request.
+    pub fn is_static(&self) -> bool {
+        let has = |s: &str| s.contains("{{");
+        let pairs = |p: &[(String, String)]| p.iter().any(|(k, v)| has(k) || has(v));
+        !(has(&self.url)
+            || self.name.as_deref().is_some_and(has)
+            || pairs(&self.params)
+            || pairs(&self.headers)
+            || match &self.body {
+                BodySpec::None => false,
+                BodySpec::Text(t) => has(t),
+                BodySpec::Json(j) => has(&j.to_string()),
+                BodySpec::Form(f) => pairs(f),
+            })
+    }
+}
+
 /// What an entry sends as its body (at most one kind).
 #[derive(Debug, Clone, PartialEq)]
 pub enum BodySpec {
@@ -341,7 +360,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 fn secs_to_duration(secs: f64) -> Result<Duration, String> {
-    if secs.is_finite() && secs >= 0.0 && secs < 1e9 {
+    if (0.0..1e9).contains(&secs) {
         Ok(Duration::from_secs_f64(secs))
     } else {
         Err(format!(

@@ -16,6 +16,17 @@ use ratebench::export::ExportFormat;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Cmd,
+
+    /// Worker threads for the async runtime; 1 is fastest against a local
+    /// target on a small machine, more help with TLS-heavy remote targets.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        default_value_t = 1,
+        env = "RATEBENCH_THREADS"
+    )]
+    pub threads: usize,
 }
 
 #[derive(Debug, Subcommand)]

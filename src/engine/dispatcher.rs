@@ -161,6 +161,11 @@ impl Dispatcher {
             let dispatch_at = self.next_dispatch_at(now);
             self.live.set_binding(self.binding(now));
             let deadline = self.stop_deadline;
+            // Sleep only for a start in the future: tokio rounds timers up to
+            // the next millisecond, so sleeping "until now" would hold every
+            // start for a tick even with a free slot.
+            let dispatch_now = dispatch_at.is_some_and(|at| at <= now);
+            let sleep_to = dispatch_at.filter(|_| !dispatch_now);
             tokio::select! {
                 biased;
                 command = self.commands.recv(), if self.commands_open => match command {
@@ -174,9 +179,8 @@ impl Dispatcher {
                     self.tasks.abort_all();
                     self.stop_deadline = None;
                 }
-                _ = sleep_until(dispatch_at.unwrap_or(now)), if dispatch_at.is_some() => {
-                    self.dispatch_due();
-                }
+                _ = std::future::ready(()), if dispatch_now => self.dispatch_due(),
+                _ = sleep_until(sleep_to.unwrap_or(now)), if sleep_to.is_some() => self.dispatch_due(),
             }
         }
         self.finish();

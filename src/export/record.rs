@@ -81,12 +81,16 @@ pub struct RequestRecord {
     pub body: Option<String>,
 }
 
-/// Whether a response header is kept in the record.
+/// Whether a response header is kept in the record. Called per response
+/// header, so it must not allocate.
 pub fn is_selected_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n == "retry-after"
-        || n == "content-type"
-        || n.starts_with("ratelimit")
-        || n.starts_with("x-ratelimit")
-        || n.starts_with("x-rate-limit")
+    let starts = |prefix: &str| {
+        name.len() >= prefix.len()
+            && name.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    };
+    name.eq_ignore_ascii_case("retry-after")
+        || name.eq_ignore_ascii_case("content-type")
+        || starts("ratelimit")
+        || starts("x-ratelimit")
+        || starts("x-rate-limit")
 }

@@ -76,6 +76,8 @@ mod tests {
         assert!((p.p99 - 990.0).abs() < 1.5, "{p:?}");
         assert!((p.max - 1000.0).abs() < 1.0, "{p:?}");
         h.record(Duration::from_secs(7200));
-        assert!(h.percentiles().max <= 3_600_001.0);
+        // Saturates at ~1 hour (to 3 significant figures), not 2 hours.
+        let max = h.percentiles().max;
+        assert!((3_590_000.0..3_700_000.0).contains(&max), "{max}");
     }
 }
