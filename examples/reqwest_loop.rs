@@ -1,0 +1,33 @@
+//! The ceiling of the HTTP client ratebench is built on: C tasks sending N
+//! GETs to URL in a tight loop with one shared reqwest client (configured
+//! as ratebench configures it), on a single-threaded runtime like
+//! `ratebench run`'s default. No limits, no records. The benchmark reports
+//! it beside oha and ratebench, so the engine's own overhead is visible.
+//!
+//! `cargo run --release --example reqwest_loop -- URL [N] [C]`
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let url: reqwest::Url = args.next().expect("usage: reqwest_loop URL [N] [C]").parse().expect("a URL");
+    let n: u64 = args.next().map_or(100_000, |s| s.parse().expect("N"));
+    let c: usize = args.next().map_or(64, |s| s.parse().expect("C"));
+    let client = ratebench::engine::build_client(Some(c as u64), false).expect("client");
+    let left = Arc::new(AtomicU64::new(n));
+    let start = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..c {
+        let (client, url, left) = (client.clone(), url.clone(), left.clone());
+        tasks.spawn(async move {
+            while left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1)).is_ok() {
+                let response = client.get(url.clone()).send().await.expect("request");
+                response.bytes().await.expect("body");
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    println!("{:.0} req/s", n as f64 / start.elapsed().as_secs_f64());
+}
