@@ -12,7 +12,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let url: reqwest::Url = args.next().expect("usage: reqwest_loop URL [N] [C]").parse().expect("a URL");
+    let url: reqwest::Url = args
+        .next()
+        .expect("usage: reqwest_loop URL [N] [C]")
+        .parse()
+        .expect("a URL");
     let n: u64 = args.next().map_or(100_000, |s| s.parse().expect("N"));
     let c: usize = args.next().map_or(64, |s| s.parse().expect("C"));
     let client = ratebench::engine::build_client(Some(c as u64), false).expect("client");
@@ -22,7 +26,10 @@ async fn main() {
     for _ in 0..c {
         let (client, url, left) = (client.clone(), url.clone(), left.clone());
         tasks.spawn(async move {
-            while left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1)).is_ok() {
+            while left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1))
+                .is_ok()
+            {
                 let response = client.get(url.clone()).send().await.expect("request");
                 response.bytes().await.expect("body");
             }

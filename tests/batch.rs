@@ -362,6 +362,11 @@ fn bad_data_files_name_the_data_file_and_line() {
         |text: &str| Batch::parse_str(text, &dir.path().join("b.json"), &LoadOptions::default());
     let e = load(r#"[{"url": "http://h/{{a}}", "for_each": {"rows": "rows.csv"}}]"#).unwrap_err();
     assert!(e.path.ends_with("rows.csv") && e.line == Some(3), "{e}");
+    assert!(
+        e.message
+            .contains("this row has 1 fields, but the header row has 2"),
+        "{e}"
+    );
     assert_eq!(e.entry, Some(0));
     let e = load(r#"[{"url": "http://h/{{a}}", "for_each": {"rows": "rows.jsonl"}}]"#).unwrap_err();
     assert!(e.path.ends_with("rows.jsonl") && e.line == Some(2), "{e}");

@@ -137,7 +137,14 @@ fn csv_rows(path: PathBuf) -> BindingsIter {
         let path = path.clone();
         move |e: csv::Error| {
             let line = e.position().map(|p| p.line() as usize);
-            let mut err = BatchError::new(&path, format!("invalid CSV: {e}"));
+            let message = match e.kind() {
+                csv::ErrorKind::UnequalLengths {
+                    expected_len, len, ..
+                } => format!("this row has {len} fields, but the header row has {expected_len}"),
+                csv::ErrorKind::Utf8 { .. } => "this row is not valid UTF-8".to_owned(),
+                _ => format!("invalid CSV: {e}"),
+            };
+            let mut err = BatchError::new(&path, message);
             err.line = line;
             err
         }
