@@ -235,6 +235,94 @@ async fn retries_honour_retry_after() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_retry_holds_no_slot() {
+    let server = common::start().await;
+    // One slot: while /flaky/a waits out its Retry-After, /ok may go.
+    let urls = vec![server.url("/flaky/a"), server.url("/ok")];
+    let (handle, _sink) = start(
+        urls,
+        RunConfig {
+            retries: 1,
+            ..config(1, 0.0)
+        },
+    );
+    handle.wait().await.unwrap();
+    let hits = server.seen.hits();
+    let paths: Vec<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+    assert_eq!(paths, ["/flaky/a", "/ok", "/flaky/a"]);
+    let gap = hits[1].at.duration_since(hits[0].at);
+    assert!(
+        gap < Duration::from_millis(300),
+        "/ok waited {gap:?} behind a retry"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_followed_up_to_ten() {
+    let server = common::start().await;
+    let urls = vec![server.url("/redirect/3"), server.url("/redirect/11")];
+    let (handle, sink) = start(urls, config(1, 0.0));
+    handle.wait().await.unwrap();
+    let mut records = sink.records();
+    records.sort_by_key(|r| r.index);
+    assert_eq!((records[0].status, records[0].ok), (Some(200), true));
+    assert_eq!(
+        records[1].error_kind,
+        Some(ErrorKind::Redirect),
+        "{:?}",
+        records[1]
+    );
+    assert_eq!(
+        server.seen.count(),
+        4 + 11,
+        "3 hops + the final page, then 10 hops + the refused 11th"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_is_spoken_when_asked() {
+    let server = common::start().await;
+    let (handle, sink) = start(
+        vec![server.url("/version")],
+        RunConfig {
+            http2: true,
+            ..config(1, 0.0)
+        },
+    );
+    handle.wait().await.unwrap();
+    assert!(sink.records()[0].ok);
+    let (handle, _) = start(vec![server.url("/version")], config(1, 0.0));
+    handle.wait().await.unwrap();
+    let versions: Vec<_> = server.seen.hits().iter().map(|h| h.version).collect();
+    assert_eq!(
+        versions,
+        [reqwest::Version::HTTP_2, reqwest::Version::HTTP_11]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_bodies_are_capped() {
+    let server = common::start().await;
+    let mut spec = requests(vec![server.url("/echo")])
+        .1
+        .next()
+        .unwrap()
+        .unwrap();
+    spec.method = Method::POST;
+    spec.body = Some("0123456789".repeat(10).into());
+    let sink = MemorySink::default();
+    let config = RunConfig {
+        keep_body: Some(16),
+        ..config(1, 0.0)
+    };
+    let handle = engine::start(vec![Ok(spec)], Some(1), config, Box::new(sink.clone())).unwrap();
+    handle.wait().await.unwrap();
+    let record = &sink.records()[0];
+    assert_eq!(record.body.as_deref(), Some("0123456789012345"));
+    assert_eq!(record.bytes, 100, "bytes counts the whole body");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exhausted_retries_keep_the_last_answer() {
     let server = common::start().await;
     let (handle, sink) = start(

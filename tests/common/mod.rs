@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri, Version};
 use axum::response::IntoResponse;
 use axum::routing::any;
 use tokio::time::Instant;
@@ -23,6 +23,7 @@ pub struct Hit {
     /// Requests in flight on the server, this one included.
     pub in_flight: usize,
     pub headers: HeaderMap,
+    pub version: Version,
 }
 
 #[derive(Default)]
@@ -71,6 +72,10 @@ impl Drop for InFlightGuard {
 }
 
 fn arrive(seen: &Arc<Seen>, uri: &Uri, headers: &HeaderMap) -> InFlightGuard {
+    arrive_v(seen, uri, headers, Version::HTTP_11)
+}
+
+fn arrive_v(seen: &Arc<Seen>, uri: &Uri, headers: &HeaderMap, version: Version) -> InFlightGuard {
     let now = seen.in_flight.fetch_add(1, SeqCst) + 1;
     seen.max_in_flight.fetch_max(now, SeqCst);
     seen.hits.lock().unwrap().push(Hit {
@@ -79,6 +84,7 @@ fn arrive(seen: &Arc<Seen>, uri: &Uri, headers: &HeaderMap) -> InFlightGuard {
         query: uri.query().map(str::to_owned),
         in_flight: now,
         headers: headers.clone(),
+        version,
     });
     InFlightGuard(seen.clone())
 }
@@ -89,7 +95,9 @@ fn arrive(seen: &Arc<Seen>, uri: &Uri, headers: &HeaderMap) -> InFlightGuard {
 /// - `/status/{code}`: that status;
 /// - `/flaky/{key}`: the first hit per key answers 429 with Retry-After: 1,
 ///   later hits 200;
-/// - `/echo`: 200 with the request body echoed back.
+/// - `/echo`: 200 with the request body echoed back;
+/// - `/redirect/{n}`: 302 to `/redirect/{n-1}`, and `/redirect/0` is 200;
+/// - `/version`: 200, recording the HTTP version the request came in.
 pub async fn start() -> TestServer {
     let seen = Arc::new(Seen::default());
     let app = Router::new()
@@ -98,6 +106,8 @@ pub async fn start() -> TestServer {
         .route("/status/{code}", any(status))
         .route("/flaky/{key}", any(flaky))
         .route("/echo", any(echo))
+        .route("/redirect/{n}", any(redirect))
+        .route("/version", any(version))
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -168,4 +178,33 @@ async fn echo(
 ) -> String {
     let _g = arrive(&seen, &uri, &headers);
     body
+}
+
+async fn redirect(
+    State(seen): State<Arc<Seen>>,
+    Path(n): Path<u32>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> impl IntoResponse {
+    let _g = arrive(&seen, &uri, &headers);
+    if n == 0 {
+        (StatusCode::OK, [("location", String::new())], "arrived").into_response()
+    } else {
+        (
+            StatusCode::FOUND,
+            [("location", format!("/redirect/{}", n - 1))],
+            "",
+        )
+            .into_response()
+    }
+}
+
+async fn version(
+    State(seen): State<Arc<Seen>>,
+    v: Version,
+    uri: Uri,
+    headers: HeaderMap,
+) -> &'static str {
+    let _g = arrive_v(&seen, &uri, &headers, v);
+    "ok"
 }
