@@ -414,11 +414,28 @@ async fn run_attempt(
     TaskOutcome::Done(record)
 }
 
-fn url_text(spec: &RequestSpec, redact: bool) -> String {
-    if redact {
-        redact_url(&spec.url)
-    } else {
-        spec.url.to_string()
+/// A record for `spec` with nothing known yet about how it went.
+fn base_record(spec: &RequestSpec, attempts: u32, wait: Duration, redact: bool) -> RequestRecord {
+    RequestRecord {
+        index: spec.index,
+        name: spec.name.clone(),
+        method: spec.method.to_string(),
+        url: if redact {
+            redact_url(&spec.url)
+        } else {
+            spec.url.to_string()
+        },
+        status: None,
+        ok: false,
+        error_kind: None,
+        error: None,
+        attempts,
+        started_at: None,
+        wait_ms: ms(wait),
+        latency_ms: None,
+        bytes: 0,
+        headers: Default::default(),
+        body: None,
     }
 }
 
@@ -430,17 +447,11 @@ fn make_record(
     redact: bool,
 ) -> RequestRecord {
     RequestRecord {
-        index: spec.index,
-        name: spec.name.clone(),
-        method: spec.method.to_string(),
-        url: url_text(spec, redact),
         status: r.status,
         ok: r.error.is_none() && r.status.is_some_and(|s| s < 400),
         error_kind: r.error.as_ref().map(|(k, _)| *k),
         error: r.error.as_ref().map(|(_, m)| m.clone()),
-        attempts,
         started_at: Some(humantime::format_rfc3339_micros(r.sent_at).to_string()),
-        wait_ms: ms(wait),
         latency_ms: Some(ms(r.latency)),
         bytes: r.bytes,
         headers: r.headers.clone(),
@@ -448,6 +459,7 @@ fn make_record(
             .body
             .as_ref()
             .map(|b| String::from_utf8_lossy(b).into_owned()),
+        ..base_record(spec, attempts, wait, redact)
     }
 }
 
@@ -463,24 +475,15 @@ fn lost_record(info: &InFlight, e: &JoinError, redact: bool) -> RequestRecord {
         (ErrorKind::Internal, format!("internal error: {e}"))
     };
     RequestRecord {
-        index: info.spec.index,
-        name: info.spec.name.clone(),
-        method: info.spec.method.to_string(),
-        url: url_text(&info.spec, redact),
-        status: None,
-        ok: false,
         error_kind: Some(kind),
         error: Some(message),
-        attempts: info.attempts,
         started_at: Some(humantime::format_rfc3339_micros(info.sent_at).to_string()),
-        wait_ms: ms(info.wait),
         latency_ms: Some(ms(info.sent.elapsed())),
-        bytes: 0,
-        headers: Default::default(),
-        body: None,
+        ..base_record(&info.spec, info.attempts, info.wait, redact)
     }
 }
 
+/// The record of a batch item that could not be built: never sent.
 fn invalid_record(invalid: &InvalidRequest) -> RequestRecord {
     RequestRecord {
         index: invalid.index,
