@@ -12,7 +12,7 @@ rounds=${1:-3}
 
 command -v oha >/dev/null || { echo "oha not found: cargo install oha" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time (GNU time) not found: apt-get install time" >&2; exit 1; }
-cargo build --release --quiet --bin ratebench --example bench_server --example reqwest_loop
+cargo build --release --quiet --bin ratebench --example bench_server --example reqwest_loop --example hyper_loop
 
 tmp=$(mktemp -d)
 target/release/examples/bench_server 0 >"$tmp/addr" &
@@ -34,16 +34,18 @@ echo
 
 echo "## Throughput: 100,000 GETs, 64 at once, no rate limit (server-side req/s)"
 batch "$tmp/100k.json" 100000
-echo "| round | oha -n 100000 -c 64 | bare reqwest loop, 64 tasks | ratebench run -c 64 | ratebench / oha |"
-echo "|---:|---:|---:|---:|---:|"
+echo "| round | oha -n 100000 -c 64 | hyper-util pool loop | reqwest loop | ratebench run -c 64 | ratebench / oha |"
+echo "|---:|---:|---:|---:|---:|---:|"
 for r in $(seq "$rounds"); do
   reset; oha -n 100000 -c 64 --no-tui --output-format quiet "$base/ok"
   oha_rate=$(server_stat rate)
+  reset; target/release/examples/hyper_loop "$base/ok" pool 100000 64 >/dev/null
+  hyper_rate=$(server_stat rate)
   reset; target/release/examples/reqwest_loop "$base/ok" 100000 64 >/dev/null
   loop_rate=$(server_stat rate)
   reset; $rb run "$tmp/100k.json" --base-url "$base" -c 64 --quiet
   rb_rate=$(server_stat rate)
-  python3 -c "print(f'| $r | {float($oha_rate):.0f} | {float($loop_rate):.0f} | {float($rb_rate):.0f} | {float($rb_rate)/float($oha_rate):.2f} |')"
+  python3 -c "print(f'| $r | {float($oha_rate):.0f} | {float($hyper_rate):.0f} | {float($loop_rate):.0f} | {float($rb_rate):.0f} | {float($rb_rate)/float($oha_rate):.2f} |')"
 done
 echo
 
