@@ -13,6 +13,7 @@
 pub mod batch;
 pub mod engine;
 pub mod export;
+pub mod mock;
 pub mod stats;
 
 pub use batch::{Batch, BatchError, LoadOptions, RequestSpec};

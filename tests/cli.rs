@@ -326,3 +326,112 @@ async fn ctrl_c_stops_writes_everything_and_exits_130() {
         "in-flight requests finished within the grace period"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_serves_logs_traffic_and_stops_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(&scenario, "[routes.geocode]\nrate_limit = \"1/s\"\n").unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "mock",
+            "--port",
+            "0",
+            "--latency",
+            "5ms",
+            "--scenario",
+            scenario.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let banner = lines.next().unwrap().unwrap();
+    let base = banner.rsplit(' ').next().unwrap().to_owned();
+    assert!(
+        banner.starts_with("ratebench mock API listening on http://127.0.0.1:"),
+        "{banner}"
+    );
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let knobs: serde_json::Value = client
+        .get(format!("{base}/__control"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(knobs["global"]["latency"], "5ms");
+    assert_eq!(knobs["routes"]["geocode"]["rate_limit"], "1/s,burst=1");
+    assert!(
+        knobs["routes"].get("inventory").is_some(),
+        "a scenario keeps the built-in defaults it does not change"
+    );
+    let codes = [
+        client
+            .get(format!("{base}/geocode?text=a"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        client
+            .get(format!("{base}/geocode?text=a"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+    ];
+    assert_eq!(codes, [200, 429]);
+    // The traffic log line comes within about a second.
+    let log = tokio::task::spawn_blocking(move || {
+        let line = lines
+            .find(|l| l.as_ref().is_ok_and(|l| l.contains("req/s")))
+            .unwrap()
+            .unwrap();
+        (line, lines)
+    });
+    let (line, lines) = tokio::time::timeout(Duration::from_secs(5), log)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(line.contains("429") && line.contains("in flight"), "{line}");
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter().any(|l| l.starts_with("stopped: 2 requests")),
+        "{rest:?}"
+    );
+}
+
+#[tokio::test]
+async fn mock_rejects_bad_knobs_with_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("bad.toml");
+    std::fs::write(&scenario, "[routes.nowhere]\nlatency = \"5ms\"\n").unwrap();
+    let out = ratebench(args(&[
+        "mock",
+        "--port",
+        "0",
+        "--scenario",
+        scenario.to_str().unwrap(),
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown route `nowhere`"));
+    let out = ratebench(args(&["mock", "--port", "0", "--latency", "whenever"])).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid duration"));
+    let out = ratebench(args(&["mock", "--error-rate", "7"])).await;
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -33,6 +33,46 @@ pub struct Cli {
 pub enum Cmd {
     /// Run a batch headless: progress on stderr, summary at the end.
     Run(RunArgs),
+    /// Serve the built-in mock API (latency, faults, rate limits, batch jobs).
+    Mock(MockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MockArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, short = 'p', default_value_t = 3000)]
+    pub port: u16,
+
+    /// Address to listen on; anything but loopback must be asked for here.
+    #[arg(long, default_value = "127.0.0.1", value_name = "IP")]
+    pub bind: std::net::IpAddr,
+
+    /// Latency of every route: 200ms, 10ms..50ms, or 10ms:90,500ms:10 [default: 200ms on /inventory only].
+    #[arg(long, value_name = "DUR|MIN..MAX")]
+    pub latency: Option<String>,
+
+    /// Probability (0 to 1) of answering 500 or 503.
+    #[arg(long, value_name = "P", value_parser = parse_probability)]
+    pub error_rate: Option<f64>,
+
+    /// A global token bucket: R[/s][,burst=B] (burst defaults to 1).
+    #[arg(long, value_name = "R[/s][,burst=B]")]
+    pub rate_limit: Option<String>,
+
+    /// Answer 503 while more than K requests are in flight.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_concurrent: Option<u64>,
+
+    /// TOML scenario file with global and per-route knobs (flags override it).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+}
+
+fn parse_probability(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("expected a probability from 0 to 1, got {s:?}")),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and subcommand dispatch.
 
 mod args;
+mod mock;
 mod run;
 
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 pub async fn dispatch(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Cmd::Run(args) => run::run(args).await,
+        Cmd::Mock(args) => mock::run(args).await,
     };
     ExitCode::from(code)
 }

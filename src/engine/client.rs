@@ -94,7 +94,14 @@ pub async fn attempt(
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        result.error = Some(classify(&e));
+                        // The head arrived: whatever broke, broke in the body.
+                        let (kind, message) = classify(&e);
+                        let kind = if kind == ErrorKind::Timeout {
+                            kind
+                        } else {
+                            ErrorKind::Body
+                        };
+                        result.error = Some((kind, message));
                         break;
                     }
                 }
