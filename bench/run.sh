@@ -61,6 +61,22 @@ for rate in 100 1000 10000; do
 done
 echo
 
+echo "## Mock API: oha -n 100000 -c 64, zero latency, vs an axum hello-world"
+$rb mock --port 0 >"$tmp/mock.out" &
+mock=$!
+trap 'kill $server $mock 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 50); do grep -q listening "$tmp/mock.out" 2>/dev/null && break; sleep 0.1; done
+mock_base=$(head -n1 "$tmp/mock.out" | awk '{print $NF}')
+oha_rps() { oha -n 100000 -c 64 --no-tui --output-format json "$1" | python3 -c "import json,sys; print(json.load(sys.stdin)['summary']['requestsPerSec'])"; }
+echo "| round | hello-world (axum, /hello) | ratebench mock /status/200 | mock / hello |"
+echo "|---:|---:|---:|---:|"
+for r in $(seq "$rounds"); do
+  hello=$(oha_rps "$base/hello"); m=$(oha_rps "$mock_base/status/200")
+  python3 -c "print(f'| $r | {float($hello):.0f} | {float($m):.0f} | {float($m)/float($hello):.2f} |')"
+done
+kill $mock
+echo
+
 echo "## Memory: 1,000,000 requests from a range, journal to JSONL, 64 at once"
 batch "$tmp/1m.json" 1000000
 reset

@@ -3,6 +3,8 @@
 //!
 //! `cargo run --release --example bench_server -- [PORT]`
 //! - `GET /ok`: 200 "ok" (the endpoint both oha and ratebench hit);
+//! - `GET /hello`: 200 "ok" and nothing else: the hello-world baseline the
+//!   mock API is compared with;
 //! - `GET /__stats`: `{"count", "span_s", "max_per_1s_window", "rate"}` of
 //!   arrivals since the last reset (`rate` = (count-1)/span);
 //! - `POST /__reset`: forget all arrivals.
@@ -31,6 +33,7 @@ async fn main() -> std::io::Result<()> {
                 "ok"
             }),
         )
+        .route("/hello", get(|| async { "ok" }))
         .route("/__stats", get(stats))
         .route(
             "/__reset",

@@ -419,3 +419,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn every_sample_batch_and_the_sample_scenario_load() {
+    // Safety: set once, read by the with-api-key sample below.
+    unsafe { std::env::set_var("RATEBENCH_API_KEY", "k-123") };
+    let opts = LoadOptions {
+        base_url: Some("http://127.0.0.1:3000".into()),
+        format: None,
+    };
+    let mut loaded = 0;
+    for entry in std::fs::read_dir(samples()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        // Data files for `rows`, not batches.
+        if ["addresses.csv", "users.jsonl"].contains(&name.as_str()) || name.ends_with(".toml") {
+            continue;
+        }
+        let batch = Batch::load_with(&path, &opts).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!batch.is_empty(), "{name}");
+        loaded += 1;
+    }
+    assert!(loaded >= 9, "{loaded} samples");
+    let scenario = std::fs::read_to_string(samples().join("mock-scenario.toml")).unwrap();
+    let knobs = ratebench::mock::Knobs::from_toml(&scenario).unwrap();
+    assert!(knobs.effective("geocode").rate_limit.is_some());
+    assert!(knobs.effective("status").error_rate.is_some());
+}

@@ -435,3 +435,36 @@ async fn mock_rejects_bad_knobs_with_status_2() {
     let out = ratebench(args(&["mock", "--error-rate", "7"])).await;
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `--threads` sizes the runtime: count the process's threads (Linux).
+#[tokio::test]
+async fn threads_flag_sizes_the_runtime() {
+    let count = |threads: &str| {
+        let mut child = Command::new(BIN)
+            .args(["mock", "--port", "0", "--threads", threads])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+            &mut first,
+        )
+        .unwrap();
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", child.id()))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        tasks
+    };
+    let (one, four) = tokio::task::spawn_blocking(move || (count("1"), count("4")))
+        .await
+        .unwrap();
+    if one > 0 {
+        assert!(
+            four >= one + 3,
+            "--threads 1: {one} threads, --threads 4: {four}"
+        );
+    }
+}

@@ -17,16 +17,21 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Cmd,
 
-    /// Worker threads for the async runtime; 1 is fastest against a local
-    /// target on a small machine, more help with TLS-heavy remote targets.
-    #[arg(
-        long,
-        global = true,
-        value_name = "N",
-        default_value_t = 1,
-        env = "RATEBENCH_THREADS"
-    )]
-    pub threads: usize,
+    /// Worker threads for the async runtime [default: 1 for `run`, which
+    /// measured fastest against a local target on a small machine; all
+    /// cores for `mock`].
+    #[arg(long, global = true, value_name = "N", env = "RATEBENCH_THREADS")]
+    pub threads: Option<usize>,
+}
+
+impl Cli {
+    /// The runtime's worker threads for this command.
+    pub fn worker_threads(&self) -> usize {
+        self.threads.unwrap_or_else(|| match self.command {
+            Cmd::Run(_) => 1,
+            Cmd::Mock(_) => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
