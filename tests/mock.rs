@@ -368,6 +368,36 @@ async fn the_concurrency_limit_answers_503() {
 }
 
 #[tokio::test]
+async fn the_global_concurrency_limit_spans_routes() {
+    let mut knobs = quick();
+    knobs.global.max_concurrent = Some(3);
+    let m = mock(knobs).await;
+    let calls = (0..3).map(|_| client().get(m.url("/delay/300")).send());
+    let slow = futures_util::future::join_all(calls);
+    let probe = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        client()
+            .get(m.url("/anything"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let (slow, probe) = tokio::join!(slow, probe);
+    assert!(slow.into_iter().all(|r| r.unwrap().status() == 200));
+    assert_eq!(
+        probe, 503,
+        "a fourth request on another route is over the global limit"
+    );
+    assert_eq!(
+        get_json(&m.url("/anything")).await.0,
+        200,
+        "and fine once the others are done"
+    );
+}
+
+#[tokio::test]
 async fn rate_limits_answer_429_with_headers() {
     let m = mock(route(
         RouteKnobs {
