@@ -15,6 +15,7 @@ pub mod engine;
 pub mod export;
 pub mod mock;
 pub mod stats;
+pub mod tui;
 
 pub use batch::{Batch, BatchError, LoadOptions, RequestSpec};
 pub use engine::{Command, Event, Limits, RunConfig, RunHandle, start};

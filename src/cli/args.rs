@@ -10,16 +10,20 @@ use ratebench::export::ExportFormat;
 #[command(
     name = "ratebench",
     version,
-    about = "Run batches of HTTP requests under a concurrency cap and a rate limit",
-    arg_required_else_help = true
+    about = "Run batches of HTTP requests under a concurrency cap and a rate limit you can change while they run",
+    long_about = "Run batches of HTTP requests under a concurrency cap and a rate limit you can change while they run.\n\nWith no command, opens the terminal workbench (with BATCH loaded, if given). Start with `ratebench demo`.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Cmd,
+    pub command: Option<Cmd>,
+
+    #[command(flatten)]
+    pub tui: TuiArgs,
 
     /// Worker threads for the async runtime [default: 1 for `run`, which
     /// measured fastest against a local target on a small machine; all
-    /// cores for `mock`].
+    /// cores otherwise].
     #[arg(long, global = true, value_name = "N", env = "RATEBENCH_THREADS")]
     pub threads: Option<usize>,
 }
@@ -28,8 +32,8 @@ impl Cli {
     /// The runtime's worker threads for this command.
     pub fn worker_threads(&self) -> usize {
         self.threads.unwrap_or_else(|| match self.command {
-            Cmd::Run(_) => 1,
-            Cmd::Mock(_) => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            Some(Cmd::Run(_)) => 1,
+            _ => std::thread::available_parallelism().map_or(2, |n| n.get()),
         })
     }
 }
@@ -40,6 +44,53 @@ pub enum Cmd {
     Run(RunArgs),
     /// Serve the built-in mock API (latency, faults, rate limits, batch jobs).
     Mock(MockArgs),
+    /// Open the terminal workbench, with BATCH loaded if given.
+    Tui(TuiArgs),
+    /// The mock API on a free port and the workbench aimed at it: start here.
+    Demo,
+}
+
+/// The workbench's arguments.
+#[derive(Debug, Args)]
+pub struct TuiArgs {
+    /// Batch file to load: .json, .jsonl/.ndjson or .txt.
+    pub batch: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+/// Settings shared by `run` and the workbench; they override the file's.
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// Base URL for relative request URLs (overrides the file's base_url).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Most requests in flight at once; 0 or "unlimited" for no cap [default: 10].
+    #[arg(long, short = 'c', value_name = "N", value_parser = parse_count)]
+    pub max_at_once: Option<u64>,
+
+    /// Most request starts per second, evenly spaced; fractions allowed; 0 or
+    /// "unlimited" for no limit [default: unlimited].
+    #[arg(long, short = 'r', value_name = "R", value_parser = parse_rate)]
+    pub per_second: Option<f64>,
+
+    /// Starts allowed back to back under --per-second [default: 1].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub burst: Option<u32>,
+
+    /// Retries per request on connect errors, timeouts, 429 and 5xx [default: 0].
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+
+    /// Per-request timeout, e.g. 30s, 500ms [default: 30s].
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// Speak HTTP/2 (prior knowledge) instead of HTTP/1.1.
+    #[arg(long)]
+    pub http2: bool,
 }
 
 #[derive(Debug, Args)]
@@ -85,34 +136,8 @@ pub struct RunArgs {
     /// Batch file: .json, .jsonl/.ndjson or .txt (content decides otherwise).
     pub batch: PathBuf,
 
-    /// Base URL for relative request URLs (overrides the file's base_url).
-    #[arg(long, value_name = "URL")]
-    pub base_url: Option<String>,
-
-    /// Most requests in flight at once; 0 or "unlimited" for no cap [default: 10].
-    #[arg(long, short = 'c', value_name = "N", value_parser = parse_count)]
-    pub max_at_once: Option<u64>,
-
-    /// Most request starts per second, evenly spaced; fractions allowed; 0 or
-    /// "unlimited" for no limit [default: unlimited].
-    #[arg(long, short = 'r', value_name = "R", value_parser = parse_rate)]
-    pub per_second: Option<f64>,
-
-    /// Starts allowed back to back under --per-second [default: 1].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub burst: Option<u32>,
-
-    /// Retries per request on connect errors, timeouts, 429 and 5xx [default: 0].
-    #[arg(long, value_name = "N")]
-    pub retries: Option<u32>,
-
-    /// Per-request timeout, e.g. 30s, 500ms [default: 30s].
-    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
-    pub timeout: Option<Duration>,
-
-    /// Speak HTTP/2 (prior knowledge) instead of HTTP/1.1.
-    #[arg(long)]
-    pub http2: bool,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
 
     /// Write every result to FILE as it completes (the journal).
     #[arg(long, short = 'o', value_name = "FILE")]

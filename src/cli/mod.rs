@@ -3,6 +3,8 @@
 mod args;
 mod mock;
 mod run;
+mod settings;
+mod tui;
 
 use std::process::ExitCode;
 
@@ -22,8 +24,11 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 
 pub async fn dispatch(cli: Cli) -> ExitCode {
     let code = match cli.command {
-        Cmd::Run(args) => run::run(args).await,
-        Cmd::Mock(args) => mock::run(args).await,
+        Some(Cmd::Run(args)) => run::run(args).await,
+        Some(Cmd::Mock(args)) => mock::run(args).await,
+        Some(Cmd::Tui(args)) => tui::run(args).await,
+        Some(Cmd::Demo) => tui::demo(cli.tui).await,
+        None => tui::run(cli.tui).await,
     };
     ExitCode::from(code)
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ratebench::batch::{Batch, LoadOptions};
-use ratebench::engine::{self, Command, Limits, RunConfig};
+use ratebench::engine::{self, Command, RunConfig};
 use ratebench::export::{ExportFormat, RecordSink, RunSummary, create_journal};
 use ratebench::stats::StatsSnapshot;
 use tokio::sync::watch;
@@ -30,7 +30,7 @@ impl RecordSink for Discard {
 
 pub async fn run(args: RunArgs) -> u8 {
     let options = LoadOptions {
-        base_url: args.base_url.clone(),
+        base_url: args.settings.base_url.clone(),
         format: None,
     };
     // Loading validates the whole batch: on any error nothing is sent.
@@ -114,25 +114,12 @@ pub async fn run(args: RunArgs) -> u8 {
     }
 }
 
-/// Flags win over the batch file, which wins over the defaults.
 fn config_from(args: &RunArgs, batch: &Batch) -> RunConfig {
-    let file = &batch.settings;
-    let defaults = RunConfig::default();
-    let max_at_once = args
-        .max_at_once
-        .or(file.max_at_once)
-        .unwrap_or(defaults.limits.max_at_once.unwrap_or(0));
-    let per_second = args.per_second.or(file.per_second).unwrap_or(0.0);
-    let burst = args.burst.or(file.burst).unwrap_or(1);
     RunConfig {
-        limits: Limits::new(max_at_once, per_second).with_burst(burst),
-        retries: args.retries.or(file.retries).unwrap_or(defaults.retries),
-        timeout: args.timeout.or(file.timeout).unwrap_or(defaults.timeout),
-        http2: args.http2 || file.http2.unwrap_or(false),
         keep_body: args.keep_body,
         stop_grace: args.grace,
         redact: !args.no_redact,
-        ..defaults
+        ..super::settings::run_config(&args.settings, &batch.settings)
     }
 }
 

@@ -19,7 +19,7 @@ use tokio::time::{Instant, sleep_until};
 use super::client::{AttemptResult, attempt};
 use super::pacer::Pacer;
 use super::retry::{backoff, is_retryable, parse_retry_after};
-use super::{Binding, Command, Event, Limits, RunConfig, RunState};
+use super::{Command, Event, Limits, RunConfig, RunState};
 use crate::batch::{InvalidRequest, RequestSpec};
 use crate::export::redact::redact_url;
 use crate::export::{ErrorKind, RequestRecord};
@@ -159,7 +159,6 @@ impl Dispatcher {
             }
             let now = Instant::now();
             let dispatch_at = self.next_dispatch_at(now);
-            self.live.set_binding(self.binding(now));
             let deadline = self.stop_deadline;
             // Sleep only for a start in the future: tokio rounds timers up to
             // the next millisecond, so sleeping "until now" would hold every
@@ -228,20 +227,6 @@ impl Dispatcher {
         }
         let ready = self.candidate_at(now)?;
         Some(self.pacer.ready_at().map_or(ready, |p| p.max(ready)))
-    }
-
-    fn binding(&self, now: Instant) -> Binding {
-        if self.state == RunState::Paused {
-            Binding::Paused
-        } else if self.candidate_at(now).is_none() {
-            Binding::None
-        } else if !self.has_capacity() {
-            Binding::MaxAtOnce
-        } else if self.pacer.ready_at().is_some_and(|t| t > now) {
-            Binding::Rate
-        } else {
-            Binding::None
-        }
     }
 
     fn handle(&mut self, command: Command) {
@@ -383,7 +368,6 @@ impl Dispatcher {
             self.live.retry_left_queue();
             let _ = self.records.send(AggMsg::Record(retry.last));
         }
-        self.live.set_binding(Binding::None);
         let _ = self.records.send(AggMsg::Done { stopped });
     }
 }

@@ -227,10 +227,30 @@ impl RunHandle {
         self.commands.clone()
     }
 
+    /// The handle's channels, for a front end that polls them separately
+    /// (a `select!` loop cannot borrow one handle in several branches).
+    pub fn into_parts(self) -> RunParts {
+        RunParts {
+            commands: self.commands,
+            events: self.events,
+            stats: self.stats,
+            done: self.done,
+        }
+    }
+
     /// Waits until every result is recorded and returns the summary.
     pub async fn wait(self) -> Result<RunSummary, EngineError> {
         self.done.await.map_err(EngineError::Crashed)
     }
+}
+
+/// A [`RunHandle`] taken apart.
+pub struct RunParts {
+    pub commands: mpsc::UnboundedSender<Command>,
+    pub events: mpsc::UnboundedReceiver<Event>,
+    pub stats: watch::Receiver<StatsSnapshot>,
+    /// Resolves to the summary when every result is recorded.
+    pub done: JoinHandle<RunSummary>,
 }
 
 /// Starts a run on the current tokio runtime.

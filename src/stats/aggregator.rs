@@ -135,7 +135,12 @@ impl Aggregator {
         let snapshot = StatsSnapshot {
             state: state.unwrap_or(live.control.state),
             limits: live.control.limits,
-            binding: live.control.binding,
+            binding: super::binding(
+                live.control.state,
+                live.control.limits,
+                start_rate,
+                live.in_flight,
+            ),
             total: self.total,
             done: s.done,
             ok: s.ok,

@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::engine::{Binding, Limits, RunState};
+use crate::engine::{Limits, RunState};
 
 #[derive(Debug)]
 pub struct LiveCounters {
@@ -23,7 +23,6 @@ pub struct LiveCounters {
 #[derive(Debug, Clone, Copy)]
 pub struct Control {
     pub state: RunState,
-    pub binding: Binding,
     pub limits: Limits,
 }
 
@@ -48,7 +47,6 @@ impl LiveCounters {
             retrying: AtomicU64::new(0),
             control: Mutex::new(Control {
                 state: RunState::Idle,
-                binding: Binding::None,
                 limits,
             }),
         }
@@ -79,10 +77,6 @@ impl LiveCounters {
 
     pub(crate) fn set_state(&self, state: RunState) {
         self.with_control(|c| c.state = state);
-    }
-
-    pub(crate) fn set_binding(&self, binding: Binding) {
-        self.with_control(|c| c.binding = binding);
     }
 
     pub(crate) fn set_limits(&self, limits: Limits) {

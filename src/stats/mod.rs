@@ -171,7 +171,59 @@ impl Stats {
     }
 }
 
+/// Which limit is holding the run back, judged over the last second: the
+/// rate when starts keep up with it, else the cap when in flight is at it
+/// (the instant view flips each time a slot frees, so it is not used).
+/// Neither: the server's latency is what limits throughput.
+pub fn binding(state: RunState, limits: Limits, start_rate: f64, in_flight: u64) -> Binding {
+    match state {
+        RunState::Paused => return Binding::Paused,
+        RunState::Running => {}
+        _ => return Binding::None,
+    }
+    if limits.per_second.is_some_and(|r| start_rate >= 0.9 * r) {
+        Binding::Rate
+    } else if limits
+        .max_at_once
+        .is_some_and(|c| in_flight >= c.saturating_sub(1).max(1))
+    {
+        Binding::MaxAtOnce
+    } else {
+        Binding::None
+    }
+}
+
 /// Rates over the last second from periodic samples of two counters.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_binding_limit_is_judged_over_rates() {
+        let limits = Limits::new(10, 100.0);
+        assert_eq!(binding(RunState::Running, limits, 99.0, 4), Binding::Rate);
+        assert_eq!(
+            binding(RunState::Running, limits, 49.0, 10),
+            Binding::MaxAtOnce
+        );
+        assert_eq!(
+            binding(RunState::Running, limits, 49.0, 9),
+            Binding::MaxAtOnce
+        );
+        assert_eq!(
+            binding(RunState::Running, limits, 30.0, 3),
+            Binding::None,
+            "the server"
+        );
+        assert_eq!(binding(RunState::Paused, limits, 0.0, 0), Binding::Paused);
+        assert_eq!(binding(RunState::Done, limits, 99.0, 0), Binding::None);
+        assert_eq!(
+            binding(RunState::Running, Limits::new(0, 0.0), 5000.0, 64),
+            Binding::None
+        );
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct RateMeter {
     samples: VecDeque<(Instant, u64, u64)>,

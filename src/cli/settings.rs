@@ -1,0 +1,24 @@
+//! Run settings from flags, the batch file, and the defaults, in that order.
+
+use ratebench::batch::BatchSettings;
+use ratebench::engine::{Limits, RunConfig};
+
+use super::args::SettingsArgs;
+
+/// Flags win over the batch file, which wins over the defaults.
+pub fn run_config(args: &SettingsArgs, file: &BatchSettings) -> RunConfig {
+    let defaults = RunConfig::default();
+    let max_at_once = args
+        .max_at_once
+        .or(file.max_at_once)
+        .unwrap_or(defaults.limits.max_at_once.unwrap_or(0));
+    let per_second = args.per_second.or(file.per_second).unwrap_or(0.0);
+    let burst = args.burst.or(file.burst).unwrap_or(1);
+    RunConfig {
+        limits: Limits::new(max_at_once, per_second).with_burst(burst),
+        retries: args.retries.or(file.retries).unwrap_or(defaults.retries),
+        timeout: args.timeout.or(file.timeout).unwrap_or(defaults.timeout),
+        http2: args.http2 || file.http2.unwrap_or(false),
+        ..defaults
+    }
+}

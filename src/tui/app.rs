@@ -1,0 +1,412 @@
+//! The TUI's state and its update logic, Elm style: `update` takes a
+//! message (a key, a stats snapshot, an engine event) and returns effects
+//! for the loop to carry out (start a run, send the engine a command,
+//! open a batch, quit). No terminal and no network here, so it is tested
+//! directly.
+
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::history::History;
+use super::steps;
+use crate::batch::Batch;
+use crate::engine::{Command, Event, Limits, RunState};
+use crate::export::RunSummary;
+use crate::stats::StatsSnapshot;
+
+/// The two limits the user steers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slider {
+    MaxAtOnce,
+    PerSecond,
+}
+
+impl Slider {
+    pub fn label(self) -> &'static str {
+        match self {
+            Slider::MaxAtOnce => "max at once",
+            Slider::PerSecond => "per second",
+        }
+    }
+
+    fn other(self) -> Self {
+        match self {
+            Slider::MaxAtOnce => Slider::PerSecond,
+            Slider::PerSecond => Slider::MaxAtOnce,
+        }
+    }
+
+    /// The smallest step: whole requests in flight, tenths of a start a second.
+    fn min(self) -> f64 {
+        match self {
+            Slider::MaxAtOnce => 1.0,
+            Slider::PerSecond => 0.1,
+        }
+    }
+}
+
+/// What a one-line prompt is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prompt {
+    /// An exact value for a slider.
+    Value(Slider),
+    /// The path of a batch file to open.
+    OpenBatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub prompt: Prompt,
+    pub text: String,
+}
+
+/// Everything the app reacts to.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Stats(Box<StatsSnapshot>),
+    Engine(Event),
+    /// The terminal changed size: redraw.
+    Resize,
+}
+
+/// What the loop must do for the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Start a run of the loaded batch with the current limits.
+    Start,
+    Send(Command),
+    OpenBatch(PathBuf),
+    Quit,
+}
+
+/// A line for the footer: information or a problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    Info(String),
+    Error(String),
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub batch: Option<Batch>,
+    /// The sliders' values; sent to the engine as they change.
+    pub limits: Limits,
+    pub selected: Slider,
+    pub input: Option<Input>,
+    pub stats: StatsSnapshot,
+    pub state: RunState,
+    pub history: History,
+    pub summary: Option<RunSummary>,
+    pub show_help: bool,
+    pub confirm_quit: bool,
+    pub notice: Option<Notice>,
+    /// Where the current run's results are being written.
+    pub journal: Option<PathBuf>,
+    pub runs: u32,
+    /// Whether the screen needs drawing.
+    pub dirty: bool,
+}
+
+impl App {
+    pub fn new(batch: Option<Batch>, limits: Limits) -> Self {
+        let total = batch.as_ref().map(Batch::len);
+        Self {
+            batch,
+            limits,
+            selected: Slider::MaxAtOnce,
+            input: None,
+            stats: StatsSnapshot::initial(total, limits),
+            state: RunState::Idle,
+            history: History::default(),
+            summary: None,
+            show_help: false,
+            confirm_quit: false,
+            notice: None,
+            journal: None,
+            runs: 0,
+            dirty: true,
+        }
+    }
+
+    /// Whether a run is going (it can be paused, stopped, or steered).
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self.state,
+            RunState::Running | RunState::Paused | RunState::Stopping
+        )
+    }
+
+    pub fn value(&self, slider: Slider) -> Option<f64> {
+        match slider {
+            Slider::MaxAtOnce => self.limits.max_at_once.map(|n| n as f64),
+            Slider::PerSecond => self.limits.per_second,
+        }
+    }
+
+    fn set_value(&mut self, slider: Slider, value: Option<f64>) -> Vec<Effect> {
+        let mut limits = self.limits;
+        match slider {
+            Slider::MaxAtOnce => limits.max_at_once = value.map(|v| v.round().max(1.0) as u64),
+            Slider::PerSecond => limits.per_second = value.filter(|v| *v > 0.0),
+        }
+        if limits == self.limits {
+            return vec![];
+        }
+        self.limits = limits;
+        if self.is_active() {
+            vec![Effect::Send(Command::SetLimits(limits))]
+        } else {
+            vec![]
+        }
+    }
+
+    /// Takes a newly loaded batch; its file's limits become the sliders'.
+    pub fn set_batch(&mut self, batch: Batch) {
+        let s = &batch.settings;
+        if let Some(n) = s.max_at_once {
+            self.limits.max_at_once = (n > 0).then_some(n);
+        }
+        if let Some(r) = s.per_second {
+            self.limits.per_second = (r > 0.0).then_some(r);
+        }
+        self.notice = Some(Notice::Info(format!(
+            "loaded {} ({} requests)",
+            batch.path.display(),
+            batch.len()
+        )));
+        self.stats = StatsSnapshot::initial(Some(batch.len()), self.limits);
+        self.batch = Some(batch);
+        self.state = RunState::Idle;
+        self.summary = None;
+        self.history.clear();
+        self.dirty = true;
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        self.dirty = true;
+        match msg {
+            Msg::Key(key) if key.kind == KeyEventKind::Press => self.on_key(key),
+            Msg::Key(_) => {
+                self.dirty = false;
+                vec![]
+            }
+            Msg::Stats(stats) => {
+                self.history.push(&stats);
+                if self.state != RunState::Done {
+                    self.state = stats.state;
+                }
+                self.stats = *stats;
+                vec![]
+            }
+            Msg::Engine(event) => self.on_engine(event),
+            Msg::Resize => vec![],
+        }
+    }
+
+    fn on_engine(&mut self, event: Event) -> Vec<Effect> {
+        match event {
+            Event::Finished(summary) => {
+                self.state = RunState::Done;
+                self.notice = Some(Notice::Info(format!(
+                    "done: {} requests, {} ok, {} failed, {:.1}/s{}",
+                    summary.total,
+                    summary.ok,
+                    summary.failed,
+                    summary.achieved_per_s,
+                    if summary.stopped { " (stopped)" } else { "" }
+                )));
+                self.summary = Some(*summary);
+            }
+            Event::JournalFailed(e) => {
+                self.notice = Some(Notice::Error(format!(
+                    "cannot write results: {e}; stopping"
+                )))
+            }
+            Event::Paused => self.state = RunState::Paused,
+            Event::Resumed => self.state = RunState::Running,
+            Event::Stopping => self.state = RunState::Stopping,
+            Event::Started { .. } | Event::LimitsApplied(_) => {}
+        }
+        vec![]
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return self.quit_now();
+        }
+        if self.input.is_some() {
+            return self.on_input_key(key);
+        }
+        if self.confirm_quit {
+            return match key.code {
+                KeyCode::Char('y') | KeyCode::Char('q') => self.quit_now(),
+                _ => {
+                    self.confirm_quit = false;
+                    vec![]
+                }
+            };
+        }
+        if self.show_help {
+            self.show_help = false;
+            return vec![];
+        }
+        match key.code {
+            KeyCode::Char('?') => self.show_help = true,
+            KeyCode::Char('q') | KeyCode::Esc => {
+                if self.is_active() {
+                    self.confirm_quit = true;
+                } else {
+                    return vec![Effect::Quit];
+                }
+            }
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
+                self.selected = self.selected.other()
+            }
+            KeyCode::Right | KeyCode::Char('+') | KeyCode::Char('l') => {
+                let next = steps::up(self.value(self.selected), self.selected.min());
+                return self.set_value(self.selected, next);
+            }
+            KeyCode::Left | KeyCode::Char('-') | KeyCode::Char('h') => {
+                let next = steps::down(self.value(self.selected), self.selected.min());
+                return self.set_value(self.selected, next);
+            }
+            KeyCode::Char('u') => return self.set_value(self.selected, None),
+            KeyCode::Char(c) if c.is_ascii_digit() || c == '.' => {
+                self.input = Some(Input {
+                    prompt: Prompt::Value(self.selected),
+                    text: c.to_string(),
+                });
+            }
+            KeyCode::Enter => {
+                self.input = Some(Input {
+                    prompt: Prompt::Value(self.selected),
+                    text: String::new(),
+                })
+            }
+            KeyCode::Char('r') => return self.start(),
+            KeyCode::Char('p') | KeyCode::Char(' ') => return self.toggle_pause(),
+            KeyCode::Char('s') => {
+                if matches!(self.state, RunState::Running | RunState::Paused) {
+                    self.state = RunState::Stopping;
+                    return vec![Effect::Send(Command::Stop { grace: None })];
+                }
+            }
+            KeyCode::Char('o') => {
+                if self.is_active() {
+                    self.notice = Some(Notice::Error(
+                        "a run is going: stop it (s) before opening another batch".into(),
+                    ));
+                } else {
+                    self.input = Some(Input {
+                        prompt: Prompt::OpenBatch,
+                        text: String::new(),
+                    });
+                }
+            }
+            _ => self.dirty = false,
+        }
+        vec![]
+    }
+
+    fn on_input_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(input) = self.input.as_mut() else {
+            return vec![];
+        };
+        match key.code {
+            KeyCode::Esc => self.input = None,
+            KeyCode::Backspace => {
+                input.text.pop();
+            }
+            KeyCode::Char(c) => {
+                let allowed = match input.prompt {
+                    Prompt::Value(_) => c.is_ascii_digit() || c == '.' || c == 'u',
+                    Prompt::OpenBatch => true,
+                };
+                if allowed {
+                    input.text.push(c);
+                }
+            }
+            KeyCode::Enter => {
+                let Input { prompt, text } = self.input.take().expect("checked");
+                return match prompt {
+                    Prompt::OpenBatch if text.trim().is_empty() => vec![],
+                    Prompt::OpenBatch => vec![Effect::OpenBatch(PathBuf::from(text.trim()))],
+                    Prompt::Value(slider) => match parse_value(slider, &text) {
+                        Ok(value) => self.set_value(slider, value),
+                        Err(e) => {
+                            self.notice = Some(Notice::Error(e));
+                            vec![]
+                        }
+                    },
+                };
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    fn start(&mut self) -> Vec<Effect> {
+        if self.is_active() {
+            self.notice = Some(Notice::Error("a run is going: s stops it".into()));
+            return vec![];
+        }
+        let Some(batch) = &self.batch else {
+            self.notice = Some(Notice::Error("no batch loaded: press o to open one".into()));
+            return vec![];
+        };
+        self.runs += 1;
+        self.state = RunState::Running;
+        self.summary = None;
+        self.history.clear();
+        self.stats = StatsSnapshot::initial(Some(batch.len()), self.limits);
+        self.notice = None;
+        vec![Effect::Start]
+    }
+
+    fn toggle_pause(&mut self) -> Vec<Effect> {
+        match self.state {
+            RunState::Running => {
+                self.state = RunState::Paused;
+                vec![Effect::Send(Command::Pause)]
+            }
+            RunState::Paused => {
+                self.state = RunState::Running;
+                vec![Effect::Send(Command::Resume)]
+            }
+            _ => vec![],
+        }
+    }
+
+    fn quit_now(&mut self) -> Vec<Effect> {
+        if self.is_active() {
+            vec![
+                Effect::Send(Command::Stop {
+                    grace: Some(std::time::Duration::ZERO),
+                }),
+                Effect::Quit,
+            ]
+        } else {
+            vec![Effect::Quit]
+        }
+    }
+}
+
+/// A typed slider value: a number, or `0`/`u` for unlimited.
+fn parse_value(slider: Slider, text: &str) -> Result<Option<f64>, String> {
+    let text = text.trim();
+    if text.is_empty() || text == "u" || text == "0" {
+        return Ok(None);
+    }
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{}: {text:?} is not a number", slider.label()))?;
+    if !value.is_finite() || value < 0.0 {
+        return Err(format!("{}: expected a number >= 0", slider.label()));
+    }
+    if slider == Slider::MaxAtOnce && value.fract() != 0.0 {
+        return Err("max at once: expected a whole number".into());
+    }
+    Ok((value > 0.0).then_some(value))
+}

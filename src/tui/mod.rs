@@ -1,0 +1,247 @@
+//! The terminal workbench: a ratatui app over the engine. It never touches
+//! the network: it starts runs and sends commands through the engine's
+//! channels, and draws from the latest stats snapshot.
+//!
+//! The loop is a `biased` select, in this order: input first (keys must
+//! stay responsive whatever the load), then engine events, then stats,
+//! then the frame tick, which draws at most 30 times a second and only
+//! when something changed. Input comes in as a stream, so tests drive the
+//! loop with scripted keys and a `TestBackend`.
+
+pub mod app;
+pub mod history;
+pub mod steps;
+pub mod ui;
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crossterm::event::Event as TermEvent;
+use futures_util::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::{mpsc, watch};
+use tokio::time::{MissedTickBehavior, interval};
+
+use app::Notice;
+pub use app::{App, Effect, Msg};
+
+use crate::batch::{Batch, LoadOptions};
+use crate::engine::{self, Command, Event, RunConfig};
+use crate::export::{ExportFormat, create_journal};
+use crate::stats::StatsSnapshot;
+
+/// The frame budget: at most 30 frames a second.
+pub const FRAME: Duration = Duration::from_millis(33);
+
+/// Set by the panic hook: some thread or task panicked, so the loop must
+/// end (the hook has already restored the terminal).
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// How runs started from the TUI behave.
+#[derive(Debug, Clone)]
+pub struct TuiConfig {
+    /// Everything but the limits, which come from the sliders.
+    pub run: RunConfig,
+    /// Base URL override for batches opened from the app.
+    pub base_url: Option<String>,
+    /// Where each run's results journal goes.
+    pub journal_dir: PathBuf,
+}
+
+/// Restores the terminal when dropped: normal exit, error or unwinding.
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// Runs the app on the real terminal until the user quits.
+pub async fn run(app: App, config: TuiConfig) -> io::Result<App> {
+    let mut terminal = ratatui::try_init()?;
+    let _restore = Restore;
+    // ratatui's hook restores the terminal; ours also tells the loop, since
+    // a panicking tokio task does not stop the UI by itself.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICKED.store(true, Ordering::SeqCst);
+        previous(info);
+    }));
+    let input = crossterm::event::EventStream::new().filter_map(|e| async move { e.ok() });
+    run_loop(&mut terminal, app, Box::pin(input), config).await
+}
+
+/// The channels of the run in progress.
+#[derive(Default)]
+struct Session {
+    commands: Option<mpsc::UnboundedSender<Command>>,
+    events: Option<mpsc::UnboundedReceiver<Event>>,
+    stats: Option<watch::Receiver<StatsSnapshot>>,
+    done: Option<tokio::task::JoinHandle<crate::export::RunSummary>>,
+}
+
+/// How long quitting waits for a stopped run to write its last results.
+const QUIT_FLUSH: Duration = Duration::from_secs(3);
+
+async fn next_event(events: &mut Option<mpsc::UnboundedReceiver<Event>>) -> Option<Event> {
+    match events {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_stats(stats: &mut Option<watch::Receiver<StatsSnapshot>>) -> Option<StatsSnapshot> {
+    match stats {
+        Some(rx) => match rx.changed().await {
+            Ok(()) => Some(rx.borrow_and_update().clone()),
+            Err(_) => None,
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// The app's loop over any backend and any input stream.
+pub async fn run_loop<B, S>(
+    terminal: &mut Terminal<B>,
+    mut app: App,
+    mut input: S,
+    config: TuiConfig,
+) -> io::Result<App>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    S: Stream<Item = TermEvent> + Unpin,
+{
+    let theme = ui::Theme::from_env();
+    let mut session = Session::default();
+    let mut frame = interval(FRAME);
+    frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut input_open = true;
+    loop {
+        let effects = tokio::select! {
+            biased;
+            event = input.next(), if input_open => match event {
+                Some(TermEvent::Key(key)) => app.update(Msg::Key(key)),
+                Some(TermEvent::Resize(..)) => app.update(Msg::Resize),
+                Some(_) => vec![],
+                None => {
+                    input_open = false;
+                    vec![]
+                }
+            },
+            _ = tokio::signal::ctrl_c() => vec![Effect::Send(Command::Stop { grace: Some(Duration::ZERO) }), Effect::Quit],
+            event = next_event(&mut session.events) => match event {
+                Some(Event::Finished(summary)) => {
+                    // The final snapshot is published before Finished.
+                    if let Some(stats) = &session.stats {
+                        let last = stats.borrow().clone();
+                        app.update(Msg::Stats(Box::new(last)));
+                    }
+                    session = Session::default();
+                    app.update(Msg::Engine(Event::Finished(summary)))
+                }
+                Some(event) => app.update(Msg::Engine(event)),
+                None => {
+                    session.events = None;
+                    vec![]
+                }
+            },
+            stats = next_stats(&mut session.stats) => match stats {
+                Some(stats) => app.update(Msg::Stats(Box::new(stats))),
+                None => {
+                    session.stats = None;
+                    vec![]
+                }
+            },
+            _ = frame.tick() => {
+                if PANICKED.load(Ordering::SeqCst) {
+                    return Err(io::Error::other("a background task panicked; see the message above"));
+                }
+                if app.dirty {
+                    terminal.draw(|f| ui::draw(f, &app, &theme)).map_err(io::Error::other)?;
+                    app.dirty = false;
+                }
+                vec![]
+            }
+        };
+        for effect in effects {
+            match effect {
+                Effect::Quit => {
+                    // A run being quit was told to stop: let it record what
+                    // is in flight and flush the journal before we go.
+                    if let Some(done) = session.done.take() {
+                        if let Ok(Ok(summary)) = tokio::time::timeout(QUIT_FLUSH, done).await {
+                            app.summary = Some(summary);
+                        }
+                    }
+                    terminal
+                        .draw(|f| ui::draw(f, &app, &theme))
+                        .map_err(io::Error::other)?;
+                    return Ok(app);
+                }
+                Effect::Send(command) => {
+                    if let Some(commands) = &session.commands {
+                        let _ = commands.send(command);
+                    }
+                }
+                Effect::Start => match start_run(&app, &config) {
+                    Ok((next, journal)) => {
+                        session = next;
+                        app.journal = Some(journal);
+                    }
+                    Err(e) => {
+                        app.state = crate::engine::RunState::Idle;
+                        app.notice = Some(Notice::Error(e));
+                    }
+                },
+                Effect::OpenBatch(path) => {
+                    let options = LoadOptions {
+                        base_url: config.base_url.clone(),
+                        format: None,
+                    };
+                    match Batch::load_with(&path, &options) {
+                        Ok(batch) => app.set_batch(batch),
+                        Err(e) => app.notice = Some(Notice::Error(e.to_string())),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Starts the engine on the app's batch with the sliders' limits; results
+/// are journaled to a fresh file.
+fn start_run(app: &App, config: &TuiConfig) -> Result<(Session, PathBuf), String> {
+    let batch = app.batch.as_ref().ok_or("no batch loaded")?;
+    std::fs::create_dir_all(&config.journal_dir)
+        .map_err(|e| format!("cannot create {}: {e}", config.journal_dir.display()))?;
+    let stem = batch
+        .path
+        .file_stem()
+        .map_or_else(|| "batch".into(), |s| s.to_string_lossy().into_owned());
+    let journal = config.journal_dir.join(format!(
+        "{stem}-{}-run{}.jsonl",
+        std::process::id(),
+        app.runs
+    ));
+    let sink = create_journal(&journal, ExportFormat::Jsonl)
+        .map_err(|e| format!("cannot create {}: {e}", journal.display()))?;
+    let run = RunConfig {
+        limits: app.limits,
+        ..config.run.clone()
+    };
+    let handle =
+        engine::start(batch.requests(), Some(batch.len()), run, sink).map_err(|e| e.to_string())?;
+    let parts = handle.into_parts();
+    let session = Session {
+        commands: Some(parts.commands),
+        events: Some(parts.events),
+        stats: Some(parts.stats),
+        done: Some(parts.done),
+    };
+    Ok((session, journal))
+}

@@ -1,0 +1,515 @@
+//! Drawing: the dashboard and its overlays, from the app state alone.
+//! Usable at 80x24; every panel shrinks gracefully.
+
+use std::time::Duration;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Axis, Block, Chart, Clear, Dataset, Gauge, GraphType, Paragraph, Sparkline, Wrap,
+};
+
+use super::app::{App, Notice, Prompt, Slider};
+use crate::engine::{Binding, RunState};
+
+/// Colours, or none at all when `NO_COLOR` is set.
+#[derive(Debug, Clone, Copy)]
+pub struct Theme {
+    pub accent: Style,
+    pub good: Style,
+    pub warn: Style,
+    pub bad: Style,
+    pub dim: Style,
+    pub selected: Style,
+}
+
+impl Theme {
+    pub fn from_env() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        if no_color {
+            Self::plain()
+        } else {
+            Self::colour()
+        }
+    }
+
+    pub fn colour() -> Self {
+        Self {
+            accent: Style::new().fg(Color::Cyan),
+            good: Style::new().fg(Color::Green),
+            warn: Style::new().fg(Color::Yellow),
+            bad: Style::new().fg(Color::Red),
+            dim: Style::new().fg(Color::DarkGray),
+            selected: Style::new()
+                .fg(Color::Black)
+                .bg(Color::Cyan)
+                .add_modifier(Modifier::BOLD),
+        }
+    }
+
+    /// No colours; selection still shows, by reversing.
+    pub fn plain() -> Self {
+        Self {
+            accent: Style::new(),
+            good: Style::new(),
+            warn: Style::new(),
+            bad: Style::new(),
+            dim: Style::new(),
+            selected: Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        }
+    }
+}
+
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    let [header, controls, middle, lower, progress, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(3),
+        Constraint::Min(6),
+        Constraint::Length(7),
+        Constraint::Length(3),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    draw_header(frame, header, app, theme);
+    draw_controls(frame, controls, app, theme);
+    let [in_flight, throughput] =
+        Layout::horizontal([Constraint::Percentage(35), Constraint::Percentage(65)]).areas(middle);
+    draw_in_flight(frame, in_flight, app, theme);
+    draw_throughput(frame, throughput, app, theme);
+    let [latency, statuses, errors] = Layout::horizontal([
+        Constraint::Percentage(30),
+        Constraint::Percentage(30),
+        Constraint::Percentage(40),
+    ])
+    .areas(lower);
+    draw_latency(frame, latency, app);
+    draw_statuses(frame, statuses, app, theme);
+    draw_errors(frame, errors, app, theme);
+    draw_progress(frame, progress, app, theme);
+    draw_footer(frame, footer, app, theme);
+
+    if let Some(input) = &app.input {
+        let title = match input.prompt {
+            Prompt::Value(slider) => format!(" {} (0 or u = unlimited) ", slider.label()),
+            Prompt::OpenBatch => " open batch file ".to_owned(),
+        };
+        let area = popup(frame.area(), 50, 3);
+        frame.render_widget(Clear, area);
+        let text = Line::from(vec![
+            Span::raw(input.text.clone()),
+            Span::styled("█", theme.accent),
+        ]);
+        frame.render_widget(
+            Paragraph::new(text).block(
+                Block::bordered()
+                    .title(title)
+                    .title_bottom(" Enter apply · Esc cancel "),
+            ),
+            area,
+        );
+    }
+    if app.confirm_quit {
+        let area = popup(frame.area(), 44, 3);
+        frame.render_widget(Clear, area);
+        let text = Line::from("A run is going. Stop it and quit? (y/n)");
+        frame.render_widget(
+            Paragraph::new(text).block(Block::bordered().title(" quit ").border_style(theme.warn)),
+            area,
+        );
+    }
+    if app.show_help {
+        draw_help(frame, theme);
+    }
+}
+
+fn popup(area: Rect, width: u16, height: u16) -> Rect {
+    let [row] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [cell] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
+    cell
+}
+
+pub fn state_label(state: RunState) -> &'static str {
+    match state {
+        RunState::Idle => "IDLE",
+        RunState::Running => "RUNNING",
+        RunState::Paused => "PAUSED",
+        RunState::Stopping => "STOPPING",
+        RunState::Done => "DONE",
+    }
+}
+
+fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let batch = match &app.batch {
+        Some(b) => format!(
+            "{} · {} requests",
+            b.path.file_name().map_or_else(
+                || b.path.display().to_string(),
+                |n| n.to_string_lossy().into_owned()
+            ),
+            b.len()
+        ),
+        None => "no batch (o opens one)".to_owned(),
+    };
+    let state_style = match app.state {
+        RunState::Running => theme.good,
+        RunState::Paused | RunState::Stopping => theme.warn,
+        _ => theme.accent,
+    };
+    let mut spans = vec![
+        Span::styled(" ratebench ", theme.selected),
+        Span::raw(format!(" {batch}  ")),
+        Span::styled(
+            state_label(app.state),
+            state_style.add_modifier(Modifier::BOLD),
+        ),
+    ];
+    if app.runs > 0 {
+        spans.push(Span::styled(format!("  run {}", app.runs), theme.dim));
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+fn fmt_value(slider: Slider, v: Option<f64>) -> String {
+    match (slider, v) {
+        (_, None) => "unlimited".to_owned(),
+        (Slider::MaxAtOnce, Some(v)) => format!("{v:.0}"),
+        (Slider::PerSecond, Some(v)) if v.fract() == 0.0 => format!("{v:.0}/s"),
+        (Slider::PerSecond, Some(v)) => format!("{v}/s"),
+    }
+}
+
+/// A bar of `width` cells, filled on a log scale from 1 to 10,000.
+fn slider_bar(v: Option<f64>, width: usize) -> String {
+    let filled = match v {
+        None => width,
+        Some(v) => ((v.max(0.1).log10() + 1.0) / 5.0 * width as f64)
+            .round()
+            .clamp(0.0, width as f64) as usize,
+    };
+    format!("{}{}", "■".repeat(filled), "·".repeat(width - filled))
+}
+
+fn draw_controls(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let mut spans = Vec::new();
+    for slider in [Slider::MaxAtOnce, Slider::PerSecond] {
+        let v = app.value(slider);
+        let style = if app.selected == slider {
+            theme.selected
+        } else {
+            Style::new()
+        };
+        spans.push(Span::styled(format!(" {} ", slider.label()), style));
+        spans.push(Span::styled(
+            format!(" ◀ {} ▶ ", fmt_value(slider, v)),
+            style.add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::styled(format!("{} ", slider_bar(v, 8)), theme.accent));
+        spans.push(Span::raw("  "));
+    }
+    let s = &app.stats;
+    let binding = match (app.state, s.binding) {
+        (RunState::Running, Binding::Rate) => "limited by rate",
+        (RunState::Running, Binding::MaxAtOnce) => "limited by max at once",
+        (RunState::Running, Binding::None) if s.in_flight > 0 => "limited by the server",
+        (RunState::Paused, _) => "paused",
+        _ => "",
+    };
+    let mut block = Block::bordered().title(" limits ");
+    if !binding.is_empty() {
+        block =
+            block.title_bottom(Line::styled(format!(" {binding} "), theme.warn).right_aligned());
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).block(block), area);
+}
+
+fn draw_in_flight(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let s = &app.stats;
+    let block = Block::bordered().title(" in flight ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [gauge_area, spark_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    let cap = app.limits.max_at_once;
+    let ratio = match cap {
+        Some(c) if c > 0 => (s.in_flight as f64 / c as f64).min(1.0),
+        _ => {
+            if s.max_in_flight > 0 {
+                s.in_flight as f64 / s.max_in_flight as f64
+            } else {
+                0.0
+            }
+        }
+    };
+    let label = match cap {
+        Some(c) => format!("{} / {c}", s.in_flight),
+        None => format!("{} (no cap)", s.in_flight),
+    };
+    frame.render_widget(
+        Gauge::default()
+            .ratio(ratio)
+            .label(label)
+            .gauge_style(theme.accent),
+        gauge_area,
+    );
+    let width = spark_area.width as usize;
+    let data: Vec<u64> = app
+        .history
+        .samples()
+        .rev()
+        .take(width)
+        .map(|x| x.in_flight)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    frame.render_widget(
+        Sparkline::default().data(&data).style(theme.accent),
+        spark_area,
+    );
+}
+
+fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let s = &app.stats;
+    let target = s
+        .limits
+        .per_second
+        .map_or_else(|| "unlimited".to_owned(), |r| format!("{r}/s"));
+    let title = format!(" throughput {:.1}/s · target {target} ", s.completion_rate);
+    let achieved: Vec<(f64, f64)> = app
+        .history
+        .samples()
+        .map(|x| (x.t, x.completion_rate))
+        .collect();
+    let targets: Vec<(f64, f64)> = app
+        .history
+        .samples()
+        .filter_map(|x| Some((x.t, x.target_rate?)))
+        .collect();
+    let (t0, t1) = match (achieved.first(), achieved.last()) {
+        (Some(a), Some(b)) if b.0 > a.0 => (a.0, b.0),
+        _ => (0.0, 1.0),
+    };
+    let peak = achieved
+        .iter()
+        .chain(&targets)
+        .map(|p| p.1)
+        .fold(1.0, f64::max)
+        * 1.2;
+    let datasets = vec![
+        Dataset::default()
+            .name("target")
+            .marker(symbols::Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(theme.warn)
+            .data(&targets),
+        Dataset::default()
+            .name("done/s")
+            .marker(symbols::Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(theme.good)
+            .data(&achieved),
+    ];
+    let chart = Chart::new(datasets)
+        .block(Block::bordered().title(title))
+        .x_axis(
+            Axis::default()
+                .bounds([t0, t1])
+                .labels([format!("{t0:.0}s"), format!("{t1:.0}s")])
+                .style(theme.dim),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, peak])
+                .labels(["0".to_owned(), format!("{peak:.0}")])
+                .style(theme.dim),
+        );
+    frame.render_widget(chart, area);
+}
+
+fn draw_latency(frame: &mut Frame, area: Rect, app: &App) {
+    let l = &app.stats.latency;
+    let w = &app.stats.wait;
+    let lines = vec![
+        Line::from(format!("p50 {:>9.1} ms", l.p50)),
+        Line::from(format!("p90 {:>9.1} ms", l.p90)),
+        Line::from(format!("p99 {:>9.1} ms", l.p99)),
+        Line::from(format!("max {:>9.1} ms", l.max)),
+        Line::from(format!("wait p50 {:.1} p99 {:.1}", w.p50, w.p99)),
+    ];
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" latency ")),
+        area,
+    );
+}
+
+fn draw_statuses(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let by = &app.stats.by_status;
+    let class = |lo: u16| by.range(lo..lo + 100).map(|(_, n)| n).sum::<u64>();
+    let too_many = by.get(&429).copied().unwrap_or(0);
+    let lines = vec![
+        Line::from(vec![
+            Span::styled("2xx ", theme.good),
+            Span::raw(class(200).to_string()),
+        ]),
+        Line::from(vec![Span::raw("3xx "), Span::raw(class(300).to_string())]),
+        Line::from(vec![
+            Span::styled("4xx ", theme.warn),
+            Span::raw((class(400) - too_many).to_string()),
+            Span::styled("  429 ", theme.warn),
+            Span::raw(too_many.to_string()),
+        ]),
+        Line::from(vec![
+            Span::styled("5xx ", theme.bad),
+            Span::raw(class(500).to_string()),
+        ]),
+        Line::from(vec![
+            Span::styled("no answer ", theme.bad),
+            Span::raw(app.stats.by_error.values().sum::<u64>().to_string()),
+        ]),
+    ];
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" status codes ")),
+        area,
+    );
+}
+
+fn draw_errors(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let s = &app.stats;
+    let mut lines: Vec<Line> = s
+        .by_error
+        .iter()
+        .map(|(kind, n)| {
+            Line::from(vec![
+                Span::styled(format!("{kind:<10}"), theme.bad),
+                Span::raw(n.to_string()),
+            ])
+        })
+        .collect();
+    if let Some(last) = &s.last_error {
+        lines.push(Line::styled(format!("latest: {}", last.message), theme.dim));
+        lines.push(Line::styled(last.url.clone(), theme.dim));
+    }
+    if lines.is_empty() {
+        lines.push(Line::styled("none", theme.dim));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(" errors ")),
+        area,
+    );
+}
+
+fn fmt_secs(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs >= 60.0 {
+        format!("{}m{:02}s", (secs / 60.0) as u64, secs as u64 % 60)
+    } else {
+        format!("{secs:.1}s")
+    }
+}
+
+fn draw_progress(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let s = &app.stats;
+    let total = s.total.unwrap_or(0);
+    let ratio = if total > 0 {
+        (s.done as f64 / total as f64).min(1.0)
+    } else {
+        0.0
+    };
+    let eta = if s.completion_rate > 0.0 && total > s.done && app.state == RunState::Running {
+        fmt_secs(Duration::from_secs_f64(
+            (total - s.done) as f64 / s.completion_rate,
+        ))
+    } else {
+        "-".to_owned()
+    };
+    let queued = total.saturating_sub(s.done + s.in_flight + s.retrying);
+    let label = format!(
+        "{}/{}  elapsed {}  ETA {}  retries {}  queued {}",
+        s.done,
+        total,
+        fmt_secs(s.elapsed),
+        eta,
+        s.retries,
+        queued
+    );
+    let mut block = Block::bordered().title(format!(" progress · {} ", state_label(app.state)));
+    if let Some(journal) = &app.journal {
+        block = block.title_bottom(
+            Line::styled(format!(" results: {} ", journal.display()), theme.dim).right_aligned(),
+        );
+    }
+    frame.render_widget(
+        Gauge::default()
+            .ratio(ratio)
+            .label(label)
+            .gauge_style(theme.good)
+            .block(block),
+        area,
+    );
+}
+
+fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let line = match &app.notice {
+        Some(Notice::Error(e)) => Line::styled(format!(" {e}"), theme.bad),
+        Some(Notice::Info(m)) => Line::styled(format!(" {m}"), theme.accent),
+        None => Line::styled(
+            " r run · p pause · s stop · ←/→ change · Tab select · 0-9 type · o open · ? help · q quit",
+            theme.dim,
+        ),
+    };
+    frame.render_widget(line, area);
+}
+
+/// Every key, in one overlay.
+pub const KEYS: &[(&str, &str)] = &[
+    ("r", "run the batch (again, when done)"),
+    ("p / space", "pause / resume new requests"),
+    ("s", "stop: in-flight requests get a grace period"),
+    ("Tab, ↑ ↓", "select max at once / per second"),
+    ("← → (h l, - +)", "step the selected limit (1-2-5)"),
+    ("0-9, Enter", "type an exact value (0 = unlimited)"),
+    ("u", "set the selected limit to unlimited"),
+    ("o", "open a batch file"),
+    ("?", "this help"),
+    ("q, Esc", "quit (asks while a run is going)"),
+    ("Ctrl-C", "quit now (cancels a run)"),
+];
+
+fn draw_help(frame: &mut Frame, theme: &Theme) {
+    let area = popup(frame.area(), 62, KEYS.len() as u16 + 4);
+    frame.render_widget(Clear, area);
+    let mut lines: Vec<Line> = KEYS
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(
+                    format!(" {k:<16}"),
+                    theme.accent.add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::styled(
+        " Limits change the running batch at once.",
+        theme.dim,
+    ));
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .title(" keys ")
+                .title_bottom(" any key closes "),
+        ),
+        area,
+    );
+}
