@@ -45,8 +45,9 @@ impl ErrorKind {
 }
 
 impl fmt::Display for ErrorKind {
+    /// Honours width and alignment (`{:<10}`), as `str` does.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

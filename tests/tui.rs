@@ -1,0 +1,478 @@
+//! The workbench: update logic (keys → engine commands and state), insta
+//! snapshots of every view and overlay, and one end-to-end run against the
+//! built-in mock with a live limit change.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratebench::batch::{Batch, LoadOptions};
+use ratebench::engine::{Binding, Command, Event, Limits, RunConfig, RunState};
+use ratebench::export::{ErrorKind, RunSummary};
+use ratebench::mock::{Knobs, Latency, MockServer, RouteKnobs};
+use ratebench::stats::{LastError, Percentiles, StatsSnapshot};
+use ratebench::tui::app::{Notice, Prompt, Slider};
+use ratebench::tui::{self, App, Effect, Msg, TuiConfig, ui};
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> Msg {
+    key(KeyCode::Char(c))
+}
+
+fn batch() -> Batch {
+    let text = r#"{"base_url": "http://127.0.0.1:3000", "max_at_once": 10, "per_second": 20,
+        "requests": [{"url": "/inventory/{{k}}?id={{i}}", "for_each": {"k": ["materials", "products"], "i": {"range": [0, 50]}}}]}"#;
+    Batch::parse_str(text, Path::new("inventory.json"), &LoadOptions::default()).unwrap()
+}
+
+fn app() -> App {
+    let mut app = App::new(None, Limits::default());
+    app.set_batch(batch());
+    app.notice = None;
+    app
+}
+
+fn running(app: &mut App) {
+    assert_eq!(app.update(ch('r')), [Effect::Start]);
+    assert_eq!(app.state, RunState::Running);
+}
+
+// ---- Update logic ----------------------------------------------------------------
+
+#[test]
+fn a_loaded_batch_sets_the_sliders() {
+    let app = app();
+    assert_eq!(app.limits, Limits::new(10, 20.0));
+    assert_eq!(app.stats.total, Some(100));
+}
+
+#[test]
+fn slider_steps_reach_the_engine_only_while_running() {
+    let mut app = app();
+    assert_eq!(app.selected, Slider::MaxAtOnce);
+    assert_eq!(
+        app.update(key(KeyCode::Right)),
+        [],
+        "idle: no engine to tell"
+    );
+    assert_eq!(app.limits.max_at_once, Some(20));
+    running(&mut app);
+    assert_eq!(
+        app.update(key(KeyCode::Right)),
+        [Effect::Send(Command::SetLimits(Limits::new(50, 20.0)))]
+    );
+    assert_eq!(
+        app.update(key(KeyCode::Left)),
+        [Effect::Send(Command::SetLimits(Limits::new(20, 20.0)))]
+    );
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.selected, Slider::PerSecond);
+    assert_eq!(
+        app.update(key(KeyCode::Right)),
+        [Effect::Send(Command::SetLimits(Limits::new(20, 50.0)))]
+    );
+    assert_eq!(
+        app.update(ch('u')),
+        [Effect::Send(Command::SetLimits(Limits::new(20, 0.0)))],
+        "u: unlimited"
+    );
+    assert_eq!(
+        app.update(key(KeyCode::Left)),
+        [Effect::Send(Command::SetLimits(Limits::new(20, 10_000.0)))]
+    );
+    // Stepping past the top is unlimited too.
+    assert_eq!(
+        app.update(key(KeyCode::Right)),
+        [Effect::Send(Command::SetLimits(Limits::new(20, 0.0)))]
+    );
+}
+
+#[test]
+fn typing_an_exact_value() {
+    let mut app = app();
+    running(&mut app);
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.update(ch('2')), []);
+    assert_eq!(
+        app.input.as_ref().map(|i| (&i.prompt, i.text.as_str())),
+        Some((&Prompt::Value(Slider::PerSecond), "2"))
+    );
+    app.update(ch('x'));
+    app.update(ch('.'));
+    app.update(ch('5'));
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        [Effect::Send(Command::SetLimits(Limits::new(10, 2.5)))]
+    );
+    assert!(app.input.is_none());
+    // Escape cancels; 0 means unlimited; a fraction is refused for max at once.
+    app.update(ch('7'));
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.limits.per_second, Some(2.5));
+    app.update(ch('0'));
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        [Effect::Send(Command::SetLimits(Limits::new(10, 0.0)))]
+    );
+    app.update(key(KeyCode::Tab));
+    for c in "2.5".chars() {
+        app.update(ch(c));
+    }
+    assert_eq!(app.update(key(KeyCode::Enter)), []);
+    assert!(
+        matches!(&app.notice, Some(Notice::Error(e)) if e.contains("whole number")),
+        "{:?}",
+        app.notice
+    );
+    assert_eq!(app.limits.max_at_once, Some(10));
+}
+
+#[test]
+fn pause_resume_stop_and_rerun() {
+    let mut app = app();
+    assert_eq!(app.update(ch('p')), [], "nothing to pause");
+    running(&mut app);
+    assert_eq!(app.update(ch('p')), [Effect::Send(Command::Pause)]);
+    assert_eq!(app.state, RunState::Paused);
+    assert_eq!(app.update(ch(' ')), [Effect::Send(Command::Resume)]);
+    assert_eq!(app.update(ch('r')), [], "no second run while one is going");
+    assert!(matches!(app.notice, Some(Notice::Error(_))));
+    assert_eq!(
+        app.update(ch('s')),
+        [Effect::Send(Command::Stop { grace: None })]
+    );
+    assert_eq!(app.state, RunState::Stopping);
+    app.update(Msg::Engine(Event::Finished(Box::new(RunSummary {
+        total: 40,
+        ok: 40,
+        stopped: true,
+        ..RunSummary::default()
+    }))));
+    assert_eq!(app.state, RunState::Done);
+    assert!(
+        matches!(&app.notice, Some(Notice::Info(m)) if m.contains("40 requests") && m.contains("stopped"))
+    );
+    assert_eq!(
+        app.update(ch('r')),
+        [Effect::Start],
+        "r runs again when done"
+    );
+    assert_eq!(app.runs, 2);
+}
+
+#[test]
+fn quitting_asks_while_a_run_is_going() {
+    let mut app = app();
+    running(&mut app);
+    assert_eq!(app.update(ch('q')), []);
+    assert!(app.confirm_quit);
+    assert_eq!(app.update(ch('n')), []);
+    assert!(!app.confirm_quit);
+    app.update(ch('q'));
+    assert_eq!(
+        app.update(ch('y')),
+        [
+            Effect::Send(Command::Stop {
+                grace: Some(Duration::ZERO)
+            }),
+            Effect::Quit
+        ]
+    );
+    let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    let mut idle = crate::app();
+    assert_eq!(idle.update(ctrl_c), [Effect::Quit]);
+    assert_eq!(idle.update(ch('q')), [Effect::Quit], "idle: no question");
+}
+
+#[test]
+fn key_releases_are_ignored_and_help_closes_on_any_key() {
+    let mut app = app();
+    let mut release = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE);
+    release.kind = KeyEventKind::Release;
+    assert_eq!(app.update(Msg::Key(release)), []);
+    assert_eq!(app.state, RunState::Idle);
+    app.update(ch('?'));
+    assert!(app.show_help);
+    assert_eq!(app.update(ch('r')), [], "the key only closes the help");
+    assert!(!app.show_help);
+}
+
+#[test]
+fn opening_needs_a_batch_and_no_run() {
+    let mut empty = App::new(None, Limits::default());
+    assert_eq!(empty.update(ch('r')), []);
+    assert!(matches!(&empty.notice, Some(Notice::Error(e)) if e.contains("no batch")));
+    empty.update(ch('o'));
+    for c in "b.json".chars() {
+        empty.update(ch(c));
+    }
+    assert_eq!(
+        empty.update(key(KeyCode::Enter)),
+        [Effect::OpenBatch("b.json".into())]
+    );
+    let mut busy = app();
+    running(&mut busy);
+    busy.update(ch('o'));
+    assert!(busy.input.is_none());
+}
+
+// ---- Snapshots -------------------------------------------------------------------
+
+fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
+    StatsSnapshot {
+        state,
+        limits: Limits::new(10, 20.0),
+        binding: if state == RunState::Running {
+            Binding::Rate
+        } else {
+            Binding::None
+        },
+        total: Some(100),
+        done,
+        ok: done.saturating_sub(3),
+        failed: done.min(3),
+        started: done + 4,
+        in_flight: if state == RunState::Done { 0 } else { 4 },
+        max_in_flight: 9,
+        retries: 2,
+        retrying: 0,
+        elapsed: Duration::from_millis(done * 50),
+        start_rate: 20.0,
+        completion_rate: if state == RunState::Running {
+            19.6
+        } else {
+            0.0
+        },
+        latency: Percentiles {
+            p50: 201.2,
+            p90: 230.5,
+            p99: 248.9,
+            p999: 249.9,
+            max: 250.3,
+        },
+        wait: Percentiles {
+            p50: 48.0,
+            p90: 49.5,
+            p99: 50.1,
+            p999: 50.2,
+            max: 50.2,
+        },
+        by_status: BTreeMap::from([(200, done.saturating_sub(3)), (429, 1), (503, 1)]),
+        by_error: BTreeMap::from([(ErrorKind::Timeout, 1)]),
+        last_error: Some(LastError {
+            kind: Some(ErrorKind::Timeout),
+            status: None,
+            message: "operation timed out".into(),
+            url: "http://127.0.0.1:3000/inventory/products?id=7".into(),
+        }),
+    }
+}
+
+fn scripted(state: RunState, done: u64) -> App {
+    let mut app = app();
+    if state != RunState::Idle {
+        running(&mut app);
+        for i in 0..=done {
+            let mut s = snapshot_stats(RunState::Running, i);
+            s.elapsed = Duration::from_millis(i * 50);
+            s.completion_rate = if i < 5 {
+                i as f64 * 4.0
+            } else {
+                19.0 + (i % 3) as f64 * 0.5
+            };
+            s.in_flight = 3 + i % 3;
+            app.update(Msg::Stats(Box::new(s)));
+        }
+        app.update(Msg::Stats(Box::new(snapshot_stats(state, done))));
+        app.journal = Some("/tmp/ratebench/inventory-run1.jsonl".into());
+    }
+    app.state = state;
+    app.notice = None;
+    app
+}
+
+fn render(app: &App) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal
+        .draw(|f| ui::draw(f, app, &ui::Theme::plain()))
+        .unwrap();
+    terminal
+}
+
+macro_rules! snap {
+    ($name:expr, $app:expr) => {{
+        let terminal = render(&$app);
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| insta::assert_snapshot!($name, terminal.backend()));
+    }};
+}
+
+#[test]
+fn snapshot_dashboard_idle() {
+    snap!("dashboard_idle", app());
+}
+
+#[test]
+fn snapshot_dashboard_empty() {
+    snap!("dashboard_no_batch", App::new(None, Limits::default()));
+}
+
+#[test]
+fn snapshot_dashboard_running() {
+    snap!("dashboard_running", scripted(RunState::Running, 40));
+}
+
+#[test]
+fn snapshot_dashboard_paused() {
+    let mut app = scripted(RunState::Running, 40);
+    app.update(ch('p'));
+    let mut s = snapshot_stats(RunState::Paused, 40);
+    s.binding = Binding::Paused;
+    app.update(Msg::Stats(Box::new(s)));
+    snap!("dashboard_paused", app);
+}
+
+#[test]
+fn snapshot_dashboard_done() {
+    let mut app = scripted(RunState::Done, 100);
+    app.update(Msg::Engine(Event::Finished(Box::new(RunSummary {
+        total: 100,
+        ok: 97,
+        failed: 3,
+        achieved_per_s: 19.8,
+        ..RunSummary::default()
+    }))));
+    snap!("dashboard_done", app);
+}
+
+#[test]
+fn snapshot_overlays() {
+    let mut help = app();
+    help.update(ch('?'));
+    snap!("overlay_help", help);
+    let mut quit = scripted(RunState::Running, 40);
+    quit.update(ch('q'));
+    snap!("overlay_quit", quit);
+    let mut typing = scripted(RunState::Running, 40);
+    typing.update(key(KeyCode::Tab));
+    typing.update(ch('3'));
+    typing.update(ch('5'));
+    snap!("overlay_value", typing);
+    let mut open = app();
+    open.update(ch('o'));
+    for c in "sample-batches/geocode.json".chars() {
+        open.update(ch(c));
+    }
+    snap!("overlay_open", open);
+}
+
+#[test]
+fn selection_shows_without_colour() {
+    // The selected slider is reversed even under NO_COLOR's plain theme.
+    let terminal = render(&app());
+    let buffer = terminal.backend().buffer();
+    let row: Vec<_> = (0..80).map(|x| buffer[(x, 2)].clone()).collect();
+    let label_start = row.iter().position(|c| c.symbol() == "m").unwrap();
+    assert!(
+        row[label_start]
+            .modifier
+            .contains(ratatui::style::Modifier::REVERSED)
+    );
+    let per_second = (0..80).find(|x| buffer[(*x, 2)].symbol() == "p").unwrap();
+    assert!(
+        !buffer[(per_second, 2)]
+            .modifier
+            .contains(ratatui::style::Modifier::REVERSED)
+    );
+}
+
+// ---- End to end ------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_runs_a_batch_against_the_mock_with_a_live_change() {
+    let knobs = Knobs {
+        routes: BTreeMap::from([(
+            "inventory".to_owned(),
+            RouteKnobs {
+                latency: Some(Latency::Fixed(Duration::from_millis(30))),
+                ..Default::default()
+            },
+        )]),
+        ..Knobs::default()
+    };
+    let mock = MockServer::start("127.0.0.1:0".parse::<SocketAddr>().unwrap(), knobs)
+        .await
+        .unwrap();
+    let options = LoadOptions {
+        base_url: Some(mock.base_url()),
+        format: None,
+    };
+    let batch = Batch::load_with(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-batches/inventory.json"),
+        &options,
+    )
+    .unwrap();
+    let mut app = App::new(None, Limits::default());
+    app.set_batch(batch);
+    // Start capped at 5 at once, no rate limit; raise the cap mid-run.
+    app.limits = Limits::new(5, 0.0);
+    let dir = tempfile::tempdir().unwrap();
+    let config = TuiConfig {
+        run: RunConfig::default(),
+        base_url: None,
+        journal_dir: dir.path().to_path_buf(),
+    };
+
+    let (keys, rx) = tokio::sync::mpsc::unbounded_channel::<TermEvent>();
+    let input = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|e| (e, rx))
+    }));
+    let press = |c: KeyCode| TermEvent::Key(KeyEvent::new(c, KeyModifiers::NONE));
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let driver = async {
+        keys.send(press(KeyCode::Char('r'))).unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(mock.stats().max_in_flight <= 5);
+        keys.send(press(KeyCode::Right)).unwrap(); // max at once 5 -> 10
+        // Wait for the server to have answered all 100, then for the app.
+        for _ in 0..200 {
+            let s = mock.stats();
+            if s.requests == 100 && s.in_flight == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        keys.send(press(KeyCode::Char('q'))).unwrap();
+    };
+    let (app, ()) = tokio::join!(tui::run_loop(&mut terminal, app, input, config), driver);
+    let app = app.unwrap();
+
+    assert_eq!(app.state, RunState::Done);
+    let summary = app.summary.as_ref().unwrap();
+    assert_eq!((summary.total, summary.ok, summary.failed), (100, 100, 0));
+    assert_eq!(app.limits.max_at_once, Some(10));
+    assert_eq!(
+        mock.stats().max_in_flight,
+        10,
+        "the raised cap reached the engine"
+    );
+    let journal = app.journal.as_ref().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(journal).unwrap().lines().count(),
+        100
+    );
+    let screen = format!("{}", terminal.backend());
+    assert!(screen.contains("100/100"), "{screen}");
+    assert!(screen.contains("DONE"), "{screen}");
+    assert!(screen.contains("2xx 100"), "{screen}");
+}
