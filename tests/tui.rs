@@ -14,7 +14,7 @@ use ratebench::batch::{Batch, LoadOptions};
 use ratebench::engine::{Binding, Command, Event, Limits, RunConfig, RunState};
 use ratebench::export::{ErrorKind, RunSummary};
 use ratebench::mock::{Knobs, Latency, MockServer, RouteKnobs};
-use ratebench::stats::{LastError, Percentiles, StatsSnapshot};
+use ratebench::stats::{EndpointStats, LastError, Percentiles, StatsSnapshot};
 use ratebench::tui::app::{Notice, Prompt, Slider};
 use ratebench::tui::{self, App, Effect, Msg, TuiConfig, ui};
 
@@ -272,6 +272,24 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
             message: "operation timed out".into(),
             url: "http://127.0.0.1:3000/inventory/products?id=7".into(),
         }),
+        endpoints: vec![
+            EndpointStats {
+                key: "inventory".into(),
+                count: done.saturating_sub(10),
+                p50_ms: 201.0,
+                p99_ms: 249.0,
+                failed: 1,
+                rate_limited: 0,
+            },
+            EndpointStats {
+                key: "GET /geocode".into(),
+                count: done.min(10),
+                p50_ms: 30.2,
+                p99_ms: 39.8,
+                failed: 2,
+                rate_limited: 1,
+            },
+        ],
     }
 }
 
@@ -299,7 +317,11 @@ fn scripted(state: RunState, done: u64) -> App {
 }
 
 fn render(app: &App) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    render_at(app, 80, 24)
+}
+
+fn render_at(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal
         .draw(|f| ui::draw(f, app, &ui::Theme::plain()))
         .unwrap();
@@ -307,8 +329,9 @@ fn render(app: &App) -> Terminal<TestBackend> {
 }
 
 macro_rules! snap {
-    ($name:expr, $app:expr) => {{
-        let terminal = render(&$app);
+    ($name:expr, $app:expr) => {{ snap!($name, $app, 80, 24) }};
+    ($name:expr, $app:expr, $w:expr, $h:expr) => {{
+        let terminal = render_at(&$app, $w, $h);
         let mut settings = insta::Settings::clone_current();
         settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
         settings.set_prepend_module_to_snapshot(false);
@@ -352,6 +375,16 @@ fn snapshot_dashboard_done() {
         ..RunSummary::default()
     }))));
     snap!("dashboard_done", app);
+}
+
+#[test]
+fn snapshot_dashboard_tall_shows_endpoints() {
+    snap!(
+        "dashboard_running_100x32",
+        scripted(RunState::Running, 40),
+        100,
+        32
+    );
 }
 
 #[test]

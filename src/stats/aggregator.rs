@@ -158,6 +158,7 @@ impl Aggregator {
             by_status: s.by_status.clone(),
             by_error: s.by_error.clone(),
             last_error: s.last_error.clone(),
+            endpoints: s.endpoints.top(super::SNAPSHOT_ENDPOINTS),
         };
         self.snapshots.send_replace(snapshot);
     }

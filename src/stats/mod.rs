@@ -3,6 +3,7 @@
 //! [`StatsSnapshot`] several times a second.
 
 mod aggregator;
+mod endpoints;
 mod histogram;
 mod live;
 
@@ -13,6 +14,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 pub(crate) use aggregator::{AggMsg, Aggregator};
+pub use endpoints::{EndpointStats, Endpoints, endpoint_key};
 pub use histogram::{LatencyHistogram, Percentiles};
 pub use live::{LiveCounters, LiveReading};
 
@@ -57,7 +59,12 @@ pub struct StatsSnapshot {
     pub by_status: BTreeMap<u16, u64>,
     pub by_error: BTreeMap<ErrorKind, u64>,
     pub last_error: Option<LastError>,
+    /// The busiest endpoints (by name or URL pattern), most requests first.
+    pub endpoints: Vec<EndpointStats>,
 }
+
+/// Endpoint rows carried in each snapshot.
+pub const SNAPSHOT_ENDPOINTS: usize = 12;
 
 impl StatsSnapshot {
     pub fn initial(total: Option<u64>, limits: Limits) -> Self {
@@ -82,6 +89,7 @@ impl StatsSnapshot {
             by_status: BTreeMap::new(),
             by_error: BTreeMap::new(),
             last_error: None,
+            endpoints: Vec::new(),
         }
     }
 }
@@ -97,11 +105,13 @@ pub struct Stats {
     pub by_status: BTreeMap<u16, u64>,
     pub by_error: BTreeMap<ErrorKind, u64>,
     pub last_error: Option<LastError>,
+    pub endpoints: Endpoints,
 }
 
 impl Stats {
     pub fn add(&mut self, r: &RequestRecord) {
         self.done += 1;
+        self.endpoints.add(r);
         if r.ok {
             self.ok += 1;
         } else {

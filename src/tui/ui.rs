@@ -9,7 +9,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Axis, Block, Chart, Clear, Dataset, Gauge, GraphType, Paragraph, Sparkline, Wrap,
+    Axis, Block, Cell, Chart, Clear, Dataset, Gauge, GraphType, Paragraph, Row, Sparkline, Table,
+    Wrap,
 };
 
 use super::app::{App, Notice, Prompt, Slider};
@@ -63,16 +64,29 @@ impl Theme {
     }
 }
 
+/// Terminals at least this tall get the endpoints panel.
+pub const ENDPOINTS_MIN_HEIGHT: u16 = 30;
+
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
-    let [header, controls, middle, lower, progress, footer] = Layout::vertical([
+    let rows = app.stats.endpoints.len().clamp(1, 8) as u16;
+    let endpoints_height = if frame.area().height >= ENDPOINTS_MIN_HEIGHT {
+        rows + 3
+    } else {
+        0
+    };
+    let [header, controls, middle, lower, endpoints, progress, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(3),
         Constraint::Min(6),
         Constraint::Length(7),
+        Constraint::Length(endpoints_height),
         Constraint::Length(3),
         Constraint::Length(1),
     ])
     .areas(frame.area());
+    if endpoints_height > 0 {
+        draw_endpoints(frame, endpoints, app, theme);
+    }
     draw_header(frame, header, app, theme);
     draw_controls(frame, controls, app, theme);
     let [in_flight, throughput] =
@@ -403,6 +417,57 @@ fn draw_errors(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Paragraph::new(lines)
             .wrap(Wrap { trim: true })
             .block(Block::bordered().title(" errors ")),
+        area,
+    );
+}
+
+fn draw_endpoints(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let percent = |n: u64, of: u64| {
+        if of == 0 {
+            0.0
+        } else {
+            n as f64 * 100.0 / of as f64
+        }
+    };
+    let rows: Vec<Row> = app
+        .stats
+        .endpoints
+        .iter()
+        .map(|e| {
+            let err = percent(e.failed, e.count);
+            let limited = percent(e.rate_limited, e.count);
+            Row::new(vec![
+                Cell::from(e.key.clone()),
+                Cell::from(e.count.to_string()),
+                Cell::from(format!("{:.1}", e.p50_ms)),
+                Cell::from(format!("{:.1}", e.p99_ms)),
+                Cell::from(format!("{err:.1}%")).style(if err > 0.0 {
+                    theme.bad
+                } else {
+                    Style::new()
+                }),
+                Cell::from(format!("{limited:.1}%")).style(if limited > 0.0 {
+                    theme.warn
+                } else {
+                    Style::new()
+                }),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Min(20),
+        Constraint::Length(8),
+        Constraint::Length(9),
+        Constraint::Length(9),
+        Constraint::Length(7),
+        Constraint::Length(7),
+    ];
+    let header = Row::new(["endpoint", "count", "p50 ms", "p99 ms", "err", "429"])
+        .style(theme.dim.add_modifier(Modifier::BOLD));
+    frame.render_widget(
+        Table::new(rows, widths)
+            .header(header)
+            .block(Block::bordered().title(" endpoints ")),
         area,
     );
 }

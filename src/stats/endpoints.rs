@@ -1,0 +1,169 @@
+//! Per-endpoint aggregates, for a mixed batch: one row per request name,
+//! or per URL pattern (method and path, numbers folded to `{n}`) for
+//! requests without a name. Bounded: past `MAX_ENDPOINTS` keys, the rest
+//! count under "(other)".
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::LatencyHistogram;
+use crate::export::RequestRecord;
+
+/// The most endpoints tracked apart.
+pub const MAX_ENDPOINTS: usize = 64;
+const OTHER: &str = "(other)";
+
+/// One endpoint's figures, as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndpointStats {
+    pub key: String,
+    pub count: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// Requests that were not ok.
+    pub failed: u64,
+    /// Answers with status 429.
+    pub rate_limited: u64,
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    count: u64,
+    failed: u64,
+    rate_limited: u64,
+    latency: LatencyHistogram,
+}
+
+#[derive(Debug, Default)]
+pub struct Endpoints {
+    tallies: HashMap<String, Tally>,
+}
+
+/// The endpoint a record belongs to.
+pub fn endpoint_key(record: &RequestRecord) -> String {
+    if let Some(name) = &record.name {
+        return name.clone();
+    }
+    let path = record
+        .url
+        .split_once("://")
+        .map_or(record.url.as_str(), |(_, rest)| {
+            rest.find('/').map_or("/", |i| &rest[i..])
+        });
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    let folded: Vec<&str> = path
+        .split('/')
+        .map(|seg| {
+            if !seg.is_empty() && seg.chars().all(|c| c.is_ascii_digit()) {
+                "{n}"
+            } else {
+                seg
+            }
+        })
+        .collect();
+    format!("{} {}", record.method, folded.join("/"))
+}
+
+impl Endpoints {
+    pub fn add(&mut self, record: &RequestRecord) {
+        let mut key = endpoint_key(record);
+        if !self.tallies.contains_key(&key) && self.tallies.len() >= MAX_ENDPOINTS {
+            key = OTHER.to_owned();
+        }
+        let tally = self.tallies.entry(key).or_default();
+        tally.count += 1;
+        tally.failed += u64::from(!record.ok);
+        tally.rate_limited += u64::from(record.status == Some(429));
+        if let (Some(_), Some(ms)) = (record.status, record.latency_ms) {
+            tally
+                .latency
+                .record(std::time::Duration::from_secs_f64(ms / 1000.0));
+        }
+    }
+
+    /// The busiest `limit` endpoints, most requests first.
+    pub fn top(&self, limit: usize) -> Vec<EndpointStats> {
+        let mut rows: Vec<EndpointStats> = self
+            .tallies
+            .iter()
+            .map(|(key, t)| EndpointStats {
+                key: key.clone(),
+                count: t.count,
+                p50_ms: if t.latency.is_empty() {
+                    0.0
+                } else {
+                    t.latency.quantile_ms(0.5)
+                },
+                p99_ms: if t.latency.is_empty() {
+                    0.0
+                } else {
+                    t.latency.quantile_ms(0.99)
+                },
+                failed: t.failed,
+                rate_limited: t.rate_limited,
+            })
+            .collect();
+        rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+        rows.truncate(limit);
+        rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: Option<&str>, url: &str, status: u16) -> RequestRecord {
+        RequestRecord {
+            index: 0,
+            name: name.map(str::to_owned),
+            method: "GET".into(),
+            url: url.into(),
+            status: Some(status),
+            ok: status < 400,
+            error_kind: None,
+            error: None,
+            attempts: 1,
+            started_at: None,
+            wait_ms: 0.0,
+            latency_ms: Some(10.0),
+            bytes: 0,
+            headers: Default::default(),
+            body: None,
+        }
+    }
+
+    #[test]
+    fn keys_fold_numbers_and_prefer_names() {
+        assert_eq!(
+            endpoint_key(&record(None, "http://h:1/items/42/parts?x=1", 200)),
+            "GET /items/{n}/parts"
+        );
+        assert_eq!(
+            endpoint_key(&record(Some("geocode"), "http://h/geocode?text=a", 200)),
+            "geocode"
+        );
+        assert_eq!(endpoint_key(&record(None, "http://h", 200)), "GET /");
+    }
+
+    #[test]
+    fn tallies_and_bounds() {
+        let mut e = Endpoints::default();
+        e.add(&record(None, "http://h/a/1", 200));
+        e.add(&record(None, "http://h/a/2", 429));
+        e.add(&record(Some("b"), "http://h/b", 500));
+        let top = e.top(10);
+        assert_eq!(top[0].key, "GET /a/{n}");
+        assert_eq!(
+            (top[0].count, top[0].failed, top[0].rate_limited),
+            (2, 1, 1)
+        );
+        assert_eq!((top[1].key.as_str(), top[1].failed), ("b", 1));
+        for i in 0..200 {
+            e.add(&record(Some(&format!("n{i}")), "http://h/", 200));
+        }
+        assert_eq!(e.tallies.len(), MAX_ENDPOINTS + 1);
+        assert!(e.tallies.contains_key(OTHER));
+    }
+}
