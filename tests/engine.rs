@@ -462,6 +462,9 @@ async fn stats_snapshots_flow_and_a_slow_reader_blocks_nothing() {
     assert_eq!(snap.by_status.get(&200), Some(&50));
     assert!(snap.latency.p50 > 0.0);
     assert_eq!(snap.endpoints.len(), 1);
-    assert_eq!((snap.endpoints[0].key.as_str(), snap.endpoints[0].count), ("GET /ok", 50));
+    assert_eq!(
+        (snap.endpoints[0].key.as_str(), snap.endpoints[0].count),
+        ("GET /ok", 50)
+    );
     handle.wait().await.unwrap();
 }

@@ -135,3 +135,33 @@ fn format_follows_the_extension() {
         ExportFormat::Jsonl
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_converts_to_every_format_and_lists_failures() {
+    let records = real_records().await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("run.jsonl");
+    std::fs::write(&journal, write_all(&records, ExportFormat::Jsonl)).unwrap();
+    for (name, format) in [
+        ("out.csv", ExportFormat::Csv),
+        ("out.json", ExportFormat::Json),
+        ("out.jsonl", ExportFormat::Jsonl),
+    ] {
+        let out = dir.path().join(name);
+        assert_eq!(
+            ratebench::export::convert(&journal, &out, format).unwrap(),
+            4
+        );
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(text, write_all(&records, format), "{name}");
+    }
+    let failed: Vec<u64> = ratebench::export::failed_indices(&journal)
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(failed, [1, 2], "the 429 and the 503");
+    std::fs::write(&journal, "{\"index\": 1}\n").unwrap();
+    let e = ratebench::export::convert(&journal, &dir.path().join("x.csv"), ExportFormat::Csv)
+        .unwrap_err();
+    assert!(e.to_string().contains("line 1"), "{e}");
+}

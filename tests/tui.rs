@@ -509,3 +509,187 @@ async fn the_app_runs_a_batch_against_the_mock_with_a_live_change() {
     assert!(screen.contains("DONE"), "{screen}");
     assert!(screen.contains("2xx 100"), "{screen}");
 }
+
+#[test]
+fn rerun_failed_and_export_keys() {
+    let mut app = app();
+    assert_eq!(app.update(ch('f')), []);
+    assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("no run yet")));
+    assert_eq!(app.update(ch('e')), []);
+    assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("no results")));
+    running(&mut app);
+    app.journal = Some("/tmp/x/inventory-1-run1.jsonl".into());
+    app.update(Msg::Engine(Event::Finished(Box::new(RunSummary {
+        total: 100,
+        ok: 98,
+        failed: 2,
+        ..RunSummary::default()
+    }))));
+    assert_eq!(
+        app.update(ch('f')),
+        [Effect::FindFailed("/tmp/x/inventory-1-run1.jsonl".into())]
+    );
+    let effects = app.update(Msg::FailedFound(Ok([3, 70].into())));
+    assert_eq!(effects, [Effect::Start]);
+    assert_eq!(app.stats.total, Some(2), "the re-run is the failed two");
+    assert_eq!(app.only.as_deref().map(|s| s.len()), Some(2));
+    app.update(Msg::Engine(Event::Finished(
+        Box::new(RunSummary::default()),
+    )));
+    assert_eq!(app.update(ch('r')), [Effect::Start]);
+    assert!(app.only.is_none(), "r runs the whole batch again");
+    app.update(Msg::Engine(Event::Finished(
+        Box::new(RunSummary::default()),
+    )));
+    app.update(ch('e'));
+    assert_eq!(
+        app.input.as_ref().map(|i| i.text.as_str()),
+        Some("inventory-1-run1.csv"),
+        "a sensible default name"
+    );
+    app.update(key(KeyCode::Backspace));
+    app.update(key(KeyCode::Backspace));
+    app.update(key(KeyCode::Backspace));
+    for c in "json".chars() {
+        app.update(ch(c));
+    }
+    let effects = app.update(key(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        [Effect::Export {
+            journal: "/tmp/x/inventory-1-run1.jsonl".into(),
+            out: "inventory-1-run1.json".into(),
+            format: ratebench::export::ExportFormat::Json
+        }]
+    );
+    app.update(Msg::Exported(Ok(("out.json".into(), 7))));
+    assert!(matches!(&app.notice, Some(Notice::Info(m)) if m.contains("exported 7 results")));
+    app.update(Msg::Exported(Err("cannot export to /nope: denied".into())));
+    assert!(
+        matches!(&app.notice, Some(Notice::Error(e)) if e.contains("denied")),
+        "a failed export is a message"
+    );
+}
+
+fn records_in(path: &Path) -> Vec<ratebench::RequestRecord> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rerunning_the_failed_sends_exactly_them_and_export_writes_them() {
+    let knobs = Knobs {
+        routes: BTreeMap::from([(
+            "inventory".to_owned(),
+            RouteKnobs {
+                error_rate: Some(0.2),
+                latency: Some(Latency::Fixed(Duration::from_millis(5))),
+                ..Default::default()
+            },
+        )]),
+        ..Knobs::default()
+    };
+    let mock = MockServer::start("127.0.0.1:0".parse::<SocketAddr>().unwrap(), knobs)
+        .await
+        .unwrap();
+    let options = LoadOptions {
+        base_url: Some(mock.base_url()),
+        format: None,
+    };
+    let batch = Batch::load_with(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-batches/inventory.json"),
+        &options,
+    )
+    .unwrap();
+    let mut app = App::new(None, Limits::default());
+    app.set_batch(batch);
+    app.limits = Limits::new(10, 0.0);
+    let dir = tempfile::tempdir().unwrap();
+    let config = TuiConfig {
+        run: RunConfig::default(),
+        base_url: None,
+        journal_dir: dir.path().join("results"),
+    };
+    let export = dir.path().join("failed.csv");
+
+    let (keys, rx) = tokio::sync::mpsc::unbounded_channel::<TermEvent>();
+    let input = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|e| (e, rx))
+    }));
+    let press = |c: KeyCode| TermEvent::Key(KeyEvent::new(c, KeyModifiers::NONE));
+    let settle = |requests: u64| {
+        let mock = &mock;
+        async move {
+            for _ in 0..300 {
+                let s = mock.stats();
+                if s.requests >= requests && s.in_flight == 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    };
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let journals = dir.path().join("results");
+    let driver = async {
+        keys.send(press(KeyCode::Char('r'))).unwrap();
+        settle(100).await;
+        let first = std::fs::read_dir(&journals)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let mut failed: Vec<u64> = records_in(&first)
+            .iter()
+            .filter(|r| !r.ok)
+            .map(|r| r.index)
+            .collect();
+        failed.sort();
+        keys.send(press(KeyCode::Char('f'))).unwrap();
+        settle(100 + failed.len() as u64).await;
+        keys.send(press(KeyCode::Char('e'))).unwrap();
+        for _ in 0..80 {
+            keys.send(press(KeyCode::Backspace)).unwrap();
+        }
+        for c in export.to_str().unwrap().chars() {
+            keys.send(press(KeyCode::Char(c))).unwrap();
+        }
+        keys.send(press(KeyCode::Enter)).unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        keys.send(press(KeyCode::Char('q'))).unwrap();
+        failed
+    };
+    let (app, failed) = tokio::join!(tui::run_loop(&mut terminal, app, input, config), driver);
+    let app = app.unwrap();
+
+    assert!(!failed.is_empty(), "the mock failed some of the first run");
+    assert_eq!(app.runs, 2);
+    assert_eq!(app.summary.as_ref().unwrap().total, failed.len() as u64);
+    let second: Vec<u64> = records_in(app.journal.as_ref().unwrap())
+        .iter()
+        .map(|r| r.index)
+        .collect();
+    let mut sorted = second.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted, failed,
+        "the re-run sent exactly the failed requests"
+    );
+    assert_eq!(mock.stats().requests, 100 + failed.len() as u64);
+    let mut csv = csv::Reader::from_path(&export).unwrap();
+    assert_eq!(
+        csv.records().count(),
+        failed.len(),
+        "the export holds the last run's results"
+    );
+    assert!(
+        matches!(&app.notice, Some(Notice::Info(m)) if m.contains("exported")),
+        "{:?}",
+        app.notice
+    );
+}

@@ -1,11 +1,13 @@
 //! Results leaving the engine: records, the journal writers, the summary,
 //! and redaction of secrets.
 
+pub mod convert;
 pub mod record;
 pub mod redact;
 pub mod summary;
 pub mod writer;
 
+pub use convert::{convert, failed_indices};
 pub use record::{ErrorKind, RequestRecord};
 pub use summary::RunSummary;
 pub use writer::{CsvRow, ExportFormat, MemorySink, RecordSink, create_journal, writer};

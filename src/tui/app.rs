@@ -4,7 +4,9 @@
 //! open a batch, quit). No terminal and no network here, so it is tested
 //! directly.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
@@ -12,7 +14,7 @@ use super::history::History;
 use super::steps;
 use crate::batch::Batch;
 use crate::engine::{Command, Event, Limits, RunState};
-use crate::export::RunSummary;
+use crate::export::{ExportFormat, RunSummary};
 use crate::stats::StatsSnapshot;
 
 /// The two limits the user steers.
@@ -53,6 +55,8 @@ pub enum Prompt {
     Value(Slider),
     /// The path of a batch file to open.
     OpenBatch,
+    /// Where to export the last run's results (format from the extension).
+    Export,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +73,10 @@ pub enum Msg {
     Engine(Event),
     /// The terminal changed size: redraw.
     Resize,
+    /// A background look through the journal found these failed requests.
+    FailedFound(Result<BTreeSet<u64>, String>),
+    /// A background export finished: the file and how many results.
+    Exported(Result<(PathBuf, u64), String>),
 }
 
 /// What the loop must do for the app.
@@ -78,6 +86,14 @@ pub enum Effect {
     Start,
     Send(Command),
     OpenBatch(PathBuf),
+    /// Find the failed requests in this journal (off the UI thread).
+    FindFailed(PathBuf),
+    /// Write the journal's results to `out` (off the UI thread).
+    Export {
+        journal: PathBuf,
+        out: PathBuf,
+        format: ExportFormat,
+    },
     Quit,
 }
 
@@ -105,6 +121,8 @@ pub struct App {
     /// Where the current run's results are being written.
     pub journal: Option<PathBuf>,
     pub runs: u32,
+    /// When set, runs send only these batch indices (re-running failures).
+    pub only: Option<Arc<BTreeSet<u64>>>,
     /// Whether the screen needs drawing.
     pub dirty: bool,
 }
@@ -126,6 +144,7 @@ impl App {
             notice: None,
             journal: None,
             runs: 0,
+            only: None,
             dirty: true,
         }
     }
@@ -202,6 +221,25 @@ impl App {
             }
             Msg::Engine(event) => self.on_engine(event),
             Msg::Resize => vec![],
+            Msg::FailedFound(Err(e)) | Msg::Exported(Err(e)) => {
+                self.notice = Some(Notice::Error(e));
+                vec![]
+            }
+            Msg::FailedFound(Ok(failed)) => {
+                if failed.is_empty() {
+                    self.notice = Some(Notice::Info("nothing failed: no re-run needed".into()));
+                    return vec![];
+                }
+                self.only = Some(Arc::new(failed));
+                self.start()
+            }
+            Msg::Exported(Ok((path, count))) => {
+                self.notice = Some(Notice::Info(format!(
+                    "exported {count} results to {}",
+                    path.display()
+                )));
+                vec![]
+            }
         }
     }
 
@@ -285,7 +323,27 @@ impl App {
                     text: String::new(),
                 })
             }
-            KeyCode::Char('r') => return self.start(),
+            KeyCode::Char('r') => {
+                self.only = None;
+                return self.start();
+            }
+            KeyCode::Char('f') => return self.rerun_failed(),
+            KeyCode::Char('e') => match &self.journal {
+                None => {
+                    self.notice = Some(Notice::Error(
+                        "no results to export yet: run the batch first".into(),
+                    ))
+                }
+                Some(journal) => {
+                    let stem = journal
+                        .file_stem()
+                        .map_or_else(|| "results".into(), |s| s.to_string_lossy().into_owned());
+                    self.input = Some(Input {
+                        prompt: Prompt::Export,
+                        text: format!("{stem}.csv"),
+                    });
+                }
+            },
             KeyCode::Char('p') | KeyCode::Char(' ') => return self.toggle_pause(),
             KeyCode::Char('s') => {
                 if matches!(self.state, RunState::Running | RunState::Paused) {
@@ -322,7 +380,7 @@ impl App {
             KeyCode::Char(c) => {
                 let allowed = match input.prompt {
                     Prompt::Value(_) => c.is_ascii_digit() || c == '.' || c == 'u',
-                    Prompt::OpenBatch => true,
+                    Prompt::OpenBatch | Prompt::Export => true,
                 };
                 if allowed {
                     input.text.push(c);
@@ -331,8 +389,22 @@ impl App {
             KeyCode::Enter => {
                 let Input { prompt, text } = self.input.take().expect("checked");
                 return match prompt {
-                    Prompt::OpenBatch if text.trim().is_empty() => vec![],
+                    Prompt::OpenBatch | Prompt::Export if text.trim().is_empty() => vec![],
                     Prompt::OpenBatch => vec![Effect::OpenBatch(PathBuf::from(text.trim()))],
+                    Prompt::Export => {
+                        let Some(journal) = self.journal.clone() else {
+                            return vec![];
+                        };
+                        let out = PathBuf::from(text.trim());
+                        let format = ExportFormat::from_path(&out);
+                        self.notice =
+                            Some(Notice::Info(format!("exporting to {}…", out.display())));
+                        vec![Effect::Export {
+                            journal,
+                            out,
+                            format,
+                        }]
+                    }
                     Prompt::Value(slider) => match parse_value(slider, &text) {
                         Ok(value) => self.set_value(slider, value),
                         Err(e) => {
@@ -356,13 +428,36 @@ impl App {
             self.notice = Some(Notice::Error("no batch loaded: press o to open one".into()));
             return vec![];
         };
+        let total = self
+            .only
+            .as_ref()
+            .map_or(batch.len(), |only| only.len() as u64);
         self.runs += 1;
         self.state = RunState::Running;
         self.summary = None;
         self.history.clear();
-        self.stats = StatsSnapshot::initial(Some(batch.len()), self.limits);
+        self.stats = StatsSnapshot::initial(Some(total), self.limits);
         self.notice = None;
         vec![Effect::Start]
+    }
+
+    /// Asks for the failed requests of the last run; the run starts when
+    /// they are found (`Msg::FailedFound`).
+    fn rerun_failed(&mut self) -> Vec<Effect> {
+        let problem = if self.is_active() {
+            Some("a run is going: s stops it")
+        } else if self.journal.is_none() {
+            Some("no run yet: r runs the batch")
+        } else if self.summary.as_ref().is_some_and(|s| s.failed == 0) {
+            Some("nothing failed in the last run")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            self.notice = Some(Notice::Error(problem.into()));
+            return vec![];
+        }
+        vec![Effect::FindFailed(self.journal.clone().expect("checked"))]
     }
 
     fn toggle_pause(&mut self) -> Vec<Effect> {

@@ -121,6 +121,8 @@ where
     let mut frame = interval(FRAME);
     frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut input_open = true;
+    // Results of work done off the UI thread (journal reads, exports).
+    let (background, mut finished) = mpsc::unbounded_channel::<Msg>();
     loop {
         let effects = tokio::select! {
             biased;
@@ -133,6 +135,7 @@ where
                     vec![]
                 }
             },
+            Some(msg) = finished.recv() => app.update(msg),
             _ = tokio::signal::ctrl_c() => vec![Effect::Send(Command::Stop { grace: Some(Duration::ZERO) }), Effect::Quit],
             event = next_event(&mut session.events) => match event {
                 Some(Event::Finished(summary)) => {
@@ -198,6 +201,33 @@ where
                         app.notice = Some(Notice::Error(e));
                     }
                 },
+                Effect::FindFailed(journal) => {
+                    let background = background.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let found = crate::export::failed_indices(&journal)
+                            .map_err(|e| format!("cannot read {}: {e}", journal.display()));
+                        let _ = background.send(Msg::FailedFound(found));
+                    });
+                }
+                Effect::Export {
+                    journal,
+                    out,
+                    format,
+                } => {
+                    let background = background.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let done = crate::export::convert(&journal, &out, format)
+                            .map(|count| (out.clone(), count))
+                            .map_err(|e| {
+                                format!(
+                                    "cannot export to {}: {e} (the results are still in {})",
+                                    out.display(),
+                                    journal.display()
+                                )
+                            });
+                        let _ = background.send(Msg::Exported(done));
+                    });
+                }
                 Effect::OpenBatch(path) => {
                     let options = LoadOptions {
                         base_url: config.base_url.clone(),
@@ -234,8 +264,18 @@ fn start_run(app: &App, config: &TuiConfig) -> Result<(Session, PathBuf), String
         limits: app.limits,
         ..config.run.clone()
     };
-    let handle =
-        engine::start(batch.requests(), Some(batch.len()), run, sink).map_err(|e| e.to_string())?;
+    // A re-run of failures sends only their indices, in batch order.
+    let handle = match &app.only {
+        None => engine::start(batch.requests(), Some(batch.len()), run, sink),
+        Some(only) => {
+            let keep = only.clone();
+            let subset = batch.requests().filter(move |r| {
+                keep.contains(&r.as_ref().map_or_else(|bad| bad.index, |spec| spec.index))
+            });
+            engine::start(subset, Some(only.len() as u64), run, sink)
+        }
+    }
+    .map_err(|e| e.to_string())?;
     let parts = handle.into_parts();
     let session = Session {
         commands: Some(parts.commands),

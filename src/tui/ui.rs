@@ -109,6 +109,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         let title = match input.prompt {
             Prompt::Value(slider) => format!(" {} (0 or u = unlimited) ", slider.label()),
             Prompt::OpenBatch => " open batch file ".to_owned(),
+            Prompt::Export => " export results to (.csv, .json or .jsonl) ".to_owned(),
         };
         let area = popup(frame.area(), 50, 3);
         frame.render_widget(Clear, area);
@@ -527,7 +528,7 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Notice::Error(e)) => Line::styled(format!(" {e}"), theme.bad),
         Some(Notice::Info(m)) => Line::styled(format!(" {m}"), theme.accent),
         None => Line::styled(
-            " r run · p pause · s stop · ←/→ change · Tab select · 0-9 type · o open · ? help · q quit",
+            "r run · p pause · s stop · ←→ change · Tab select · f failed · e export · ? help",
             theme.dim,
         ),
     };
@@ -543,6 +544,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("← → (h l, - +)", "step the selected limit (1-2-5)"),
     ("0-9, Enter", "type an exact value (0 = unlimited)"),
     ("u", "set the selected limit to unlimited"),
+    ("f", "re-run only the requests that failed"),
+    ("e", "export results (CSV, JSON or JSONL)"),
     ("o", "open a batch file"),
     ("?", "this help"),
     ("q, Esc", "quit (asks while a run is going)"),
