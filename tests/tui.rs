@@ -533,14 +533,10 @@ fn rerun_failed_and_export_keys() {
     assert_eq!(effects, [Effect::Start]);
     assert_eq!(app.stats.total, Some(2), "the re-run is the failed two");
     assert_eq!(app.only.as_deref().map(|s| s.len()), Some(2));
-    app.update(Msg::Engine(Event::Finished(
-        Box::new(RunSummary::default()),
-    )));
+    app.update(Msg::Engine(Event::Finished(Box::default())));
     assert_eq!(app.update(ch('r')), [Effect::Start]);
     assert!(app.only.is_none(), "r runs the whole batch again");
-    app.update(Msg::Engine(Event::Finished(
-        Box::new(RunSummary::default()),
-    )));
+    app.update(Msg::Engine(Event::Finished(Box::default())));
     app.update(ch('e'));
     assert_eq!(
         app.input.as_ref().map(|i| i.text.as_str()),
