@@ -689,3 +689,102 @@ async fn rerunning_the_failed_sends_exactly_them_and_export_writes_them() {
         app.notice
     );
 }
+
+#[test]
+fn the_batch_editor_validates_generations_and_applies() {
+    use ratebench::tui::app::View;
+    let mut app = app();
+    app.batch_text = Some("[\"http://h/a\", \"http://h/b\"]".into());
+    let effects = app.update(ch('b'));
+    assert_eq!(app.view, View::Batch);
+    let Some(Effect::Validate {
+        generation: first,
+        text,
+        ..
+    }) = effects.first().cloned()
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(text, "[\"http://h/a\", \"http://h/b\"]");
+    // Keys edit the text: `q` and `r` are letters here, not commands.
+    app.update(key(KeyCode::End));
+    let effects = app.update(ch('q'));
+    let Some(Effect::Validate {
+        generation: second,
+        text,
+        ..
+    }) = effects.first().cloned()
+    else {
+        panic!("{effects:?}")
+    };
+    assert!(second > first);
+    assert!(text.ends_with("]q"));
+    assert_eq!(app.state, RunState::Idle);
+    // A stale result is ignored; the current one is kept.
+    let parse = |t: &str| Batch::parse_str(t, Path::new("b.json"), &LoadOptions::default());
+    app.update(Msg::Validated {
+        generation: first,
+        result: parse("[\"http://h/a\"]"),
+    });
+    assert!(app.editor.validation.is_none());
+    app.update(Msg::Validated {
+        generation: second,
+        result: parse(&text),
+    });
+    assert!(matches!(&app.editor.validation, Some(Err(e)) if e.line == Some(1)));
+    let ctrl_s = Msg::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
+    app.update(ctrl_s.clone());
+    assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("not applied")));
+    assert_eq!(app.stats.total, Some(100), "the old batch stays");
+    // Fix it, and apply.
+    let effects = app.update(key(KeyCode::Backspace));
+    let Some(Effect::Validate {
+        generation, text, ..
+    }) = effects.first().cloned()
+    else {
+        panic!()
+    };
+    app.update(Msg::Validated {
+        generation,
+        result: parse(&text),
+    });
+    app.update(ctrl_s);
+    assert_eq!(app.stats.total, Some(2));
+    assert_eq!(app.batch.as_ref().map(Batch::len), Some(2));
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.view, View::Dashboard);
+}
+
+#[test]
+fn snapshot_batch_editor() {
+    let mut app = app();
+    app.batch_text = Some(
+        "{\n  \"base_url\": \"http://127.0.0.1:3000\",\n  \"requests\": [\n    {\"url\": \"/inventory/{{k}}?id={{i}}\",\n     \"for_each\": {\"k\": [\"materials\", \"products\"], \"i\": {\"range\": [0, 50]}}}\n  ]\n}".into(),
+    );
+    let Some(Effect::Validate {
+        generation,
+        text,
+        path,
+    }) = app.update(ch('b')).first().cloned()
+    else {
+        panic!()
+    };
+    let result = Batch::parse_str(&text, &path, &LoadOptions::default());
+    app.update(Msg::Validated { generation, result });
+    snap!("batch_editor_valid", app);
+    app.update(key(KeyCode::End));
+    let effects = app.update(key(KeyCode::Backspace));
+    let Some(Effect::Validate {
+        generation,
+        text,
+        path,
+    }) = effects.first().cloned()
+    else {
+        panic!()
+    };
+    app.update(Msg::Validated {
+        generation,
+        result: Batch::parse_str(&text, &path, &LoadOptions::default()),
+    });
+    snap!("batch_editor_error", app);
+}

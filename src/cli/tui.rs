@@ -40,12 +40,18 @@ pub async fn run(args: TuiArgs) -> u8 {
         .as_ref()
         .map(|b| b.settings.clone())
         .unwrap_or_default();
-    open(batch, &args, &file).await
+    open(batch, None, &args, &file).await
 }
 
-async fn open(batch: Option<Batch>, args: &TuiArgs, file: &BatchSettings) -> u8 {
+async fn open(
+    batch: Option<Batch>,
+    text: Option<&str>,
+    args: &TuiArgs,
+    file: &BatchSettings,
+) -> u8 {
     let run = super::settings::run_config(&args.settings, file);
-    let app = App::new(batch, run.limits);
+    let mut app = App::new(batch, run.limits);
+    app.batch_text = text.map(str::to_owned);
     let config = TuiConfig {
         run,
         base_url: args.settings.base_url.clone(),
@@ -91,7 +97,7 @@ pub async fn demo(args: TuiArgs) -> u8 {
         ..args
     };
     let settings = batch.settings.clone();
-    let code = open(Some(batch), &args, &settings).await;
+    let code = open(Some(batch), Some(DEMO_BATCH), &args, &settings).await;
     mock.shutdown().await;
     code
 }

@@ -12,7 +12,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::history::History;
 use super::steps;
-use crate::batch::Batch;
+use ratatui_textarea::TextArea;
+
+use crate::batch::{Batch, BatchError};
 use crate::engine::{Command, Event, Limits, RunState};
 use crate::export::{ExportFormat, RunSummary};
 use crate::stats::StatsSnapshot;
@@ -48,6 +50,27 @@ impl Slider {
     }
 }
 
+/// The views, as tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Dashboard,
+    /// The batch text in an editor, validated as it is typed.
+    Batch,
+}
+
+/// The batch editor: the text, and what the last validation said.
+#[derive(Debug, Default)]
+pub struct Editor {
+    pub textarea: TextArea<'static>,
+    /// Bumped on every edit; a validation result counts only for the
+    /// generation it was asked for.
+    pub generation: u64,
+    /// The last result: the parsed batch, or the error.
+    pub validation: Option<Result<Batch, BatchError>>,
+    /// Whether the text has been loaded from the batch yet.
+    pub loaded: bool,
+}
+
 /// What a one-line prompt is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Prompt {
@@ -77,6 +100,11 @@ pub enum Msg {
     FailedFound(Result<BTreeSet<u64>, String>),
     /// A background export finished: the file and how many results.
     Exported(Result<(PathBuf, u64), String>),
+    /// The editor's text, parsed off the UI thread, for `generation`.
+    Validated {
+        generation: u64,
+        result: Result<Batch, BatchError>,
+    },
 }
 
 /// What the loop must do for the app.
@@ -93,6 +121,12 @@ pub enum Effect {
         journal: PathBuf,
         out: PathBuf,
         format: ExportFormat,
+    },
+    /// Parse the editor's text as the batch at `path` (off the UI thread).
+    Validate {
+        generation: u64,
+        text: String,
+        path: PathBuf,
     },
     Quit,
 }
@@ -123,6 +157,10 @@ pub struct App {
     pub runs: u32,
     /// When set, runs send only these batch indices (re-running failures).
     pub only: Option<Arc<BTreeSet<u64>>>,
+    pub view: View,
+    pub editor: Editor,
+    /// The batch's text when it did not come from a file (the demo's).
+    pub batch_text: Option<String>,
     /// Whether the screen needs drawing.
     pub dirty: bool,
 }
@@ -145,6 +183,9 @@ impl App {
             journal: None,
             runs: 0,
             only: None,
+            view: View::Dashboard,
+            editor: Editor::default(),
+            batch_text: None,
             dirty: true,
         }
     }
@@ -197,6 +238,7 @@ impl App {
         )));
         self.stats = StatsSnapshot::initial(Some(batch.len()), self.limits);
         self.batch = Some(batch);
+        self.editor.loaded = false;
         self.state = RunState::Idle;
         self.summary = None;
         self.history.clear();
@@ -232,6 +274,12 @@ impl App {
                 }
                 self.only = Some(Arc::new(failed));
                 self.start()
+            }
+            Msg::Validated { generation, result } => {
+                if generation == self.editor.generation {
+                    self.editor.validation = Some(result);
+                }
+                vec![]
             }
             Msg::Exported(Ok((path, count))) => {
                 self.notice = Some(Notice::Info(format!(
@@ -276,6 +324,9 @@ impl App {
         }
         if self.input.is_some() {
             return self.on_input_key(key);
+        }
+        if self.view == View::Batch && !self.confirm_quit {
+            return self.on_editor_key(key);
         }
         if self.confirm_quit {
             return match key.code {
@@ -328,6 +379,7 @@ impl App {
                 return self.start();
             }
             KeyCode::Char('f') => return self.rerun_failed(),
+            KeyCode::Char('b') => return self.open_editor(),
             KeyCode::Char('e') => match &self.journal {
                 None => {
                     self.notice = Some(Notice::Error(
@@ -439,6 +491,91 @@ impl App {
         self.stats = StatsSnapshot::initial(Some(total), self.limits);
         self.notice = None;
         vec![Effect::Start]
+    }
+
+    /// Switches to the batch editor, loading the batch's text the first
+    /// time, and asks for a validation.
+    fn open_editor(&mut self) -> Vec<Effect> {
+        self.view = View::Batch;
+        if self.editor.loaded {
+            return vec![];
+        }
+        let text = match (&self.batch_text, &self.batch) {
+            (Some(text), _) => text.clone(),
+            (None, Some(batch)) => std::fs::read_to_string(&batch.path).unwrap_or_default(),
+            (None, None) => "[\n  \"https://example.com/\"\n]".to_owned(),
+        };
+        let mut textarea = TextArea::from(text.lines().map(str::to_owned).collect::<Vec<_>>());
+        textarea.set_line_number_style(
+            ratatui::style::Style::new().add_modifier(ratatui::style::Modifier::DIM),
+        );
+        self.editor = Editor {
+            textarea,
+            loaded: true,
+            ..Editor::default()
+        };
+        self.validate()
+    }
+
+    fn editor_path(&self) -> PathBuf {
+        self.batch
+            .as_ref()
+            .map_or_else(|| PathBuf::from("batch.json"), |b| b.path.clone())
+    }
+
+    fn validate(&mut self) -> Vec<Effect> {
+        self.editor.generation += 1;
+        let text = self.editor.textarea.lines().join("\n");
+        vec![Effect::Validate {
+            generation: self.editor.generation,
+            text,
+            path: self.editor_path(),
+        }]
+    }
+
+    /// In the editor every key edits, except Esc (back) and Ctrl-S (apply).
+    fn on_editor_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => {
+                self.view = View::Dashboard;
+                vec![]
+            }
+            KeyCode::Char('s') if ctrl => self.apply_edits(),
+            _ => {
+                if self.editor.textarea.input(key) {
+                    self.validate()
+                } else {
+                    vec![]
+                }
+            }
+        }
+    }
+
+    /// Loads the edited batch, if it is valid and no run is going.
+    fn apply_edits(&mut self) -> Vec<Effect> {
+        if self.is_active() {
+            self.notice = Some(Notice::Error(
+                "a run is going: stop it (s) before applying edits".into(),
+            ));
+            return vec![];
+        }
+        match &self.editor.validation {
+            Some(Ok(batch)) => {
+                let batch = batch.clone();
+                let text = self.editor.textarea.lines().join("\n");
+                self.set_batch(batch);
+                self.batch_text = Some(text);
+                self.editor.loaded = true;
+                self.notice = Some(Notice::Info(format!(
+                    "applied the edited batch: {} requests (not saved to disk)",
+                    self.stats.total.unwrap_or(0)
+                )));
+            }
+            Some(Err(e)) => self.notice = Some(Notice::Error(format!("not applied: {e}"))),
+            None => self.notice = Some(Notice::Error("still checking the batch; try again".into())),
+        }
+        vec![]
     }
 
     /// Asks for the failed requests of the last run; the run starts when

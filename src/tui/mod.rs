@@ -228,6 +228,21 @@ where
                         let _ = background.send(Msg::Exported(done));
                     });
                 }
+                Effect::Validate {
+                    generation,
+                    text,
+                    path,
+                } => {
+                    let background = background.clone();
+                    let options = LoadOptions {
+                        base_url: config.base_url.clone(),
+                        format: None,
+                    };
+                    tokio::task::spawn_blocking(move || {
+                        let result = Batch::parse_str(&text, &path, &options);
+                        let _ = background.send(Msg::Validated { generation, result });
+                    });
+                }
                 Effect::OpenBatch(path) => {
                     let options = LoadOptions {
                         base_url: config.base_url.clone(),

@@ -13,7 +13,7 @@ use ratatui::widgets::{
     Wrap,
 };
 
-use super::app::{App, Notice, Prompt, Slider};
+use super::app::{App, Notice, Prompt, Slider, View};
 use crate::engine::{Binding, RunState};
 
 /// Colours, or none at all when `NO_COLOR` is set.
@@ -68,6 +68,27 @@ impl Theme {
 pub const ENDPOINTS_MIN_HEIGHT: u16 = 30;
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    if app.view == View::Batch {
+        let [header, body, footer] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(5),
+            Constraint::Length(1),
+        ])
+        .areas(frame.area());
+        draw_header(frame, header, app, theme);
+        draw_editor(frame, body, app, theme);
+        let line = match &app.notice {
+            Some(Notice::Error(e)) => Line::styled(format!(" {e}"), theme.bad),
+            Some(Notice::Info(m)) => Line::styled(format!(" {m}"), theme.accent),
+            None => Line::styled(
+                " type to edit · Ctrl-S apply · Esc back to the dashboard",
+                theme.dim,
+            ),
+        };
+        frame.render_widget(line, footer);
+        draw_overlays(frame, app, theme);
+        return;
+    }
     let rows = app.stats.endpoints.len().clamp(1, 8) as u16;
     let endpoints_height = if frame.area().height >= ENDPOINTS_MIN_HEIGHT {
         rows + 3
@@ -104,7 +125,50 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     draw_errors(frame, errors, app, theme);
     draw_progress(frame, progress, app, theme);
     draw_footer(frame, footer, app, theme);
+    draw_overlays(frame, app, theme);
+}
 
+fn draw_editor(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let [text, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(4)]).areas(area);
+    let block = Block::bordered()
+        .title(" batch ")
+        .title_bottom(Line::styled(" Ctrl-S apply · Esc dashboard ", theme.dim).right_aligned());
+    frame.render_widget(block.clone(), text);
+    frame.render_widget(&app.editor.textarea, block.inner(text));
+    let line = match &app.editor.validation {
+        None => Line::styled("checking…", theme.dim),
+        Some(Ok(batch)) => Line::styled(
+            format!("✓ valid: expands to {} requests", batch.len()),
+            theme.good,
+        ),
+        Some(Err(e)) => {
+            let mut at = String::new();
+            if let Some(line) = e.line {
+                at.push_str(&format!("line {line}"));
+                if let Some(column) = e.column {
+                    at.push_str(&format!(", column {column}"));
+                }
+                at.push_str(": ");
+            }
+            if let Some(entry) = e.entry {
+                at.push_str(&format!("entry {entry}"));
+                if let Some(field) = &e.field {
+                    at.push_str(&format!(", field `{field}`"));
+                }
+                at.push_str(": ");
+            }
+            Line::styled(format!("✗ {at}{}", e.message), theme.bad)
+        }
+    };
+    frame.render_widget(
+        Paragraph::new(line)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(" check ")),
+        status,
+    );
+}
+
+fn draw_overlays(frame: &mut Frame, app: &App, theme: &Theme) {
     if let Some(input) = &app.input {
         let title = match input.prompt {
             Prompt::Value(slider) => format!(" {} (0 or u = unlimited) ", slider.label()),
@@ -177,8 +241,24 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         RunState::Paused | RunState::Stopping => theme.warn,
         _ => theme.accent,
     };
+    let tab = |view: View, label: &'static str| {
+        if app.view == view {
+            Span::styled(
+                label,
+                theme
+                    .accent
+                    .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+            )
+        } else {
+            Span::styled(label, theme.dim)
+        }
+    };
     let mut spans = vec![
         Span::styled(" ratebench ", theme.selected),
+        Span::raw(" "),
+        tab(View::Dashboard, "dashboard"),
+        Span::raw(" "),
+        tab(View::Batch, "batch(b)"),
         Span::raw(format!(" {batch}  ")),
         Span::styled(
             state_label(app.state),
@@ -544,6 +624,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("← → (h l, - +)", "step the selected limit (1-2-5)"),
     ("0-9, Enter", "type an exact value (0 = unlimited)"),
     ("u", "set the selected limit to unlimited"),
+    ("b", "edit the batch (Ctrl-S apply, Esc back)"),
     ("f", "re-run only the requests that failed"),
     ("e", "export results (CSV, JSON or JSONL)"),
     ("o", "open a batch file"),
