@@ -165,3 +165,69 @@ async fn a_journal_converts_to_every_format_and_lists_failures() {
         .unwrap_err();
     assert!(e.to_string().contains("line 1"), "{e}");
 }
+
+#[test]
+fn select_keeps_a_bounded_filtered_ordered_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.jsonl");
+    let record = |index: u64, status: Option<u16>, latency: f64| RequestRecord {
+        index,
+        name: None,
+        method: "GET".into(),
+        url: format!("http://h/{index}"),
+        status,
+        ok: status.is_some_and(|s| s < 400),
+        error_kind: None,
+        error: None,
+        attempts: 1,
+        started_at: None,
+        wait_ms: 0.0,
+        latency_ms: Some(latency),
+        bytes: 0,
+        headers: Default::default(),
+        body: None,
+    };
+    // Completion order, not index order; every 10th is a 503, every 7th got no answer.
+    let all: Vec<RequestRecord> = (0..1000u64)
+        .rev()
+        .map(|i| {
+            let status = if i % 7 == 0 {
+                None
+            } else if i % 10 == 0 {
+                Some(503)
+            } else {
+                Some(200)
+            };
+            record(i, status, (i * 37 % 1000) as f64)
+        })
+        .collect();
+    std::fs::write(&journal, write_all(&all, ExportFormat::Jsonl)).unwrap();
+    use ratebench::export::{ResultFilter, ResultOrder, select};
+    let (rows, matching) = select(&journal, ResultFilter::All, ResultOrder::Index, 50).unwrap();
+    assert_eq!(matching, 1000);
+    assert_eq!(
+        rows.iter().map(|r| r.index).collect::<Vec<_>>(),
+        (0..50).collect::<Vec<_>>()
+    );
+    let (rows, matching) = select(
+        &journal,
+        ResultFilter::ServerError,
+        ResultOrder::Index,
+        1000,
+    )
+    .unwrap();
+    let expected: Vec<u64> = (0..1000).filter(|i| i % 10 == 0 && i % 7 != 0).collect();
+    assert_eq!(matching, expected.len() as u64);
+    assert_eq!(rows.iter().map(|r| r.index).collect::<Vec<_>>(), expected);
+    let (rows, _) = select(&journal, ResultFilter::All, ResultOrder::SlowestFirst, 5).unwrap();
+    let mut slowest: Vec<f64> = all.iter().map(|r| r.latency_ms.unwrap()).collect();
+    slowest.sort_by(|a, b| b.total_cmp(a));
+    assert_eq!(
+        rows.iter()
+            .map(|r| r.latency_ms.unwrap())
+            .collect::<Vec<_>>(),
+        slowest[..5]
+    );
+    let (rows, matching) = select(&journal, ResultFilter::NoAnswer, ResultOrder::Index, 3).unwrap();
+    assert_eq!((matching, rows.len()), (143, 3));
+}

@@ -485,6 +485,8 @@ async fn the_app_runs_a_batch_against_the_mock_with_a_live_change() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
+        keys.send(press(KeyCode::Char('v'))).unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
         keys.send(press(KeyCode::Char('q'))).unwrap();
     };
     let (app, ()) = tokio::join!(tui::run_loop(&mut terminal, app, input, config), driver);
@@ -505,9 +507,17 @@ async fn the_app_runs_a_batch_against_the_mock_with_a_live_change() {
         100
     );
     let screen = format!("{}", terminal.backend());
-    assert!(screen.contains("100/100"), "{screen}");
+    assert!(
+        screen.contains("results · all · by index · 100"),
+        "{screen}"
+    );
     assert!(screen.contains("DONE"), "{screen}");
-    assert!(screen.contains("2xx 100"), "{screen}");
+    // The results table read the journal back.
+    assert_eq!(app.results.matching, 100);
+    assert_eq!(
+        app.results.rows.iter().map(|r| r.index).collect::<Vec<_>>(),
+        (0..100).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -787,4 +797,108 @@ fn snapshot_batch_editor() {
         result: Batch::parse_str(&text, &path, &LoadOptions::default()),
     });
     snap!("batch_editor_error", app);
+}
+
+fn result_record(index: u64, status: Option<u16>, latency: f64) -> ratebench::RequestRecord {
+    ratebench::RequestRecord {
+        index,
+        name: Some(
+            if index % 2 == 0 {
+                "inventory"
+            } else {
+                "geocode"
+            }
+            .into(),
+        ),
+        method: "GET".into(),
+        url: format!("http://127.0.0.1:3000/inventory/products?id={index}"),
+        status,
+        ok: status.is_some_and(|s| s < 400),
+        error_kind: status.is_none().then_some(ErrorKind::Timeout),
+        error: status.is_none().then(|| "operation timed out".to_owned()),
+        attempts: 1 + u32::from(status == Some(429)),
+        started_at: Some("2026-11-22T10:00:00.000000Z".into()),
+        wait_ms: 12.5,
+        latency_ms: Some(latency),
+        bytes: 68,
+        headers: BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]),
+        body: Some("{\"id\": 1, \"name\": \"Heavy Stool\"}".into()),
+    }
+}
+
+#[test]
+fn the_results_table_keys() {
+    use ratebench::export::{ResultFilter, ResultOrder};
+    use ratebench::tui::app::View;
+    let mut app = app();
+    assert_eq!(app.update(ch('v')), []);
+    assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("no results yet")));
+    app.journal = Some("/tmp/j.jsonl".into());
+    let load = |filter, order| Effect::LoadResults {
+        journal: "/tmp/j.jsonl".into(),
+        filter,
+        order,
+    };
+    assert_eq!(
+        app.update(ch('v')),
+        [load(ResultFilter::All, ResultOrder::Index)]
+    );
+    assert_eq!(app.view, View::Results);
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        [],
+        "Enter on an empty table does nothing"
+    );
+    assert!(app.input.is_none() && !app.results.detail);
+    let rows: Vec<_> = (0..30)
+        .map(|i| result_record(i, Some(200), i as f64))
+        .collect();
+    app.update(Msg::ResultsLoaded(Ok((rows, 30))));
+    app.update(key(KeyCode::PageDown));
+    app.update(key(KeyCode::Down));
+    assert_eq!(app.results.selected, 11);
+    app.update(key(KeyCode::End));
+    assert_eq!(app.results.selected, 29);
+    assert_eq!(
+        app.update(key(KeyCode::Tab)),
+        [load(ResultFilter::Ok, ResultOrder::Index)]
+    );
+    assert_eq!(app.results.selected, 0);
+    assert_eq!(
+        app.update(key(KeyCode::BackTab)),
+        [load(ResultFilter::All, ResultOrder::Index)]
+    );
+    assert_eq!(
+        app.update(ch('o')),
+        [load(ResultFilter::All, ResultOrder::SlowestFirst)]
+    );
+    app.update(key(KeyCode::Enter));
+    assert!(app.results.detail);
+    app.update(key(KeyCode::Esc));
+    assert!(!app.results.detail, "Esc closes the details first");
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.view, View::Dashboard);
+    // Global keys still work from the table.
+    app.view = View::Results;
+    assert_eq!(app.update(ch('r')), [Effect::Start]);
+}
+
+#[test]
+fn snapshot_results() {
+    let mut app = scripted(RunState::Done, 100);
+    app.view = ratebench::tui::app::View::Results;
+    let rows = vec![
+        result_record(0, Some(200), 201.5),
+        result_record(1, Some(429), 3.2),
+        result_record(2, Some(503), 12.0),
+        result_record(3, None, 5000.0),
+        result_record(4, Some(200), 188.25),
+    ];
+    app.update(Msg::ResultsLoaded(Ok((rows, 5))));
+    app.update(key(KeyCode::Down));
+    snap!("results_table", app);
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Enter));
+    snap!("results_detail", app);
 }

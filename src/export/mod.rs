@@ -7,7 +7,7 @@ pub mod redact;
 pub mod summary;
 pub mod writer;
 
-pub use convert::{convert, failed_indices};
+pub use convert::{ResultFilter, ResultOrder, convert, failed_indices, select};
 pub use record::{ErrorKind, RequestRecord};
 pub use summary::RunSummary;
 pub use writer::{CsvRow, ExportFormat, MemorySink, RecordSink, create_journal, writer};

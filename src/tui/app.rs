@@ -16,7 +16,7 @@ use ratatui_textarea::TextArea;
 
 use crate::batch::{Batch, BatchError};
 use crate::engine::{Command, Event, Limits, RunState};
-use crate::export::{ExportFormat, RunSummary};
+use crate::export::{ExportFormat, RequestRecord, ResultFilter, ResultOrder, RunSummary};
 use crate::stats::StatsSnapshot;
 
 /// The two limits the user steers.
@@ -56,6 +56,24 @@ pub enum View {
     Dashboard,
     /// The batch text in an editor, validated as it is typed.
     Batch,
+    /// A table of the last run's results, read from its journal.
+    Results,
+}
+
+/// The most results the table holds; the journal has the rest.
+pub const RESULTS_CAP: usize = 5_000;
+
+/// The results table: a bounded page of the journal.
+#[derive(Debug, Default)]
+pub struct ResultsView {
+    pub rows: Vec<RequestRecord>,
+    /// How many results match the filter in all.
+    pub matching: u64,
+    pub filter: ResultFilter,
+    pub order: ResultOrder,
+    pub selected: usize,
+    pub detail: bool,
+    pub loading: bool,
 }
 
 /// The batch editor: the text, and what the last validation said.
@@ -105,6 +123,8 @@ pub enum Msg {
         generation: u64,
         result: Result<Batch, BatchError>,
     },
+    /// A page of results read from the journal, and how many matched.
+    ResultsLoaded(Result<(Vec<RequestRecord>, u64), String>),
 }
 
 /// What the loop must do for the app.
@@ -121,6 +141,12 @@ pub enum Effect {
         journal: PathBuf,
         out: PathBuf,
         format: ExportFormat,
+    },
+    /// Read a page of results from the journal (off the UI thread).
+    LoadResults {
+        journal: PathBuf,
+        filter: ResultFilter,
+        order: ResultOrder,
     },
     /// Parse the editor's text as the batch at `path` (off the UI thread).
     Validate {
@@ -159,6 +185,7 @@ pub struct App {
     pub only: Option<Arc<BTreeSet<u64>>>,
     pub view: View,
     pub editor: Editor,
+    pub results: ResultsView,
     /// The batch's text when it did not come from a file (the demo's).
     pub batch_text: Option<String>,
     /// Whether the screen needs drawing.
@@ -185,6 +212,7 @@ impl App {
             only: None,
             view: View::Dashboard,
             editor: Editor::default(),
+            results: ResultsView::default(),
             batch_text: None,
             dirty: true,
         }
@@ -275,6 +303,19 @@ impl App {
                 self.only = Some(Arc::new(failed));
                 self.start()
             }
+            Msg::ResultsLoaded(loaded) => {
+                self.results.loading = false;
+                match loaded {
+                    Ok((rows, matching)) => {
+                        self.results.selected =
+                            self.results.selected.min(rows.len().saturating_sub(1));
+                        self.results.rows = rows;
+                        self.results.matching = matching;
+                    }
+                    Err(e) => self.notice = Some(Notice::Error(e)),
+                }
+                vec![]
+            }
             Msg::Validated { generation, result } => {
                 if generation == self.editor.generation {
                     self.editor.validation = Some(result);
@@ -304,6 +345,9 @@ impl App {
                     if summary.stopped { " (stopped)" } else { "" }
                 )));
                 self.summary = Some(*summary);
+                if self.view == View::Results {
+                    return self.load_results();
+                }
             }
             Event::JournalFailed(e) => {
                 self.notice = Some(Notice::Error(format!(
@@ -327,6 +371,11 @@ impl App {
         }
         if self.view == View::Batch && !self.confirm_quit {
             return self.on_editor_key(key);
+        }
+        if self.view == View::Results && !self.confirm_quit && !self.show_help {
+            if let Some(effects) = self.on_results_key(key) {
+                return effects;
+            }
         }
         if self.confirm_quit {
             return match key.code {
@@ -380,6 +429,10 @@ impl App {
             }
             KeyCode::Char('f') => return self.rerun_failed(),
             KeyCode::Char('b') => return self.open_editor(),
+            KeyCode::Char('v') => {
+                self.view = View::Results;
+                return self.load_results();
+            }
             KeyCode::Char('e') => match &self.journal {
                 None => {
                     self.notice = Some(Notice::Error(
@@ -491,6 +544,62 @@ impl App {
         self.stats = StatsSnapshot::initial(Some(total), self.limits);
         self.notice = None;
         vec![Effect::Start]
+    }
+
+    /// Reads the results page anew (the filter or order changed, or the
+    /// run went on).
+    fn load_results(&mut self) -> Vec<Effect> {
+        let Some(journal) = self.journal.clone() else {
+            self.notice = Some(Notice::Error("no results yet: r runs the batch".into()));
+            return vec![];
+        };
+        self.results.loading = true;
+        vec![Effect::LoadResults {
+            journal,
+            filter: self.results.filter,
+            order: self.results.order,
+        }]
+    }
+
+    /// Keys of the results table; `None` passes the key on to the global
+    /// keys (run, pause, quit...).
+    fn on_results_key(&mut self, key: KeyEvent) -> Option<Vec<Effect>> {
+        let r = &mut self.results;
+        let last = r.rows.len().saturating_sub(1);
+        match key.code {
+            KeyCode::Esc if r.detail => r.detail = false,
+            KeyCode::Esc => self.view = View::Dashboard,
+            KeyCode::Enter => r.detail = !r.detail && !r.rows.is_empty(),
+            KeyCode::Down | KeyCode::Char('j') => r.selected = (r.selected + 1).min(last),
+            KeyCode::Up | KeyCode::Char('k') => r.selected = r.selected.saturating_sub(1),
+            KeyCode::PageDown => r.selected = (r.selected + 10).min(last),
+            KeyCode::PageUp => r.selected = r.selected.saturating_sub(10),
+            KeyCode::Home => r.selected = 0,
+            KeyCode::End => r.selected = last,
+            KeyCode::Tab | KeyCode::BackTab => {
+                let all = ResultFilter::ALL;
+                let at = all.iter().position(|f| *f == r.filter).unwrap_or(0);
+                let step = if key.code == KeyCode::Tab {
+                    1
+                } else {
+                    all.len() - 1
+                };
+                r.filter = all[(at + step) % all.len()];
+                r.selected = 0;
+                return Some(self.load_results());
+            }
+            KeyCode::Char('o') => {
+                r.order = match r.order {
+                    ResultOrder::Index => ResultOrder::SlowestFirst,
+                    ResultOrder::SlowestFirst => ResultOrder::Index,
+                };
+                r.selected = 0;
+                return Some(self.load_results());
+            }
+            KeyCode::Char('g') => return Some(self.load_results()),
+            _ => return None,
+        }
+        Some(vec![])
     }
 
     /// Switches to the batch editor, loading the batch's text the first

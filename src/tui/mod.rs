@@ -228,6 +228,18 @@ where
                         let _ = background.send(Msg::Exported(done));
                     });
                 }
+                Effect::LoadResults {
+                    journal,
+                    filter,
+                    order,
+                } => {
+                    let background = background.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let page = crate::export::select(&journal, filter, order, app::RESULTS_CAP)
+                            .map_err(|e| format!("cannot read {}: {e}", journal.display()));
+                        let _ = background.send(Msg::ResultsLoaded(page));
+                    });
+                }
                 Effect::Validate {
                     generation,
                     text,

@@ -10,11 +10,12 @@ use ratatui::symbols;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Axis, Block, Cell, Chart, Clear, Dataset, Gauge, GraphType, Paragraph, Row, Sparkline, Table,
-    Wrap,
+    TableState, Wrap,
 };
 
 use super::app::{App, Notice, Prompt, Slider, View};
 use crate::engine::{Binding, RunState};
+use crate::export::ResultOrder;
 
 /// Colours, or none at all when `NO_COLOR` is set.
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +69,29 @@ impl Theme {
 pub const ENDPOINTS_MIN_HEIGHT: u16 = 30;
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    if app.view == View::Results {
+        let [header, body, footer] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(5),
+            Constraint::Length(1),
+        ])
+        .areas(frame.area());
+        draw_header(frame, header, app, theme);
+        draw_results(frame, body, app, theme);
+        let line = match &app.notice {
+            Some(Notice::Error(e)) => Line::styled(format!(" {e}"), theme.bad),
+            _ => Line::styled(
+                " ↑↓ move · Tab filter · o order · Enter details · g reload · Esc back",
+                theme.dim,
+            ),
+        };
+        frame.render_widget(line, footer);
+        if app.results.detail {
+            draw_result_detail(frame, app, theme);
+        }
+        draw_overlays(frame, app, theme);
+        return;
+    }
     if app.view == View::Batch {
         let [header, body, footer] = Layout::vertical([
             Constraint::Length(1),
@@ -168,6 +192,147 @@ fn draw_editor(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     );
 }
 
+fn draw_results(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let r = &app.results;
+    let order = match r.order {
+        ResultOrder::Index => "by index",
+        ResultOrder::SlowestFirst => "slowest first",
+    };
+    let shown = if r.loading {
+        "loading…".to_owned()
+    } else if (r.rows.len() as u64) < r.matching {
+        format!(
+            "{} of {} (the rest are in the results file)",
+            r.rows.len(),
+            r.matching
+        )
+    } else {
+        format!("{}", r.matching)
+    };
+    let title = format!(" results · {} · {order} · {shown} ", r.filter.label());
+    let rows: Vec<Row> = r
+        .rows
+        .iter()
+        .map(|rec| {
+            let status = rec.status.map_or_else(|| "-".to_owned(), |s| s.to_string());
+            let style = if rec.ok {
+                Style::new()
+            } else if rec.status == Some(429) {
+                theme.warn
+            } else {
+                theme.bad
+            };
+            let problem = match (&rec.error_kind, &rec.error) {
+                (Some(kind), _) => kind.to_string(),
+                (None, _) if !rec.ok => format!("HTTP {status}"),
+                _ => String::new(),
+            };
+            Row::new(vec![
+                Cell::from(rec.index.to_string()),
+                Cell::from(
+                    rec.name
+                        .clone()
+                        .unwrap_or_else(|| crate::stats::endpoint_key(rec)),
+                ),
+                Cell::from(status).style(style),
+                Cell::from(
+                    rec.latency_ms
+                        .map_or_else(|| "-".to_owned(), |l| format!("{l:.1}")),
+                ),
+                Cell::from(rec.attempts.to_string()),
+                Cell::from(problem).style(style),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(8),
+        Constraint::Min(16),
+        Constraint::Length(6),
+        Constraint::Length(10),
+        Constraint::Length(4),
+        Constraint::Length(12),
+    ];
+    let header = Row::new(["index", "name", "status", "latency ms", "try", "problem"])
+        .style(theme.dim.add_modifier(Modifier::BOLD));
+    let table = Table::new(rows, widths)
+        .header(header)
+        .row_highlight_style(theme.selected)
+        .block(Block::bordered().title(title));
+    let mut state =
+        TableState::default().with_selected(Some(r.selected).filter(|_| !r.rows.is_empty()));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+fn draw_result_detail(frame: &mut Frame, app: &App, theme: &Theme) {
+    let Some(rec) = app.results.rows.get(app.results.selected) else {
+        return;
+    };
+    let area = popup(
+        frame.area(),
+        frame.area().width.saturating_sub(6),
+        frame.area().height.saturating_sub(4),
+    );
+    frame.render_widget(Clear, area);
+    let field = |k: &str, v: String| {
+        Line::from(vec![
+            Span::styled(format!("{k:<11}"), theme.accent),
+            Span::raw(v),
+        ])
+    };
+    let mut lines = vec![
+        field("request", format!("{} {}", rec.method, rec.url)),
+        field("index", rec.index.to_string()),
+        field(
+            "status",
+            rec.status
+                .map_or_else(|| "no answer".to_owned(), |s| s.to_string()),
+        ),
+        field("attempts", rec.attempts.to_string()),
+        field("started", rec.started_at.clone().unwrap_or_default()),
+        field(
+            "latency",
+            rec.latency_ms
+                .map_or_else(String::new, |l| format!("{l:.3} ms")),
+        ),
+        field("wait", format!("{:.3} ms", rec.wait_ms)),
+        field("bytes", rec.bytes.to_string()),
+    ];
+    if let Some(kind) = rec.error_kind {
+        lines.push(field(
+            "error",
+            format!("{kind}: {}", rec.error.clone().unwrap_or_default()),
+        ));
+    }
+    for (name, value) in &rec.headers {
+        lines.push(field("header", format!("{name}: {value}")));
+    }
+    match &rec.body {
+        Some(body) => {
+            lines.push(field("body", String::new()));
+            lines.extend(
+                body.chars()
+                    .take(2000)
+                    .collect::<String>()
+                    .lines()
+                    .map(|l| Line::raw(format!("  {l}"))),
+            );
+        }
+        None => lines.push(Line::styled(
+            "(no body kept: run headless with --keep-body to keep bodies)",
+            theme.dim,
+        )),
+    }
+    let block = Block::bordered()
+        .title(format!(" result {} ", rec.index))
+        .title_bottom(" Esc or Enter closes ");
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
+}
+
 fn draw_overlays(frame: &mut Frame, app: &App, theme: &Theme) {
     if let Some(input) = &app.input {
         let title = match input.prompt {
@@ -258,7 +423,9 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Span::raw(" "),
         tab(View::Dashboard, "dashboard"),
         Span::raw(" "),
-        tab(View::Batch, "batch(b)"),
+        tab(View::Batch, "batch"),
+        Span::raw(" "),
+        tab(View::Results, "results"),
         Span::raw(format!(" {batch}  ")),
         Span::styled(
             state_label(app.state),
@@ -625,6 +792,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("0-9, Enter", "type an exact value (0 = unlimited)"),
     ("u", "set the selected limit to unlimited"),
     ("b", "edit the batch (Ctrl-S apply, Esc back)"),
+    ("v", "results table (Tab filter, o order, Enter)"),
     ("f", "re-run only the requests that failed"),
     ("e", "export results (CSV, JSON or JSONL)"),
     ("o", "open a batch file"),
