@@ -463,6 +463,7 @@ async fn the_app_runs_a_batch_against_the_mock_with_a_live_change() {
         run: RunConfig::default(),
         base_url: None,
         journal_dir: dir.path().to_path_buf(),
+        runs_file: None,
     };
 
     let (keys, rx) = tokio::sync::mpsc::unbounded_channel::<TermEvent>();
@@ -618,6 +619,7 @@ async fn rerunning_the_failed_sends_exactly_them_and_export_writes_them() {
         run: RunConfig::default(),
         base_url: None,
         journal_dir: dir.path().join("results"),
+        runs_file: Some(dir.path().join("data/runs.jsonl")),
     };
     let export = dir.path().join("failed.csv");
 
@@ -698,6 +700,18 @@ async fn rerunning_the_failed_sends_exactly_them_and_export_writes_them() {
         "{:?}",
         app.notice
     );
+    // Both runs went into the runs log, the second marked as failed-only.
+    let logged = ratebench::tui::runs::load(&dir.path().join("data/runs.jsonl"));
+    assert_eq!(logged.len(), 2);
+    assert_eq!(
+        (logged[0].summary.total, logged[0].failed_only),
+        (100, false)
+    );
+    assert_eq!(
+        (logged[1].summary.total, logged[1].failed_only),
+        (failed.len() as u64, true)
+    );
+    assert_eq!(app.runs_log, logged);
 }
 
 #[test]
@@ -901,4 +915,75 @@ fn snapshot_results() {
     app.update(key(KeyCode::Down));
     app.update(key(KeyCode::Enter));
     snap!("results_detail", app);
+}
+
+fn run_entry(
+    n: u64,
+    cap: u64,
+    rate: f64,
+    achieved: f64,
+    failed: u64,
+) -> ratebench::tui::runs::RunEntry {
+    ratebench::tui::runs::RunEntry {
+        finished_at: format!("2026-11-22T10:0{n}:00Z"),
+        batch: "inventory.json".into(),
+        limits: Limits::new(cap, rate),
+        failed_only: n == 3,
+        summary: RunSummary {
+            total: 100,
+            ok: 100 - failed,
+            failed,
+            achieved_per_s: achieved,
+            by_status: BTreeMap::from([("200".into(), 100 - failed), ("429".into(), failed)]),
+            latency_ms: Percentiles {
+                p50: 200.0 + n as f64,
+                p90: 220.0,
+                p99: 240.0 + n as f64 * 10.0,
+                p999: 250.0,
+                max: 260.0,
+            },
+            ..RunSummary::default()
+        },
+        results: None,
+    }
+}
+
+#[test]
+fn the_runs_view_marks_two_to_compare() {
+    use ratebench::tui::app::View;
+    let mut app = app();
+    app.runs_log = vec![
+        run_entry(1, 10, 20.0, 19.9, 0),
+        run_entry(2, 20, 50.0, 48.7, 3),
+        run_entry(3, 20, 50.0, 48.0, 1),
+    ];
+    app.update(ch('c'));
+    assert_eq!(app.view, View::Runs);
+    app.update(ch(' ')); // the most recent: run 3 (index 2)
+    app.update(key(KeyCode::Down));
+    app.update(ch(' ')); // run 2
+    assert_eq!(app.runs_view.marked, [2, 1]);
+    app.update(key(KeyCode::Down));
+    app.update(ch(' ')); // run 1: the oldest mark goes
+    assert_eq!(app.runs_view.marked, [1, 0]);
+    app.update(ch(' ')); // unmark run 1
+    assert_eq!(app.runs_view.marked, [1]);
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.view, View::Dashboard);
+}
+
+#[test]
+fn snapshot_runs() {
+    let mut app = app();
+    app.runs_log = vec![
+        run_entry(1, 10, 20.0, 19.9, 0),
+        run_entry(2, 20, 50.0, 48.7, 3),
+        run_entry(3, 20, 50.0, 48.0, 1),
+    ];
+    app.update(ch('c'));
+    app.update(key(KeyCode::Down));
+    app.update(ch(' '));
+    app.update(key(KeyCode::Down));
+    app.update(ch(' '));
+    snap!("runs_compare", app);
 }

@@ -52,10 +52,15 @@ async fn open(
     let run = super::settings::run_config(&args.settings, file);
     let mut app = App::new(batch, run.limits);
     app.batch_text = text.map(str::to_owned);
+    let runs_file = tui::runs::default_file();
+    if let Some(file) = &runs_file {
+        app.runs_log = tui::runs::load(file);
+    }
     let config = TuiConfig {
         run,
         base_url: args.settings.base_url.clone(),
         journal_dir: journal_dir(),
+        runs_file,
     };
     match tui::run(app, config).await {
         Ok(app) => {

@@ -14,6 +14,7 @@ use super::history::History;
 use super::steps;
 use ratatui_textarea::TextArea;
 
+use super::runs::RunEntry;
 use crate::batch::{Batch, BatchError};
 use crate::engine::{Command, Event, Limits, RunState};
 use crate::export::{ExportFormat, RequestRecord, ResultFilter, ResultOrder, RunSummary};
@@ -58,6 +59,17 @@ pub enum View {
     Batch,
     /// A table of the last run's results, read from its journal.
     Results,
+    /// Every run so far, and two of them side by side.
+    Runs,
+}
+
+/// The runs view: which run is selected, which are marked to compare.
+#[derive(Debug, Default)]
+pub struct RunsView {
+    /// Position in the list, most recent first.
+    pub selected: usize,
+    /// Up to two runs (indices into `App::runs_log`) to compare.
+    pub marked: Vec<usize>,
 }
 
 /// The most results the table holds; the journal has the rest.
@@ -142,6 +154,8 @@ pub enum Effect {
         out: PathBuf,
         format: ExportFormat,
     },
+    /// Append a finished run to the runs log (off the UI thread).
+    RecordRun(Box<RunEntry>),
     /// Read a page of results from the journal (off the UI thread).
     LoadResults {
         journal: PathBuf,
@@ -186,6 +200,9 @@ pub struct App {
     pub view: View,
     pub editor: Editor,
     pub results: ResultsView,
+    /// Finished runs, oldest first (loaded from the runs log at start).
+    pub runs_log: Vec<RunEntry>,
+    pub runs_view: RunsView,
     /// The batch's text when it did not come from a file (the demo's).
     pub batch_text: Option<String>,
     /// Whether the screen needs drawing.
@@ -213,6 +230,8 @@ impl App {
             view: View::Dashboard,
             editor: Editor::default(),
             results: ResultsView::default(),
+            runs_log: Vec::new(),
+            runs_view: RunsView::default(),
             batch_text: None,
             dirty: true,
         }
@@ -344,10 +363,26 @@ impl App {
                     summary.achieved_per_s,
                     if summary.stopped { " (stopped)" } else { "" }
                 )));
+                let entry = RunEntry {
+                    finished_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                        .to_string(),
+                    batch: self
+                        .batch
+                        .as_ref()
+                        .and_then(|b| b.path.file_name())
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                    limits: self.limits,
+                    failed_only: self.only.is_some(),
+                    summary: (*summary).clone(),
+                    results: self.journal.clone(),
+                };
+                self.runs_log.push(entry.clone());
                 self.summary = Some(*summary);
+                let mut effects = vec![Effect::RecordRun(Box::new(entry))];
                 if self.view == View::Results {
-                    return self.load_results();
+                    effects.extend(self.load_results());
                 }
+                return effects;
             }
             Event::JournalFailed(e) => {
                 self.notice = Some(Notice::Error(format!(
@@ -371,6 +406,11 @@ impl App {
         }
         if self.view == View::Batch && !self.confirm_quit {
             return self.on_editor_key(key);
+        }
+        if self.view == View::Runs && !self.confirm_quit && !self.show_help {
+            if let Some(effects) = self.on_runs_key(key) {
+                return effects;
+            }
         }
         if self.view == View::Results && !self.confirm_quit && !self.show_help {
             if let Some(effects) = self.on_results_key(key) {
@@ -429,6 +469,10 @@ impl App {
             }
             KeyCode::Char('f') => return self.rerun_failed(),
             KeyCode::Char('b') => return self.open_editor(),
+            KeyCode::Char('c') => {
+                self.view = View::Runs;
+                self.runs_view.selected = 0;
+            }
             KeyCode::Char('v') => {
                 self.view = View::Results;
                 return self.load_results();
@@ -597,6 +641,33 @@ impl App {
                 return Some(self.load_results());
             }
             KeyCode::Char('g') => return Some(self.load_results()),
+            _ => return None,
+        }
+        Some(vec![])
+    }
+
+    /// Keys of the runs list; `None` passes the key on to the global keys.
+    fn on_runs_key(&mut self, key: KeyEvent) -> Option<Vec<Effect>> {
+        let count = self.runs_log.len();
+        let v = &mut self.runs_view;
+        match key.code {
+            KeyCode::Esc => self.view = View::Dashboard,
+            KeyCode::Down | KeyCode::Char('j') => {
+                v.selected = (v.selected + 1).min(count.saturating_sub(1))
+            }
+            KeyCode::Up | KeyCode::Char('k') => v.selected = v.selected.saturating_sub(1),
+            KeyCode::Char(' ') | KeyCode::Enter if count > 0 => {
+                // The list shows the most recent first.
+                let run = count - 1 - v.selected.min(count - 1);
+                if let Some(at) = v.marked.iter().position(|m| *m == run) {
+                    v.marked.remove(at);
+                } else {
+                    if v.marked.len() == 2 {
+                        v.marked.remove(0);
+                    }
+                    v.marked.push(run);
+                }
+            }
             _ => return None,
         }
         Some(vec![])

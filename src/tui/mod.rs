@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod history;
+pub mod runs;
 pub mod steps;
 pub mod ui;
 
@@ -49,6 +50,8 @@ pub struct TuiConfig {
     pub base_url: Option<String>,
     /// Where each run's results journal goes.
     pub journal_dir: PathBuf,
+    /// The runs log, appended as runs finish (`None`: not kept).
+    pub runs_file: Option<PathBuf>,
 }
 
 /// Restores the terminal when dropped: normal exit, error or unwinding.
@@ -227,6 +230,18 @@ where
                             });
                         let _ = background.send(Msg::Exported(done));
                     });
+                }
+                Effect::RecordRun(entry) => {
+                    if let Some(path) = config.runs_file.clone() {
+                        let background = background.clone();
+                        tokio::task::spawn_blocking(move || {
+                            if let Err(e) = runs::append(&path, &entry) {
+                                let message =
+                                    format!("cannot record the run in {}: {e}", path.display());
+                                let _ = background.send(Msg::Exported(Err(message)));
+                            }
+                        });
+                    }
                 }
                 Effect::LoadResults {
                     journal,

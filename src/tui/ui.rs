@@ -69,6 +69,25 @@ impl Theme {
 pub const ENDPOINTS_MIN_HEIGHT: u16 = 30;
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    if app.view == View::Runs {
+        let [header, body, footer] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(5),
+            Constraint::Length(1),
+        ])
+        .areas(frame.area());
+        draw_header(frame, header, app, theme);
+        draw_runs(frame, body, app, theme);
+        frame.render_widget(
+            Line::styled(
+                " ↑↓ move · Space mark two runs to compare · Esc back",
+                theme.dim,
+            ),
+            footer,
+        );
+        draw_overlays(frame, app, theme);
+        return;
+    }
     if app.view == View::Results {
         let [header, body, footer] = Layout::vertical([
             Constraint::Length(1),
@@ -263,6 +282,128 @@ fn draw_results(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_stateful_widget(table, area, &mut state);
 }
 
+fn draw_runs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let runs = &app.runs_log;
+    let marked = &app.runs_view.marked;
+    let compare_height = if marked.len() == 2 { 9 } else { 0 };
+    let [list, compare] =
+        Layout::vertical([Constraint::Min(4), Constraint::Length(compare_height)]).areas(area);
+    let rows: Vec<Row> = runs
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, run)| {
+            let s = &run.summary;
+            let mark = if marked.contains(&i) { "*" } else { " " };
+            Row::new(vec![
+                format!("{mark}{}", i + 1),
+                run.finished_at
+                    .get(11..16)
+                    .unwrap_or(&run.finished_at)
+                    .to_owned(),
+                format!(
+                    "{}{}",
+                    run.batch,
+                    if run.failed_only { " (failed)" } else { "" }
+                ),
+                short_limits(run.limits),
+                s.total.to_string(),
+                s.failed.to_string(),
+                run.rate_limited().to_string(),
+                format!("{:.1}", s.achieved_per_s),
+                format!("{:.1}", s.latency_ms.p50),
+                format!("{:.1}", s.latency_ms.p99),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(4),
+        Constraint::Length(5),
+        Constraint::Min(12),
+        Constraint::Length(10),
+        Constraint::Length(6),
+        Constraint::Length(6),
+        Constraint::Length(5),
+        Constraint::Length(7),
+        Constraint::Length(6),
+        Constraint::Length(6),
+    ];
+    let header = Row::new([
+        "run", "at", "batch", "limits", "total", "failed", "429", "req/s", "p50", "p99",
+    ])
+    .style(theme.dim.add_modifier(Modifier::BOLD));
+    let title = if runs.is_empty() {
+        " runs · none yet: r runs the batch ".to_owned()
+    } else {
+        format!(" runs · {} ", runs.len())
+    };
+    let table = Table::new(rows, widths)
+        .header(header)
+        .row_highlight_style(theme.selected)
+        .block(Block::bordered().title(title));
+    let mut state = TableState::default()
+        .with_selected(Some(app.runs_view.selected).filter(|_| !runs.is_empty()));
+    frame.render_stateful_widget(table, list, &mut state);
+
+    if let [x, y] = marked[..] {
+        // Older run first; deltas are relative to it.
+        let (a, b) = (x.min(y), x.max(y));
+        let (ra, rb) = (&runs[a], &runs[b]);
+        let line = |label: &str, x: f64, y: f64, unit: &str| {
+            let delta = if x != 0.0 {
+                format!("{:+.1}%", (y - x) / x * 100.0)
+            } else {
+                String::new()
+            };
+            Line::from(format!(
+                "{label:<12}{x:>12.1}{unit:<4}{y:>12.1}{unit:<4}  {delta}"
+            ))
+        };
+        let (sa, sb) = (&ra.summary, &rb.summary);
+        let lines = vec![
+            Line::styled(
+                format!(
+                    "{:<12}{:>16}{:>16}",
+                    "",
+                    format!("run {}", a + 1),
+                    format!("run {}", b + 1)
+                ),
+                theme.accent,
+            ),
+            line("req/s", sa.achieved_per_s, sb.achieved_per_s, ""),
+            line("p50", sa.latency_ms.p50, sb.latency_ms.p50, " ms"),
+            line("p99", sa.latency_ms.p99, sb.latency_ms.p99, " ms"),
+            line("failed", sa.failed as f64, sb.failed as f64, ""),
+            line(
+                "429s",
+                ra.rate_limited() as f64,
+                rb.rate_limited() as f64,
+                "",
+            ),
+            Line::from(format!(
+                "{:<12}{:>16}{:>16}",
+                "limits",
+                short_limits(ra.limits),
+                short_limits(rb.limits)
+            )),
+        ];
+        frame.render_widget(
+            Paragraph::new(lines).block(Block::bordered().title(" compare ")),
+            compare,
+        );
+    }
+}
+
+fn short_limits(l: crate::engine::Limits) -> String {
+    let cap = l
+        .max_at_once
+        .map_or_else(|| "∞".to_owned(), |n| n.to_string());
+    let rate = l
+        .per_second
+        .map_or_else(|| "∞".to_owned(), |r| format!("{r}"));
+    format!("{cap} @ {rate}/s")
+}
+
 fn draw_result_detail(frame: &mut Frame, app: &App, theme: &Theme) {
     let Some(rec) = app.results.rows.get(app.results.selected) else {
         return;
@@ -426,15 +567,14 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         tab(View::Batch, "batch"),
         Span::raw(" "),
         tab(View::Results, "results"),
+        Span::raw(" "),
+        tab(View::Runs, "runs"),
         Span::raw(format!(" {batch}  ")),
         Span::styled(
             state_label(app.state),
             state_style.add_modifier(Modifier::BOLD),
         ),
     ];
-    if app.runs > 0 {
-        spans.push(Span::styled(format!("  run {}", app.runs), theme.dim));
-    }
     frame.render_widget(Line::from(spans), area);
 }
 
@@ -754,7 +894,13 @@ fn draw_progress(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         s.retries,
         queued
     );
-    let mut block = Block::bordered().title(format!(" progress · {} ", state_label(app.state)));
+    let run = if app.runs > 0 {
+        format!(" · run {}", app.runs)
+    } else {
+        String::new()
+    };
+    let mut block =
+        Block::bordered().title(format!(" progress · {}{run} ", state_label(app.state)));
     if let Some(journal) = &app.journal {
         block = block.title_bottom(
             Line::styled(format!(" results: {} ", journal.display()), theme.dim).right_aligned(),
@@ -793,6 +939,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("u", "set the selected limit to unlimited"),
     ("b", "edit the batch (Ctrl-S apply, Esc back)"),
     ("v", "results table (Tab filter, o order, Enter)"),
+    ("c", "runs: compare two (Space marks)"),
     ("f", "re-run only the requests that failed"),
     ("e", "export results (CSV, JSON or JSONL)"),
     ("o", "open a batch file"),
