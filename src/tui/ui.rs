@@ -559,7 +559,7 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Span::styled(label, theme.dim)
         }
     };
-    let mut spans = vec![
+    let spans = vec![
         Span::styled(" ratebench ", theme.selected),
         Span::raw(" "),
         tab(View::Dashboard, "dashboard"),
