@@ -987,3 +987,64 @@ fn snapshot_runs() {
     app.update(ch(' '));
     snap!("runs_compare", app);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w_saves_the_batch_with_the_current_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("urls.txt");
+    std::fs::write(&path, "http://127.0.0.1:9/a\nPOST http://127.0.0.1:9/b\n").unwrap();
+    let mut app = App::new(None, Limits::new(10, 0.0));
+    app.set_batch(Batch::load(&path).unwrap());
+    app.update(ch('5'));
+    app.update(key(KeyCode::Enter)); // max at once 5
+    app.update(key(KeyCode::Tab));
+    app.update(ch('u')); // per second: unlimited
+    app.update(ch('w'));
+    let target = dir.path().join("urls-limits.json");
+    assert_eq!(
+        app.input.as_ref().map(|i| i.text.clone()),
+        Some(target.display().to_string()),
+        "a text batch gets a JSON file beside it"
+    );
+    let config = TuiConfig {
+        run: RunConfig::default(),
+        base_url: None,
+        journal_dir: dir.path().join("r"),
+        runs_file: None,
+    };
+    let (keys, rx) = tokio::sync::mpsc::unbounded_channel::<TermEvent>();
+    let input = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|e| (e, rx))
+    }));
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let driver = async {
+        keys.send(TermEvent::Key(KeyEvent::new(
+            KeyCode::Enter,
+            KeyModifiers::NONE,
+        )))
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        keys.send(TermEvent::Key(KeyEvent::new(
+            KeyCode::Char('q'),
+            KeyModifiers::NONE,
+        )))
+        .unwrap();
+    };
+    let (app, ()) = tokio::join!(tui::run_loop(&mut terminal, app, input, config), driver);
+    let app = app.unwrap();
+    assert!(
+        matches!(&app.notice, Some(Notice::Info(m)) if m.contains("saved the batch")),
+        "{:?}",
+        app.notice
+    );
+    let saved = Batch::load(&target).unwrap();
+    assert_eq!(
+        (saved.settings.max_at_once, saved.settings.per_second),
+        (Some(5), Some(0.0))
+    );
+    assert_eq!(saved.len(), 2);
+    assert_eq!(
+        saved.requests().nth(1).unwrap().unwrap().method,
+        reqwest::Method::POST
+    );
+}

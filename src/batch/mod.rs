@@ -12,6 +12,7 @@ mod error;
 mod expand;
 mod model;
 mod request;
+pub mod save;
 pub mod template;
 
 pub use model::parse_duration;

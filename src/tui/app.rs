@@ -15,7 +15,7 @@ use super::steps;
 use ratatui_textarea::TextArea;
 
 use super::runs::RunEntry;
-use crate::batch::{Batch, BatchError};
+use crate::batch::{Batch, BatchError, Format};
 use crate::engine::{Command, Event, Limits, RunState};
 use crate::export::{ExportFormat, RequestRecord, ResultFilter, ResultOrder, RunSummary};
 use crate::stats::StatsSnapshot;
@@ -110,6 +110,8 @@ pub enum Prompt {
     OpenBatch,
     /// Where to export the last run's results (format from the extension).
     Export,
+    /// Where to save the batch with the current limits.
+    Save,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +137,8 @@ pub enum Msg {
         generation: u64,
         result: Result<Batch, BatchError>,
     },
+    /// The batch was saved with the current limits (or why not).
+    Saved(Result<PathBuf, String>),
     /// A page of results read from the journal, and how many matched.
     ResultsLoaded(Result<(Vec<RequestRecord>, u64), String>),
 }
@@ -153,6 +157,15 @@ pub enum Effect {
         journal: PathBuf,
         out: PathBuf,
         format: ExportFormat,
+    },
+    /// Write the batch, with `limits`, as a JSON object to `path` (off the
+    /// UI thread); `text` is the batch's text, or `None` to read `from`.
+    SaveBatch {
+        text: Option<String>,
+        from: PathBuf,
+        format: Format,
+        limits: Limits,
+        path: PathBuf,
     },
     /// Append a finished run to the runs log (off the UI thread).
     RecordRun(Box<RunEntry>),
@@ -322,6 +335,17 @@ impl App {
                 self.only = Some(Arc::new(failed));
                 self.start()
             }
+            Msg::Saved(Ok(path)) => {
+                self.notice = Some(Notice::Info(format!(
+                    "saved the batch with these limits to {}",
+                    path.display()
+                )));
+                vec![]
+            }
+            Msg::Saved(Err(e)) => {
+                self.notice = Some(Notice::Error(e));
+                vec![]
+            }
             Msg::ResultsLoaded(loaded) => {
                 self.results.loading = false;
                 match loaded {
@@ -469,6 +493,26 @@ impl App {
             }
             KeyCode::Char('f') => return self.rerun_failed(),
             KeyCode::Char('b') => return self.open_editor(),
+            KeyCode::Char('w') => match &self.batch {
+                None => self.notice = Some(Notice::Error("no batch to save: o opens one".into())),
+                Some(batch) => {
+                    // A JSON file is updated in place; any other form (or a
+                    // batch with no file) gets a JSON file of its own.
+                    let path = if batch.format == Format::Json
+                        && batch.path.is_file()
+                        && self.batch_text.is_none()
+                    {
+                        batch.path.clone()
+                    } else {
+                        let stem = batch.path.file_stem().unwrap_or_default().to_string_lossy();
+                        batch.path.with_file_name(format!("{stem}-limits.json"))
+                    };
+                    self.input = Some(Input {
+                        prompt: Prompt::Save,
+                        text: path.display().to_string(),
+                    });
+                }
+            },
             KeyCode::Char('c') => {
                 self.view = View::Runs;
                 self.runs_view.selected = 0;
@@ -529,7 +573,7 @@ impl App {
             KeyCode::Char(c) => {
                 let allowed = match input.prompt {
                     Prompt::Value(_) => c.is_ascii_digit() || c == '.' || c == 'u',
-                    Prompt::OpenBatch | Prompt::Export => true,
+                    Prompt::OpenBatch | Prompt::Export | Prompt::Save => true,
                 };
                 if allowed {
                     input.text.push(c);
@@ -538,7 +582,26 @@ impl App {
             KeyCode::Enter => {
                 let Input { prompt, text } = self.input.take().expect("checked");
                 return match prompt {
-                    Prompt::OpenBatch | Prompt::Export if text.trim().is_empty() => vec![],
+                    Prompt::OpenBatch | Prompt::Export | Prompt::Save if text.trim().is_empty() => {
+                        vec![]
+                    }
+                    Prompt::Save => match &self.batch {
+                        None => vec![],
+                        Some(batch) => {
+                            let source = if self.editor.loaded {
+                                Some(self.editor.textarea.lines().join("\n"))
+                            } else {
+                                self.batch_text.clone()
+                            };
+                            vec![Effect::SaveBatch {
+                                text: source,
+                                from: batch.path.clone(),
+                                format: batch.format,
+                                limits: self.limits,
+                                path: PathBuf::from(text.trim()),
+                            }]
+                        }
+                    },
                     Prompt::OpenBatch => vec![Effect::OpenBatch(PathBuf::from(text.trim()))],
                     Prompt::Export => {
                         let Some(journal) = self.journal.clone() else {

@@ -231,6 +231,19 @@ where
                         let _ = background.send(Msg::Exported(done));
                     });
                 }
+                Effect::SaveBatch {
+                    text,
+                    from,
+                    format,
+                    limits,
+                    path,
+                } => {
+                    let background = background.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let _ = background
+                            .send(Msg::Saved(save_batch(text, &from, format, limits, &path)));
+                    });
+                }
                 Effect::RecordRun(entry) => {
                     if let Some(path) = config.runs_file.clone() {
                         let background = background.clone();
@@ -283,6 +296,26 @@ where
             }
         }
     }
+}
+
+/// Writes the batch with `limits` and checks that the file loads back.
+fn save_batch(
+    text: Option<String>,
+    from: &std::path::Path,
+    format: crate::batch::Format,
+    limits: crate::engine::Limits,
+    path: &std::path::Path,
+) -> Result<PathBuf, String> {
+    let text = match text {
+        Some(text) => text,
+        None => std::fs::read_to_string(from)
+            .map_err(|e| format!("cannot read {}: {e}", from.display()))?,
+    };
+    let saved = crate::batch::save::with_limits(&text, format, limits)
+        .map_err(|e| format!("cannot save: {e}"))?;
+    std::fs::write(path, saved).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Batch::load(path).map_err(|e| format!("saved, but it does not load back: {e}"))?;
+    Ok(path.to_path_buf())
 }
 
 /// Starts the engine on the app's batch with the sliders' limits; results

@@ -480,6 +480,7 @@ fn draw_overlays(frame: &mut Frame, app: &App, theme: &Theme) {
             Prompt::Value(slider) => format!(" {} (0 or u = unlimited) ", slider.label()),
             Prompt::OpenBatch => " open batch file ".to_owned(),
             Prompt::Export => " export results to (.csv, .json or .jsonl) ".to_owned(),
+            Prompt::Save => " save the batch with these limits to ".to_owned(),
         };
         let area = popup(frame.area(), 50, 3);
         frame.render_widget(Clear, area);
@@ -942,6 +943,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("c", "runs: compare two (Space marks)"),
     ("f", "re-run only the requests that failed"),
     ("e", "export results (CSV, JSON or JSONL)"),
+    ("w", "save the batch with the current limits"),
     ("o", "open a batch file"),
     ("?", "this help"),
     ("q, Esc", "quit (asks while a run is going)"),

@@ -1,0 +1,144 @@
+//! Writing a batch back with new limits: whatever form it was written in,
+//! the result is the JSON object form, its entries untouched, so tuned
+//! limits go straight into the file a production job will use.
+
+use serde_json::{Map, Value, json};
+
+use super::Format;
+use crate::engine::Limits;
+
+/// The batch `text` (in `format`) as a pretty JSON object carrying
+/// `limits`. An unlimited limit is written as 0, which the loader reads
+/// as unlimited (leaving the key out would mean the default instead).
+pub fn with_limits(text: &str, format: Format, limits: Limits) -> Result<String, String> {
+    let mut object = match format {
+        Format::Json => match serde_json::from_str::<Value>(text).map_err(|e| e.to_string())? {
+            Value::Object(map) => map,
+            Value::Array(requests) => {
+                Map::from_iter([("requests".to_owned(), Value::Array(requests))])
+            }
+            _ => return Err("expected a JSON object or array".into()),
+        },
+        Format::JsonLines => {
+            let requests = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| serde_json::from_str::<Value>(l).map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, _>>()?;
+            Map::from_iter([("requests".to_owned(), Value::Array(requests))])
+        }
+        Format::Text => {
+            let requests = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(|l| match l.split_once(char::is_whitespace) {
+                    Some((method, url)) => json!({"url": url.trim(), "method": method}),
+                    None => Value::String(l.to_owned()),
+                })
+                .collect();
+            Map::from_iter([("requests".to_owned(), Value::Array(requests))])
+        }
+    };
+    // Limits first, before `requests`, where a reader looks for them.
+    let requests = object.shift_remove("requests");
+    object.insert("max_at_once".into(), json!(limits.max_at_once.unwrap_or(0)));
+    object.insert("per_second".into(), json!(limits.per_second.unwrap_or(0.0)));
+    if limits.burst > 1 {
+        object.insert("burst".into(), json!(limits.burst));
+    } else {
+        object.shift_remove("burst");
+    }
+    if let Some(requests) = requests {
+        object.insert("requests".into(), requests);
+    }
+    let mut out =
+        serde_json::to_string_pretty(&Value::Object(object)).map_err(|e| e.to_string())?;
+    out.push('\n');
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::batch::{Batch, LoadOptions};
+
+    fn reload(text: &str) -> Batch {
+        Batch::parse_str(text, Path::new("saved.json"), &LoadOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn every_form_saves_with_limits_and_loads_the_same_requests() {
+        let limits = Limits::new(25, 12.5);
+        let cases = [
+            (
+                Format::Json,
+                r#"{"base_url": "http://h", "max_at_once": 3, "requests": ["/a", ["/b", {"q": 1}]]}"#,
+                "json object",
+            ),
+            (
+                Format::Json,
+                r#"["http://h/a", {"url": "http://h/b", "method": "POST"}]"#,
+                "json array",
+            ),
+            (
+                Format::JsonLines,
+                "\"http://h/a\"\n{\"url\": \"http://h/b\", \"method\": \"POST\"}\n",
+                "jsonl",
+            ),
+            (
+                Format::Text,
+                "# urls\nhttp://h/a\n\nPOST http://h/b\n",
+                "text",
+            ),
+        ];
+        for (format, text, what) in cases {
+            let saved = with_limits(text, format, limits).unwrap();
+            let batch = reload(&saved);
+            assert_eq!(batch.settings.max_at_once, Some(25), "{what}");
+            assert_eq!(batch.settings.per_second, Some(12.5), "{what}");
+            assert_eq!(batch.len(), 2, "{what}");
+            let before = Batch::parse_str(
+                text,
+                Path::new(match format {
+                    Format::Json => "b.json",
+                    Format::JsonLines => "b.jsonl",
+                    Format::Text => "b.txt",
+                }),
+                &LoadOptions {
+                    base_url: Some("http://h".into()),
+                    format: None,
+                },
+            )
+            .unwrap();
+            let urls = |b: &Batch| {
+                b.requests()
+                    .map(|r| r.unwrap().url.to_string())
+                    .collect::<Vec<_>>()
+            };
+            if format != Format::Json || what == "json array" {
+                assert_eq!(urls(&batch), urls(&before), "{what}");
+            }
+        }
+        // Unlimited is written as 0, which loads as unlimited, not the default.
+        let saved = with_limits("[\"http://h/a\"]", Format::Json, Limits::new(0, 0.0)).unwrap();
+        assert!(saved.contains("\"max_at_once\": 0"), "{saved}");
+        // Other keys and their order survive; limits come before requests.
+        let saved = with_limits(
+            r#"{"base_url": "http://h", "retries": 2, "requests": ["/a"]}"#,
+            Format::Json,
+            limits,
+        )
+        .unwrap();
+        let keys: Vec<&str> = saved
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix('"')?.split('"').next())
+            .collect();
+        assert_eq!(
+            keys[..4],
+            ["base_url", "retries", "max_at_once", "per_second"]
+        );
+    }
+}
