@@ -69,69 +69,64 @@ impl Theme {
 pub const ENDPOINTS_MIN_HEIGHT: u16 = 30;
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
-    if app.view == View::Runs {
-        let [header, body, footer] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Min(5),
-            Constraint::Length(1),
-        ])
-        .areas(frame.area());
-        draw_header(frame, header, app, theme);
-        draw_runs(frame, body, app, theme);
-        frame.render_widget(
-            Line::styled(
-                " ↑↓ move · Space mark two runs to compare · Esc back",
-                theme.dim,
-            ),
-            footer,
-        );
-        draw_overlays(frame, app, theme);
-        return;
-    }
-    if app.view == View::Results {
-        let [header, body, footer] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Min(5),
-            Constraint::Length(1),
-        ])
-        .areas(frame.area());
-        draw_header(frame, header, app, theme);
-        draw_results(frame, body, app, theme);
-        let line = match &app.notice {
-            Some(Notice::Error(e)) => Line::styled(format!(" {e}"), theme.bad),
-            _ => Line::styled(
-                " ↑↓ move · Tab filter · o order · Enter details · g reload · Esc back",
-                theme.dim,
-            ),
-        };
-        frame.render_widget(line, footer);
-        if app.results.detail {
-            draw_result_detail(frame, app, theme);
+    match app.view {
+        View::Dashboard => draw_dashboard(frame, app, theme),
+        View::Batch => draw_page(
+            frame,
+            app,
+            theme,
+            "type to edit · Ctrl-S apply · Esc back to the dashboard",
+            |f, area| draw_editor(f, area, app, theme),
+        ),
+        View::Results => {
+            draw_page(
+                frame,
+                app,
+                theme,
+                "↑↓ move · Tab filter · o order · Enter details · g reload · Esc back",
+                |f, area| draw_results(f, area, app, theme),
+            );
+            if app.results.detail {
+                draw_result_detail(frame, app, theme);
+            }
         }
-        draw_overlays(frame, app, theme);
-        return;
+        View::Runs => draw_page(
+            frame,
+            app,
+            theme,
+            "↑↓ move · Space mark two runs to compare · Esc back",
+            |f, area| draw_runs(f, area, app, theme),
+        ),
     }
-    if app.view == View::Batch {
-        let [header, body, footer] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Min(5),
-            Constraint::Length(1),
-        ])
-        .areas(frame.area());
-        draw_header(frame, header, app, theme);
-        draw_editor(frame, body, app, theme);
-        let line = match &app.notice {
-            Some(Notice::Error(e)) => Line::styled(format!(" {e}"), theme.bad),
-            Some(Notice::Info(m)) => Line::styled(format!(" {m}"), theme.accent),
-            None => Line::styled(
-                " type to edit · Ctrl-S apply · Esc back to the dashboard",
-                theme.dim,
-            ),
-        };
-        frame.render_widget(line, footer);
-        draw_overlays(frame, app, theme);
-        return;
-    }
+    draw_overlays(frame, app, theme);
+}
+
+/// A view other than the dashboard: the header, the view's body, and a
+/// footer with the latest notice or else the view's key hint.
+fn draw_page(
+    frame: &mut Frame,
+    app: &App,
+    theme: &Theme,
+    hint: &str,
+    body: impl FnOnce(&mut Frame, Rect),
+) {
+    let [header, area, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(5),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    draw_header(frame, header, app, theme);
+    body(frame, area);
+    let line = match &app.notice {
+        Some(Notice::Error(e)) => Line::styled(format!(" {e}"), theme.bad),
+        Some(Notice::Info(m)) => Line::styled(format!(" {m}"), theme.accent),
+        None => Line::styled(format!(" {hint}"), theme.dim),
+    };
+    frame.render_widget(line, footer);
+}
+
+fn draw_dashboard(frame: &mut Frame, app: &App, theme: &Theme) {
     let rows = app.stats.endpoints.len().clamp(1, 8) as u16;
     let endpoints_height = if frame.area().height >= ENDPOINTS_MIN_HEIGHT {
         rows + 3
@@ -168,7 +163,6 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     draw_errors(frame, errors, app, theme);
     draw_progress(frame, progress, app, theme);
     draw_footer(frame, footer, app, theme);
-    draw_overlays(frame, app, theme);
 }
 
 fn draw_editor(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
