@@ -75,23 +75,33 @@ async fn a_live_cap_change_takes_effect_both_ways() {
         .map(|i| server.url(&format!("/delay/60?i={i}")))
         .collect();
     let (handle, _sink) = start(urls, config(2, 0.0));
+    // Each phase is judged only where its cap surely holds: a cap holds
+    // until just before the change is sent, and from a while after it
+    // (a request dispatched just before a change may start late on a busy
+    // machine, so the margin exceeds one request's 60 ms).
     let t0 = Instant::now();
     sleep(Duration::from_millis(400)).await;
+    let before_raise = Instant::now();
     handle.set_limits(Limits::new(8, 0.0));
     let raised = Instant::now();
     sleep(Duration::from_millis(400)).await;
+    let before_lower = Instant::now();
     handle.set_limits(Limits::new(3, 0.0));
     let lowered = Instant::now();
     handle.wait().await.unwrap();
 
     let hits = server.seen.hits();
-    let margin = Duration::from_millis(30);
+    let margin = Duration::from_millis(150);
     let phase = |from: Instant, to: Instant| hits.iter().filter(move |h| h.at >= from && h.at < to);
     assert!(
-        phase(t0, raised).all(|h| h.in_flight <= 2),
+        phase(t0, before_raise).all(|h| h.in_flight <= 2),
         "cap 2 exceeded"
     );
-    let peak_raised = phase(raised + margin, lowered)
+    assert!(
+        phase(t0, before_lower).all(|h| h.in_flight <= 8),
+        "cap 8 exceeded"
+    );
+    let peak_raised = phase(raised + Duration::from_millis(30), before_lower)
         .map(|h| h.in_flight)
         .max()
         .unwrap();
@@ -118,7 +128,7 @@ async fn two_hundred_requests_at_100_per_second_take_about_two_seconds() {
     let elapsed = t0.elapsed().as_secs_f64();
     assert_eq!(summary.ok, 200);
     // 200 evenly spaced starts: the last one at 1.99 s.
-    assert!((1.9..2.4).contains(&elapsed), "took {elapsed:.3} s");
+    assert!((1.9..2.6).contains(&elapsed), "took {elapsed:.3} s");
     let hits = server.seen.hits();
     let span = hits
         .last()
@@ -127,16 +137,17 @@ async fn two_hundred_requests_at_100_per_second_take_about_two_seconds() {
         .duration_since(hits[0].at)
         .as_secs_f64();
     assert!(
-        (1.9..2.1).contains(&span),
+        (1.9..2.3).contains(&span),
         "server saw starts over {span:.3} s"
     );
-    // Evenly spaced: no 100 ms window holds more than 10 (+1 for timer jitter).
+    // Evenly spaced: 10 starts per 100 ms; a few more only when a busy
+    // machine delays the server, while a real burst would put dozens here.
     for (i, h) in hits.iter().enumerate() {
         let in_window = hits[i..]
             .iter()
             .take_while(|o| o.at.duration_since(h.at) < Duration::from_millis(100))
             .count();
-        assert!(in_window <= 11, "burst of {in_window} starts within 100 ms");
+        assert!(in_window <= 14, "burst of {in_window} starts within 100 ms");
     }
 }
 
@@ -167,7 +178,7 @@ async fn a_live_rate_change_takes_effect_without_a_burst() {
     };
     let after = window(Duration::from_millis(100), Duration::from_millis(900));
     assert!(
-        (38..=42).contains(&after),
+        (35..=42).contains(&after),
         "{after} starts in 0.8 s at 50/s"
     );
     let first_50ms = window(Duration::ZERO, Duration::from_millis(50));
@@ -194,7 +205,7 @@ async fn pause_holds_new_starts_and_resume_continues() {
         .seen
         .hits()
         .iter()
-        .filter(|h| h.at > paused + Duration::from_millis(20) && h.at < resumed)
+        .filter(|h| h.at > paused + Duration::from_millis(100) && h.at < resumed)
         .count();
     assert_eq!(during, 0, "requests started while paused");
 }
@@ -451,7 +462,7 @@ async fn stats_snapshots_flow_and_a_slow_reader_blocks_nothing() {
             break;
         }
     }
-    assert!(t0.elapsed() < Duration::from_millis(900));
+    assert!(t0.elapsed() < Duration::from_millis(1500));
     assert!(matches!(
         events[0],
         ratebench::Event::Started { total: Some(50) }
