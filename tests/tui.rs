@@ -26,6 +26,22 @@ fn ch(c: char) -> Msg {
     key(KeyCode::Char(c))
 }
 
+/// Input for the app's loop that the test types into.
+fn scripted_keys() -> (
+    tokio::sync::mpsc::UnboundedSender<TermEvent>,
+    std::pin::Pin<Box<impl futures_util::Stream<Item = TermEvent>>>,
+) {
+    let (keys, rx) = tokio::sync::mpsc::unbounded_channel::<TermEvent>();
+    let input =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (e, rx)) });
+    (keys, Box::pin(input))
+}
+
+/// A key press as the terminal reports it.
+fn press(code: KeyCode) -> TermEvent {
+    TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
 fn batch() -> Batch {
     let text = r#"{"base_url": "http://127.0.0.1:3000", "max_at_once": 10, "per_second": 20,
         "requests": [{"url": "/inventory/{{k}}?id={{i}}", "for_each": {"k": ["materials", "products"], "i": {"range": [0, 50]}}}]}"#;
@@ -466,11 +482,7 @@ async fn the_app_runs_a_batch_against_the_mock_with_a_live_change() {
         runs_file: None,
     };
 
-    let (keys, rx) = tokio::sync::mpsc::unbounded_channel::<TermEvent>();
-    let input = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|e| (e, rx))
-    }));
-    let press = |c: KeyCode| TermEvent::Key(KeyEvent::new(c, KeyModifiers::NONE));
+    let (keys, input) = scripted_keys();
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
     let driver = async {
         keys.send(press(KeyCode::Char('r'))).unwrap();
@@ -623,11 +635,7 @@ async fn rerunning_the_failed_sends_exactly_them_and_export_writes_them() {
     };
     let export = dir.path().join("failed.csv");
 
-    let (keys, rx) = tokio::sync::mpsc::unbounded_channel::<TermEvent>();
-    let input = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|e| (e, rx))
-    }));
-    let press = |c: KeyCode| TermEvent::Key(KeyEvent::new(c, KeyModifiers::NONE));
+    let (keys, input) = scripted_keys();
     let settle = |requests: u64| {
         let mock = &mock;
         async move {
@@ -1012,23 +1020,12 @@ async fn w_saves_the_batch_with_the_current_limits() {
         journal_dir: dir.path().join("r"),
         runs_file: None,
     };
-    let (keys, rx) = tokio::sync::mpsc::unbounded_channel::<TermEvent>();
-    let input = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|e| (e, rx))
-    }));
+    let (keys, input) = scripted_keys();
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
     let driver = async {
-        keys.send(TermEvent::Key(KeyEvent::new(
-            KeyCode::Enter,
-            KeyModifiers::NONE,
-        )))
-        .unwrap();
+        keys.send(press(KeyCode::Enter)).unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
-        keys.send(TermEvent::Key(KeyEvent::new(
-            KeyCode::Char('q'),
-            KeyModifiers::NONE,
-        )))
-        .unwrap();
+        keys.send(press(KeyCode::Char('q'))).unwrap();
     };
     let (app, ()) = tokio::join!(tui::run_loop(&mut terminal, app, input, config), driver);
     let app = app.unwrap();
