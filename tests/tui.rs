@@ -1045,3 +1045,49 @@ async fn w_saves_the_batch_with_the_current_limits() {
         reqwest::Method::POST
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn o_opens_a_batch_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.txt");
+    std::fs::write(
+        &good,
+        "http://127.0.0.1:9/a\nhttp://127.0.0.1:9/b\nhttp://127.0.0.1:9/c\n",
+    )
+    .unwrap();
+    let app = App::new(None, Limits::default());
+    let config = TuiConfig {
+        run: RunConfig::default(),
+        base_url: None,
+        journal_dir: dir.path().join("r"),
+        runs_file: None,
+    };
+    let (keys, input) = scripted_keys();
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let type_path = |path: &str| {
+        keys.send(press(KeyCode::Char('o'))).unwrap();
+        for c in path.chars() {
+            keys.send(press(KeyCode::Char(c))).unwrap();
+        }
+        keys.send(press(KeyCode::Enter)).unwrap();
+    };
+    let driver = async {
+        type_path(good.to_str().unwrap());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        type_path("/no/such/batch.json");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        keys.send(press(KeyCode::Char('q'))).unwrap();
+    };
+    let (app, ()) = tokio::join!(tui::run_loop(&mut terminal, app, input, config), driver);
+    let app = app.unwrap();
+    assert_eq!(
+        app.batch.as_ref().map(Batch::len),
+        Some(3),
+        "the good batch was loaded"
+    );
+    assert!(
+        matches!(&app.notice, Some(Notice::Error(e)) if e.contains("cannot read the batch file")),
+        "{:?}",
+        app.notice
+    );
+}

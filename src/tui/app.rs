@@ -137,6 +137,10 @@ pub enum Msg {
         generation: u64,
         result: Result<Batch, BatchError>,
     },
+    /// A batch file opened with `o`, loaded off the UI thread.
+    BatchLoaded(Result<Batch, String>),
+    /// Background work failed; the message says what and why.
+    Problem(String),
     /// The batch was saved with the current limits (or why not).
     Saved(Result<PathBuf, String>),
     /// A page of results read from the journal, and how many matched.
@@ -334,6 +338,14 @@ impl App {
                 }
                 self.only = Some(Arc::new(failed));
                 self.start()
+            }
+            Msg::BatchLoaded(Ok(batch)) => {
+                self.set_batch(batch);
+                vec![]
+            }
+            Msg::BatchLoaded(Err(e)) | Msg::Problem(e) => {
+                self.notice = Some(Notice::Error(e));
+                vec![]
             }
             Msg::Saved(Ok(path)) => {
                 self.notice = Some(Notice::Info(format!(

@@ -54,6 +54,16 @@ pub struct TuiConfig {
     pub runs_file: Option<PathBuf>,
 }
 
+impl TuiConfig {
+    /// How batches opened or edited in the app are loaded.
+    fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            base_url: self.base_url.clone(),
+            format: None,
+        }
+    }
+}
+
 /// Restores the terminal when dropped: normal exit, error or unwinding.
 struct Restore;
 
@@ -204,55 +214,46 @@ where
                         app.notice = Some(Notice::Error(e));
                     }
                 },
-                Effect::FindFailed(journal) => {
-                    let background = background.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let found = crate::export::failed_indices(&journal)
-                            .map_err(|e| format!("cannot read {}: {e}", journal.display()));
-                        let _ = background.send(Msg::FailedFound(found));
-                    });
-                }
+                Effect::FindFailed(journal) => off_ui_thread(&background, move || {
+                    let found = crate::export::failed_indices(&journal)
+                        .map_err(|e| format!("cannot read {}: {e}", journal.display()));
+                    Msg::FailedFound(found)
+                }),
                 Effect::Export {
                     journal,
                     out,
                     format,
-                } => {
-                    let background = background.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let done = crate::export::convert(&journal, &out, format)
-                            .map(|count| (out.clone(), count))
-                            .map_err(|e| {
-                                format!(
-                                    "cannot export to {}: {e} (the results are still in {})",
-                                    out.display(),
-                                    journal.display()
-                                )
-                            });
-                        let _ = background.send(Msg::Exported(done));
-                    });
-                }
+                } => off_ui_thread(&background, move || {
+                    let done = crate::export::convert(&journal, &out, format)
+                        .map(|count| (out.clone(), count))
+                        .map_err(|e| {
+                            format!(
+                                "cannot export to {}: {e} (the results are still in {})",
+                                out.display(),
+                                journal.display()
+                            )
+                        });
+                    Msg::Exported(done)
+                }),
                 Effect::SaveBatch {
                     text,
                     from,
                     format,
                     limits,
                     path,
-                } => {
-                    let background = background.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let _ = background
-                            .send(Msg::Saved(save_batch(text, &from, format, limits, &path)));
-                    });
-                }
+                } => off_ui_thread(&background, move || {
+                    Msg::Saved(save_batch(text, &from, format, limits, &path))
+                }),
                 Effect::RecordRun(entry) => {
                     if let Some(path) = config.runs_file.clone() {
-                        let background = background.clone();
-                        tokio::task::spawn_blocking(move || {
-                            if let Err(e) = runs::append(&path, &entry) {
-                                let message =
-                                    format!("cannot record the run in {}: {e}", path.display());
-                                let _ = background.send(Msg::Exported(Err(message)));
-                            }
+                        off_ui_thread(&background, move || {
+                            let recorded = runs::append(&path, &entry);
+                            recorded.err().map(|e| {
+                                Msg::Problem(format!(
+                                    "cannot record the run in {}: {e}",
+                                    path.display()
+                                ))
+                            })
                         });
                     }
                 }
@@ -260,42 +261,48 @@ where
                     journal,
                     filter,
                     order,
-                } => {
-                    let background = background.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let page = crate::export::select(&journal, filter, order, app::RESULTS_CAP)
-                            .map_err(|e| format!("cannot read {}: {e}", journal.display()));
-                        let _ = background.send(Msg::ResultsLoaded(page));
-                    });
-                }
+                } => off_ui_thread(&background, move || {
+                    let page = crate::export::select(&journal, filter, order, app::RESULTS_CAP)
+                        .map_err(|e| format!("cannot read {}: {e}", journal.display()));
+                    Msg::ResultsLoaded(page)
+                }),
                 Effect::Validate {
                     generation,
                     text,
                     path,
                 } => {
-                    let background = background.clone();
-                    let options = LoadOptions {
-                        base_url: config.base_url.clone(),
-                        format: None,
-                    };
-                    tokio::task::spawn_blocking(move || {
-                        let result = Batch::parse_str(&text, &path, &options);
-                        let _ = background.send(Msg::Validated { generation, result });
+                    let options = config.load_options();
+                    off_ui_thread(&background, move || Msg::Validated {
+                        generation,
+                        result: Batch::parse_str(&text, &path, &options),
                     });
                 }
+                // Loading validates the whole expansion: never on the UI loop.
                 Effect::OpenBatch(path) => {
-                    let options = LoadOptions {
-                        base_url: config.base_url.clone(),
-                        format: None,
-                    };
-                    match Batch::load_with(&path, &options) {
-                        Ok(batch) => app.set_batch(batch),
-                        Err(e) => app.notice = Some(Notice::Error(e.to_string())),
-                    }
+                    let options = config.load_options();
+                    off_ui_thread(&background, move || {
+                        Msg::BatchLoaded(
+                            Batch::load_with(&path, &options).map_err(|e| e.to_string()),
+                        )
+                    });
                 }
             }
         }
     }
+}
+
+/// Runs blocking work (file I/O, parsing) on tokio's blocking pool and
+/// sends its result, if any, back to the loop as a message.
+fn off_ui_thread<R: Into<Option<Msg>>>(
+    background: &mpsc::UnboundedSender<Msg>,
+    work: impl FnOnce() -> R + Send + 'static,
+) {
+    let background = background.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Some(msg) = work().into() {
+            let _ = background.send(msg);
+        }
+    });
 }
 
 /// Writes the batch with `limits` and checks that the file loads back.

@@ -118,11 +118,7 @@ fn draw_page(
     .areas(frame.area());
     draw_header(frame, header, app, theme);
     body(frame, area);
-    let line = match &app.notice {
-        Some(Notice::Error(e)) => Line::styled(format!(" {e}"), theme.bad),
-        Some(Notice::Info(m)) => Line::styled(format!(" {m}"), theme.accent),
-        None => Line::styled(format!(" {hint}"), theme.dim),
-    };
+    let line = footer_line(app, theme, &format!(" {hint}"));
     frame.render_widget(line, footer);
 }
 
@@ -162,7 +158,14 @@ fn draw_dashboard(frame: &mut Frame, app: &App, theme: &Theme) {
     draw_statuses(frame, statuses, app, theme);
     draw_errors(frame, errors, app, theme);
     draw_progress(frame, progress, app, theme);
-    draw_footer(frame, footer, app, theme);
+    frame.render_widget(
+        footer_line(
+            app,
+            theme,
+            "r run · p pause · s stop · ←→ change · Tab select · f failed · e export · ? help",
+        ),
+        footer,
+    );
 }
 
 fn draw_editor(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -911,16 +914,13 @@ fn draw_progress(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     );
 }
 
-fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let line = match &app.notice {
+/// The latest notice, or else the view's key hint.
+fn footer_line(app: &App, theme: &Theme, hint: &str) -> Line<'static> {
+    match &app.notice {
         Some(Notice::Error(e)) => Line::styled(format!(" {e}"), theme.bad),
         Some(Notice::Info(m)) => Line::styled(format!(" {m}"), theme.accent),
-        None => Line::styled(
-            "r run · p pause · s stop · ←→ change · Tab select · f failed · e export · ? help",
-            theme.dim,
-        ),
-    };
-    frame.render_widget(line, area);
+        None => Line::styled(hint.to_owned(), theme.dim),
+    }
 }
 
 /// Every key, in one overlay.
