@@ -56,9 +56,15 @@ async fn inventory_is_deterministic_and_validates() {
     assert_eq!(status, 200);
     assert_eq!(a["id"], 7);
     assert!(a["name"].is_string() && a["quantity"].is_u64());
+    // "123.00 EUR": a whole number, two decimals, the currency.
+    let price = a["price"].as_str().unwrap();
+    let amount = price
+        .strip_suffix(" EUR")
+        .unwrap_or_else(|| panic!("{price}"));
+    let (whole, cents) = amount.split_once('.').unwrap_or_else(|| panic!("{price}"));
     assert!(
-        a["price"].as_str().unwrap().ends_with(".00 EUR")
-            || a["price"].as_str().unwrap().contains(" EUR")
+        whole.parse::<u64>().is_ok() && cents.len() == 2 && cents.parse::<u8>().is_ok(),
+        "{price}"
     );
     assert_eq!(
         get_json(&m.url("/inventory/products?id=7")).await.1,
