@@ -167,7 +167,7 @@ async fn a_journal_converts_to_every_format_and_lists_failures() {
 }
 
 #[test]
-fn select_keeps_a_bounded_filtered_ordered_page() {
+fn result_index_pages_a_filtered_ordered_journal() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("j.jsonl");
     let record = |index: u64, status: Option<u16>, latency: f64| RequestRecord {
@@ -202,32 +202,87 @@ fn select_keeps_a_bounded_filtered_ordered_page() {
         })
         .collect();
     std::fs::write(&journal, write_all(&all, ExportFormat::Jsonl)).unwrap();
-    use ratebench::export::{ResultFilter, ResultOrder, select};
-    let (rows, matching) = select(&journal, ResultFilter::All, ResultOrder::Index, 50).unwrap();
-    assert_eq!(matching, 1000);
+    use ratebench::export::{ResultFilter, ResultIndex, ResultOrder};
+    let indices = |rows: &[RequestRecord]| rows.iter().map(|r| r.index).collect::<Vec<_>>();
+    let index = ResultIndex::build(&journal, ResultFilter::All, ResultOrder::Index).unwrap();
+    assert_eq!(index.len(), 1000);
     assert_eq!(
-        rows.iter().map(|r| r.index).collect::<Vec<_>>(),
+        indices(&index.page(0, 50).unwrap()),
         (0..50).collect::<Vec<_>>()
     );
-    let (rows, matching) = select(
-        &journal,
-        ResultFilter::ServerError,
-        ResultOrder::Index,
-        1000,
-    )
-    .unwrap();
+    assert_eq!(
+        indices(&index.page(990, 50).unwrap()),
+        (990..1000).collect::<Vec<_>>(),
+        "a page past the end is cut short"
+    );
+    assert!(index.page(2000, 5).unwrap().is_empty());
+    let index =
+        ResultIndex::build(&journal, ResultFilter::ServerError, ResultOrder::Index).unwrap();
     let expected: Vec<u64> = (0..1000).filter(|i| i % 10 == 0 && i % 7 != 0).collect();
-    assert_eq!(matching, expected.len() as u64);
-    assert_eq!(rows.iter().map(|r| r.index).collect::<Vec<_>>(), expected);
-    let (rows, _) = select(&journal, ResultFilter::All, ResultOrder::SlowestFirst, 5).unwrap();
+    assert_eq!(index.len(), expected.len());
+    assert_eq!(indices(&index.page(0, 1000).unwrap()), expected);
+    let index = ResultIndex::build(&journal, ResultFilter::All, ResultOrder::SlowestFirst).unwrap();
     let mut slowest: Vec<f64> = all.iter().map(|r| r.latency_ms.unwrap()).collect();
     slowest.sort_by(|a, b| b.total_cmp(a));
-    assert_eq!(
-        rows.iter()
-            .map(|r| r.latency_ms.unwrap())
-            .collect::<Vec<_>>(),
-        slowest[..5]
+    let latencies = |rows: Vec<RequestRecord>| -> Vec<f64> {
+        rows.iter().map(|r| r.latency_ms.unwrap()).collect()
+    };
+    assert_eq!(latencies(index.page(0, 5).unwrap()), slowest[..5]);
+    assert_eq!(latencies(index.page(500, 5).unwrap()), slowest[500..505]);
+    let index = ResultIndex::build(&journal, ResultFilter::NoAnswer, ResultOrder::Index).unwrap();
+    assert_eq!((index.len(), index.page(0, 3).unwrap().len()), (143, 3));
+}
+
+#[test]
+fn conversion_reports_progress_and_the_index_skips_a_line_being_written() {
+    use ratebench::export::{ResultFilter, ResultIndex, ResultOrder, convert_with_progress};
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.jsonl");
+    let records: Vec<RequestRecord> = (0..25_000u64)
+        .map(|index| RequestRecord {
+            index,
+            name: None,
+            method: "GET".into(),
+            url: format!("http://h/{index}"),
+            status: Some(200),
+            ok: true,
+            error_kind: None,
+            error: None,
+            attempts: 1,
+            started_at: None,
+            wait_ms: 0.0,
+            latency_ms: Some(1.0),
+            bytes: 0,
+            headers: Default::default(),
+            body: None,
+        })
+        .collect();
+    std::fs::write(&journal, write_all(&records, ExportFormat::Jsonl)).unwrap();
+    let mut reports = vec![];
+    let count = convert_with_progress(
+        &journal,
+        &dir.path().join("out.csv"),
+        ExportFormat::Csv,
+        |at| reports.push(at),
+    )
+    .unwrap();
+    assert_eq!(count, 25_000);
+    let seen: Vec<u64> = reports.iter().map(|p| p.records).collect();
+    assert_eq!(seen, [10_000, 20_000, 25_000]);
+    assert!(
+        reports
+            .windows(2)
+            .all(|w| w[0].bytes_read < w[1].bytes_read)
     );
-    let (rows, matching) = select(&journal, ResultFilter::NoAnswer, ResultOrder::Index, 3).unwrap();
-    assert_eq!((matching, rows.len()), (143, 3));
+    assert_eq!(reports.last().unwrap().ratio(), 1.0);
+    assert!(reports[0].ratio() > 0.3 && reports[0].ratio() < 0.5);
+
+    // A record cut off mid-write (no newline yet) is left for later.
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap();
+    std::io::Write::write_all(&mut file, b"{\"index\": 25000, \"ok\": tr").unwrap();
+    let index = ResultIndex::build(&journal, ResultFilter::All, ResultOrder::Index).unwrap();
+    assert_eq!(index.len(), 25_000);
 }

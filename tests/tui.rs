@@ -14,7 +14,7 @@ use ratebench::batch::{Batch, LoadOptions};
 use ratebench::engine::{Binding, Command, Event, Limits, RunConfig, RunState};
 use ratebench::export::{ErrorKind, RunSummary};
 use ratebench::mock::{Knobs, Latency, MockServer, RouteKnobs};
-use ratebench::stats::{EndpointStats, LastError, Percentiles, StatsSnapshot};
+use ratebench::stats::{EndpointStats, ErrorGroup, FailureClass, Percentiles, StatsSnapshot};
 use ratebench::tui::app::{Notice, Prompt, Slider};
 use ratebench::tui::{self, App, Effect, Msg, TuiConfig, ui};
 
@@ -282,12 +282,24 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
         },
         by_status: BTreeMap::from([(200, done.saturating_sub(3)), (429, 1), (503, 1)]),
         by_error: BTreeMap::from([(ErrorKind::Timeout, 1)]),
-        last_error: Some(LastError {
-            kind: Some(ErrorKind::Timeout),
-            status: None,
-            message: "operation timed out".into(),
-            url: "http://127.0.0.1:3000/inventory/products?id=7".into(),
-        }),
+        errors: vec![
+            ErrorGroup {
+                class: FailureClass::Status(503),
+                count: 2,
+                message: "HTTP 503 after 3 attempts".into(),
+                url: "http://127.0.0.1:3000/inventory/materials?id=12".into(),
+                index: 62,
+                attempts: 3,
+            },
+            ErrorGroup {
+                class: FailureClass::Error(ErrorKind::Timeout),
+                count: 1,
+                message: "operation timed out".into(),
+                url: "http://127.0.0.1:3000/inventory/products?id=7".into(),
+                index: 7,
+                attempts: 1,
+            },
+        ],
         endpoints: vec![
             EndpointStats {
                 key: "inventory".into(),
@@ -356,41 +368,8 @@ macro_rules! snap {
 }
 
 #[test]
-fn snapshot_dashboard_idle() {
-    snap!("dashboard_idle", app());
-}
-
-#[test]
 fn snapshot_dashboard_empty() {
     snap!("dashboard_no_batch", App::new(None, Limits::default()));
-}
-
-#[test]
-fn snapshot_dashboard_running() {
-    snap!("dashboard_running", scripted(RunState::Running, 40));
-}
-
-#[test]
-fn snapshot_dashboard_paused() {
-    let mut app = scripted(RunState::Running, 40);
-    app.update(ch('p'));
-    let mut s = snapshot_stats(RunState::Paused, 40);
-    s.binding = Binding::Paused;
-    app.update(Msg::Stats(Box::new(s)));
-    snap!("dashboard_paused", app);
-}
-
-#[test]
-fn snapshot_dashboard_done() {
-    let mut app = scripted(RunState::Done, 100);
-    app.update(Msg::Engine(Event::Finished(Box::new(RunSummary {
-        total: 100,
-        ok: 97,
-        failed: 3,
-        achieved_per_s: 19.8,
-        ..RunSummary::default()
-    }))));
-    snap!("dashboard_done", app);
 }
 
 #[test]
@@ -401,27 +380,6 @@ fn snapshot_dashboard_tall_shows_endpoints() {
         100,
         32
     );
-}
-
-#[test]
-fn snapshot_overlays() {
-    let mut help = app();
-    help.update(ch('?'));
-    snap!("overlay_help", help);
-    let mut quit = scripted(RunState::Running, 40);
-    quit.update(ch('q'));
-    snap!("overlay_quit", quit);
-    let mut typing = scripted(RunState::Running, 40);
-    typing.update(key(KeyCode::Tab));
-    typing.update(ch('3'));
-    typing.update(ch('5'));
-    snap!("overlay_value", typing);
-    let mut open = app();
-    open.update(ch('o'));
-    for c in "sample-batches/geocode.json".chars() {
-        open.update(ch(c));
-    }
-    snap!("overlay_open", open);
 }
 
 #[test]
@@ -521,12 +479,12 @@ async fn the_app_runs_a_batch_against_the_mock_with_a_live_change() {
     );
     let screen = format!("{}", terminal.backend());
     assert!(
-        screen.contains("results · all · by index · 100"),
+        screen.contains("results · all · by index · 1 of 100"),
         "{screen}"
     );
     assert!(screen.contains("DONE"), "{screen}");
     // The results table read the journal back.
-    assert_eq!(app.results.matching, 100);
+    assert_eq!(app.results.len(), 100);
     assert_eq!(
         app.results.rows.iter().map(|r| r.index).collect::<Vec<_>>(),
         (0..100).collect::<Vec<_>>()
@@ -848,6 +806,25 @@ fn result_record(index: u64, status: Option<u16>, latency: f64) -> ratebench::Re
     }
 }
 
+/// A journal of `rows` in a fresh directory, and the message the app gets
+/// when its index is built.
+fn indexed(rows: &[ratebench::export::RequestRecord]) -> (tempfile::TempDir, Msg) {
+    use ratebench::export::{ResultFilter, ResultIndex, ResultOrder};
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.jsonl");
+    let text: String = rows
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap() + "\n")
+        .collect();
+    std::fs::write(&journal, text).unwrap();
+    let index = ResultIndex::build(&journal, ResultFilter::All, ResultOrder::Index).unwrap();
+    let page = index.page(0, tui::results::PAGE).unwrap();
+    (
+        dir,
+        Msg::ResultsIndexed(Ok((std::sync::Arc::new(index), 0, page))),
+    )
+}
+
 #[test]
 fn the_results_table_keys() {
     use ratebench::export::{ResultFilter, ResultOrder};
@@ -860,6 +837,7 @@ fn the_results_table_keys() {
         journal: "/tmp/j.jsonl".into(),
         filter,
         order,
+        around: 0,
     };
     assert_eq!(
         app.update(ch('v')),
@@ -875,7 +853,9 @@ fn the_results_table_keys() {
     let rows: Vec<_> = (0..30)
         .map(|i| result_record(i, Some(200), i as f64))
         .collect();
-    app.update(Msg::ResultsLoaded(Ok((rows, 30))));
+    let (_dir, loaded) = indexed(&rows);
+    app.update(loaded);
+    app.results.height.set(10);
     app.update(key(KeyCode::PageDown));
     app.update(key(KeyCode::Down));
     assert_eq!(app.results.selected, 11);
@@ -906,6 +886,78 @@ fn the_results_table_keys() {
 }
 
 #[test]
+fn the_results_table_pages_through_a_long_journal() {
+    use ratebench::tui::app::View;
+    use ratebench::tui::results::PAGE;
+    let mut app = app();
+    app.journal = Some("/tmp/j.jsonl".into());
+    app.view = View::Results;
+    let rows: Vec<_> = (0..3_000)
+        .map(|i| result_record(i, Some(200), i as f64))
+        .collect();
+    let (_dir, loaded) = indexed(&rows);
+    app.update(loaded);
+    app.results.height.set(20);
+    assert_eq!(app.results.len(), 3_000);
+    assert_eq!(app.results.rows.len(), PAGE, "one page in memory");
+    // Moving well inside the page reads nothing.
+    for _ in 0..5 {
+        assert_eq!(app.update(key(KeyCode::PageDown)), []);
+    }
+    assert_eq!(app.results.selected, 100);
+    // Near its end, the next page is asked for, once.
+    let mut asked = vec![];
+    for _ in 0..15 {
+        asked.extend(app.update(key(KeyCode::PageDown)));
+    }
+    assert_eq!(app.results.selected, 400);
+    let [Effect::LoadPage { index, offset }] = asked.as_slice() else {
+        panic!("one page read: {asked:?}");
+    };
+    assert_eq!(
+        *offset,
+        400 - PAGE / 2,
+        "centred on the selection that asked"
+    );
+    // The page arrives: the selection's row is in memory again.
+    let page = index.page(*offset, PAGE).unwrap();
+    assert_eq!(
+        app.update(Msg::ResultsPage {
+            index: index.clone(),
+            offset: *offset,
+            rows: Ok(page),
+        }),
+        []
+    );
+    assert_eq!(app.results.selected_row().unwrap().index, 400);
+    // End jumps to the last result and reads the last page.
+    let effects = app.update(key(KeyCode::End));
+    assert_eq!(app.results.selected, 2_999);
+    assert!(app.results.selected_row().is_none(), "not read yet");
+    let [Effect::LoadPage { index, offset }] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(*offset, 3_000 - PAGE);
+    let page = index.page(*offset, PAGE).unwrap();
+    app.update(Msg::ResultsPage {
+        index: index.clone(),
+        offset: *offset,
+        rows: Ok(page),
+    });
+    assert_eq!(app.results.selected_row().unwrap().index, 2_999);
+    assert_eq!(app.results.rows.len(), PAGE, "still one page in memory");
+    // A page read for an index since replaced is dropped.
+    let (_dir2, reloaded) = indexed(&rows[..10]);
+    app.update(reloaded);
+    app.update(Msg::ResultsPage {
+        index: index.clone(),
+        offset: 0,
+        rows: Ok(index.page(0, PAGE).unwrap()),
+    });
+    assert_eq!(app.results.rows.len(), 10);
+}
+
+#[test]
 fn snapshot_results() {
     let mut app = scripted(RunState::Done, 100);
     app.view = ratebench::tui::app::View::Results;
@@ -916,7 +968,8 @@ fn snapshot_results() {
         result_record(3, None, 5000.0),
         result_record(4, Some(200), 188.25),
     ];
-    app.update(Msg::ResultsLoaded(Ok((rows, 5))));
+    let (_dir, loaded) = indexed(&rows);
+    app.update(loaded);
     app.update(key(KeyCode::Down));
     snap!("results_table", app);
     app.update(key(KeyCode::Down));
@@ -1090,4 +1143,224 @@ async fn o_opens_a_batch_in_the_background() {
         "{:?}",
         app.notice
     );
+}
+
+// ---- Every view and overlay in every run state --------------------------------
+
+/// The app in `state`, with fixed stats, two earlier runs in the log and
+/// (once a run has started) a journal of results.
+fn in_state(state: RunState) -> (App, Option<tempfile::TempDir>) {
+    let mut app = match state {
+        RunState::Idle => app(),
+        RunState::Paused => {
+            let mut app = scripted(RunState::Running, 40);
+            app.update(ch('p'));
+            let mut s = snapshot_stats(RunState::Paused, 40);
+            s.binding = Binding::Paused;
+            app.update(Msg::Stats(Box::new(s)));
+            app
+        }
+        RunState::Done => {
+            let mut app = scripted(RunState::Done, 100);
+            app.update(Msg::Engine(Event::Finished(Box::new(RunSummary {
+                total: 100,
+                ok: 97,
+                failed: 3,
+                achieved_per_s: 19.8,
+                ..RunSummary::default()
+            }))));
+            app
+        }
+        other => scripted(other, 40),
+    };
+    app.runs_log = vec![
+        run_entry(1, 10, 20.0, 19.9, 0),
+        run_entry(2, 20, 50.0, 48.7, 3),
+    ];
+    app.batch_text = Some(
+        "{\"base_url\": \"http://127.0.0.1:3000\",\n \"requests\": [\"/inventory/products?id=1\"]}"
+            .into(),
+    );
+    app.notice = None;
+    let dir = (state != RunState::Idle).then(|| {
+        let rows = [
+            result_record(0, Some(200), 201.5),
+            result_record(1, Some(429), 3.2),
+            result_record(2, Some(503), 12.0),
+            result_record(3, None, 5000.0),
+        ];
+        let (dir, loaded) = indexed(&rows);
+        app.update(loaded);
+        dir
+    });
+    (app, dir)
+}
+
+/// Puts `app` on `screen` the way a user gets there, by keys. The
+/// results are read from `journal` (the app shows a fixed path).
+fn open_screen(app: &mut App, screen: &str, journal: Option<&Path>) {
+    let keys: &[Msg] = &match screen {
+        "dashboard" => vec![],
+        "help" => vec![ch('?')],
+        "value" => vec![key(KeyCode::Tab), ch('3'), ch('5')],
+        "open" => vec![ch('o')],
+        "export" => vec![ch('e')],
+        "save" => vec![ch('w')],
+        "errors" => vec![ch('x'), key(KeyCode::Down)],
+        "quit" => vec![ch('q')],
+        "batch" => vec![ch('b')],
+        "results" => vec![ch('v'), key(KeyCode::Down)],
+        "result_detail" => vec![ch('v'), key(KeyCode::Down), key(KeyCode::Enter)],
+        "runs" => vec![ch('c'), ch(' '), key(KeyCode::Down), ch(' ')],
+        other => panic!("no screen {other}"),
+    };
+    for msg in keys {
+        // Work the loop does off the UI thread, done here in line.
+        for effect in app.update(msg.clone()) {
+            match effect {
+                Effect::Validate {
+                    generation,
+                    text,
+                    path,
+                } => {
+                    let result = Batch::parse_str(&text, &path, &LoadOptions::default());
+                    app.update(Msg::Validated { generation, result });
+                }
+                Effect::LoadResults {
+                    journal: _,
+                    filter,
+                    order,
+                    around,
+                } => {
+                    let journal = journal.expect("a journal once a run has started");
+                    let index =
+                        ratebench::export::ResultIndex::build(journal, filter, order).unwrap();
+                    let offset = tui::results::page_start(around, index.len());
+                    let rows = index.page(offset, tui::results::PAGE).unwrap();
+                    app.update(Msg::ResultsIndexed(Ok((
+                        std::sync::Arc::new(index),
+                        offset,
+                        rows,
+                    ))));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[test]
+fn snapshot_every_view_and_overlay_in_every_state() {
+    let screens = [
+        "dashboard",
+        "help",
+        "value",
+        "open",
+        "export",
+        "save",
+        "errors",
+        "quit",
+        "batch",
+        "results",
+        "result_detail",
+        "runs",
+    ];
+    let states = [
+        ("idle", RunState::Idle),
+        ("running", RunState::Running),
+        ("paused", RunState::Paused),
+        ("done", RunState::Done),
+    ];
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots/states"));
+    settings.set_prepend_module_to_snapshot(false);
+    let _bound = settings.bind_to_scope();
+    for (label, state) in states {
+        for screen in screens {
+            let (mut app, dir) = in_state(state);
+            let journal = dir.as_ref().map(|d| d.path().join("j.jsonl"));
+            open_screen(&mut app, screen, journal.as_deref());
+            // Keys must not have changed the state being shown.
+            assert_eq!(app.state, state, "{screen} in {label}");
+            let terminal = render(&app);
+            insta::assert_snapshot!(format!("{label}__{screen}"), terminal.backend());
+        }
+    }
+    // The export progress bar, while an export runs after a run.
+    let (mut app, _dir) = in_state(RunState::Done);
+    app.update(Msg::ExportProgress(ratebench::export::Progress {
+        records: 45_000,
+        bytes_read: 450,
+        bytes_total: 1_000,
+    }));
+    insta::assert_snapshot!("done__exporting", render(&app).backend());
+}
+
+#[test]
+fn the_errors_overlay_selects_a_group_and_shows_its_results() {
+    use ratebench::export::{ResultFilter, ResultOrder};
+    use ratebench::tui::app::View;
+    let mut app = app();
+    assert_eq!(app.update(ch('x')), []);
+    assert!(
+        app.errors_view.is_none(),
+        "nothing to show before a failure"
+    );
+    let mut app = scripted(RunState::Running, 40);
+    app.update(ch('x'));
+    assert_eq!(app.errors_view, Some(0));
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Down));
+    assert_eq!(app.errors_view, Some(1), "stops at the last group");
+    app.update(key(KeyCode::Up));
+    assert_eq!(
+        app.stats.errors[0].class,
+        FailureClass::Status(503),
+        "the busiest group first"
+    );
+    // Enter shows the group's requests in the results table.
+    let effects = app.update(key(KeyCode::Enter));
+    assert_eq!(app.view, View::Results);
+    assert_eq!(app.errors_view, None);
+    assert_eq!(
+        effects,
+        [Effect::LoadResults {
+            journal: "/tmp/ratebench/inventory-run1.jsonl".into(),
+            filter: ResultFilter::ServerError,
+            order: ResultOrder::Index,
+            around: 0,
+        }]
+    );
+    // The timeout group maps to every failed request.
+    app.view = View::Dashboard;
+    app.update(ch('x'));
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.results.filter, ResultFilter::Failed);
+    // Esc closes without moving.
+    app.view = View::Dashboard;
+    app.update(ch('x'));
+    app.update(key(KeyCode::Esc));
+    assert_eq!((app.errors_view, app.view), (None, View::Dashboard));
+}
+
+#[test]
+fn export_progress_shows_until_the_export_ends() {
+    let mut app = scripted(RunState::Done, 100);
+    let progress = ratebench::export::Progress {
+        records: 10_000,
+        bytes_read: 1_000,
+        bytes_total: 4_000,
+    };
+    app.update(Msg::ExportProgress(progress));
+    assert_eq!(app.exporting, Some(progress));
+    let screen = format!("{}", render(&app).backend());
+    assert!(screen.contains(" 25 % · 10000 results"), "{screen}");
+    app.update(Msg::Exported(Ok(("out.csv".into(), 40_000))));
+    assert_eq!(app.exporting, None);
+    assert!(matches!(&app.notice, Some(Notice::Info(m)) if m.contains("exported 40000")));
+    app.update(Msg::ExportProgress(progress));
+    app.update(Msg::Exported(Err("cannot export to /x: denied".into())));
+    assert_eq!(app.exporting, None);
+    assert!(matches!(&app.notice, Some(Notice::Error(_))));
 }

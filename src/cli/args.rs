@@ -91,6 +91,10 @@ pub struct SettingsArgs {
     /// Speak HTTP/2 (prior knowledge) instead of HTTP/1.1.
     #[arg(long)]
     pub http2: bool,
+
+    /// Keep response bodies in the results, up to SIZE each [default: 64KiB when given].
+    #[arg(long, value_name = "SIZE", num_args = 0..=1, default_missing_value = "64KiB", value_parser = parse_size)]
+    pub keep_body: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -150,10 +154,6 @@ pub struct RunArgs {
     /// Write the run summary as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
-
-    /// Keep response bodies in the results, up to SIZE each.
-    #[arg(long, value_name = "SIZE", num_args = 0..=1, default_missing_value = "64KiB", value_parser = parse_size)]
-    pub keep_body: Option<usize>,
 
     /// Record URLs as sent, without masking key-like query values.
     #[arg(long)]

@@ -116,7 +116,6 @@ pub async fn run(args: RunArgs) -> u8 {
 
 fn config_from(args: &RunArgs, batch: &Batch) -> RunConfig {
     RunConfig {
-        keep_body: args.keep_body,
         stop_grace: args.grace,
         redact: !args.no_redact,
         ..super::settings::run_config(&args.settings, &batch.settings)

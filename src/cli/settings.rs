@@ -19,6 +19,7 @@ pub fn run_config(args: &SettingsArgs, file: &BatchSettings) -> RunConfig {
         retries: args.retries.or(file.retries).unwrap_or(defaults.retries),
         timeout: args.timeout.or(file.timeout).unwrap_or(defaults.timeout),
         http2: args.http2 || file.http2.unwrap_or(false),
+        keep_body: args.keep_body,
         ..defaults
     }
 }

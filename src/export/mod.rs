@@ -1,13 +1,15 @@
 //! Results leaving the engine: records, the journal writers, the summary,
 //! and redaction of secrets.
 
+pub mod browse;
 pub mod convert;
 pub mod record;
 pub mod redact;
 pub mod summary;
 pub mod writer;
 
-pub use convert::{ResultFilter, ResultOrder, convert, failed_indices, select};
+pub use browse::{ResultFilter, ResultIndex, ResultOrder};
+pub use convert::{Progress, convert, convert_with_progress, failed_indices};
 pub use record::{ErrorKind, RequestRecord};
 pub use summary::RunSummary;
 pub use writer::{CsvRow, ExportFormat, MemorySink, RecordSink, create_journal, writer};

@@ -157,7 +157,7 @@ impl Aggregator {
             wait: s.wait.percentiles(),
             by_status: s.by_status.clone(),
             by_error: s.by_error.clone(),
-            last_error: s.last_error.clone(),
+            errors: s.errors.top(),
             endpoints: s.endpoints.top(super::SNAPSHOT_ENDPOINTS),
         };
         self.snapshots.send_replace(snapshot);

@@ -4,6 +4,7 @@
 
 mod aggregator;
 mod endpoints;
+mod errors;
 mod histogram;
 mod live;
 
@@ -15,20 +16,12 @@ use tokio::time::Instant;
 
 pub(crate) use aggregator::{AggMsg, Aggregator};
 pub use endpoints::{EndpointStats, Endpoints, endpoint_key};
+pub use errors::{ErrorGroup, ErrorGroups, FailureClass};
 pub use histogram::{LatencyHistogram, Percentiles};
 pub use live::{LiveCounters, LiveReading};
 
 use crate::engine::{Binding, Limits, RunState};
 use crate::export::{ErrorKind, RequestRecord, RunSummary};
-
-/// The latest failure, for a UI's errors panel.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LastError {
-    pub kind: Option<ErrorKind>,
-    pub status: Option<u16>,
-    pub message: String,
-    pub url: String,
-}
 
 /// Everything a front end shows, as of `elapsed` into the run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -58,7 +51,9 @@ pub struct StatsSnapshot {
     pub wait: Percentiles,
     pub by_status: BTreeMap<u16, u64>,
     pub by_error: BTreeMap<ErrorKind, u64>,
-    pub last_error: Option<LastError>,
+    /// Failures by kind or status, most first, each with its latest
+    /// message and an example URL.
+    pub errors: Vec<ErrorGroup>,
     /// The busiest endpoints (by name or URL pattern), most requests first.
     pub endpoints: Vec<EndpointStats>,
 }
@@ -88,7 +83,7 @@ impl StatsSnapshot {
             wait: Percentiles::default(),
             by_status: BTreeMap::new(),
             by_error: BTreeMap::new(),
-            last_error: None,
+            errors: Vec::new(),
             endpoints: Vec::new(),
         }
     }
@@ -104,7 +99,7 @@ pub struct Stats {
     pub wait: LatencyHistogram,
     pub by_status: BTreeMap<u16, u64>,
     pub by_error: BTreeMap<ErrorKind, u64>,
-    pub last_error: Option<LastError>,
+    pub errors: ErrorGroups,
     pub endpoints: Endpoints,
 }
 
@@ -116,15 +111,7 @@ impl Stats {
             self.ok += 1;
         } else {
             self.failed += 1;
-            self.last_error = Some(LastError {
-                kind: r.error_kind,
-                status: r.status,
-                message: r
-                    .error
-                    .clone()
-                    .unwrap_or_else(|| format!("HTTP {}", r.status.unwrap_or(0))),
-                url: r.url.clone(),
-            });
+            self.errors.add(r);
         }
         if let Some(status) = r.status {
             *self.by_status.entry(status).or_default() += 1;

@@ -11,14 +11,17 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::history::History;
+use super::results::ResultsView;
 use super::steps;
 use ratatui_textarea::TextArea;
 
 use super::runs::RunEntry;
 use crate::batch::{Batch, BatchError, Format};
 use crate::engine::{Command, Event, Limits, RunState};
-use crate::export::{ExportFormat, RequestRecord, ResultFilter, ResultOrder, RunSummary};
-use crate::stats::StatsSnapshot;
+use crate::export::{
+    ExportFormat, Progress, RequestRecord, ResultFilter, ResultIndex, ResultOrder, RunSummary,
+};
+use crate::stats::{FailureClass, StatsSnapshot};
 
 /// The two limits the user steers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,22 +73,6 @@ pub struct RunsView {
     pub selected: usize,
     /// Up to two runs (indices into `App::runs_log`) to compare.
     pub marked: Vec<usize>,
-}
-
-/// The most results the table holds; the journal has the rest.
-pub const RESULTS_CAP: usize = 5_000;
-
-/// The results table: a bounded page of the journal.
-#[derive(Debug, Default)]
-pub struct ResultsView {
-    pub rows: Vec<RequestRecord>,
-    /// How many results match the filter in all.
-    pub matching: u64,
-    pub filter: ResultFilter,
-    pub order: ResultOrder,
-    pub selected: usize,
-    pub detail: bool,
-    pub loading: bool,
 }
 
 /// The batch editor: the text, and what the last validation said.
@@ -143,8 +130,17 @@ pub enum Msg {
     Problem(String),
     /// The batch was saved with the current limits (or why not).
     Saved(Result<PathBuf, String>),
-    /// A page of results read from the journal, and how many matched.
-    ResultsLoaded(Result<(Vec<RequestRecord>, u64), String>),
+    /// The results index was built: it, and the page read with it from
+    /// this position.
+    ResultsIndexed(Result<(Arc<ResultIndex>, usize, Vec<RequestRecord>), String>),
+    /// A page of results read for `index`, from position `offset`.
+    ResultsPage {
+        index: Arc<ResultIndex>,
+        offset: usize,
+        rows: Result<Vec<RequestRecord>, String>,
+    },
+    /// An export is under way: how far it has got.
+    ExportProgress(Progress),
 }
 
 /// What the loop must do for the app.
@@ -173,11 +169,18 @@ pub enum Effect {
     },
     /// Append a finished run to the runs log (off the UI thread).
     RecordRun(Box<RunEntry>),
-    /// Read a page of results from the journal (off the UI thread).
+    /// Index the journal's results and read the page around position
+    /// `around` (off the UI thread).
     LoadResults {
         journal: PathBuf,
         filter: ResultFilter,
         order: ResultOrder,
+        around: usize,
+    },
+    /// Read the page of `index` from position `offset` (off the UI thread).
+    LoadPage {
+        index: Arc<ResultIndex>,
+        offset: usize,
     },
     /// Parse the editor's text as the batch at `path` (off the UI thread).
     Validate {
@@ -217,6 +220,10 @@ pub struct App {
     pub view: View,
     pub editor: Editor,
     pub results: ResultsView,
+    /// The errors overlay, open on this group.
+    pub errors_view: Option<usize>,
+    /// How far the export under way has got.
+    pub exporting: Option<Progress>,
     /// Finished runs, oldest first (loaded from the runs log at start).
     pub runs_log: Vec<RunEntry>,
     pub runs_view: RunsView,
@@ -247,6 +254,8 @@ impl App {
             view: View::Dashboard,
             editor: Editor::default(),
             results: ResultsView::default(),
+            errors_view: None,
+            exporting: None,
             runs_log: Vec::new(),
             runs_view: RunsView::default(),
             batch_text: None,
@@ -327,7 +336,12 @@ impl App {
             }
             Msg::Engine(event) => self.on_engine(event),
             Msg::Resize => vec![],
-            Msg::FailedFound(Err(e)) | Msg::Exported(Err(e)) => {
+            Msg::FailedFound(Err(e)) => {
+                self.notice = Some(Notice::Error(e));
+                vec![]
+            }
+            Msg::Exported(Err(e)) => {
+                self.exporting = None;
                 self.notice = Some(Notice::Error(e));
                 vec![]
             }
@@ -358,17 +372,32 @@ impl App {
                 self.notice = Some(Notice::Error(e));
                 vec![]
             }
-            Msg::ResultsLoaded(loaded) => {
+            Msg::ResultsIndexed(Ok((index, offset, rows))) => {
+                self.results.indexed(index, offset, rows);
+                vec![]
+            }
+            Msg::ResultsIndexed(Err(e)) => {
                 self.results.loading = false;
-                match loaded {
-                    Ok((rows, matching)) => {
-                        self.results.selected =
-                            self.results.selected.min(rows.len().saturating_sub(1));
-                        self.results.rows = rows;
-                        self.results.matching = matching;
-                    }
-                    Err(e) => self.notice = Some(Notice::Error(e)),
+                self.notice = Some(Notice::Error(e));
+                vec![]
+            }
+            Msg::ResultsPage {
+                index,
+                offset,
+                rows,
+            } => match rows {
+                Ok(rows) => {
+                    let next = self.results.paged(&index, offset, rows);
+                    self.page_effect(next)
                 }
+                Err(e) => {
+                    self.results.pending = None;
+                    self.notice = Some(Notice::Error(e));
+                    vec![]
+                }
+            },
+            Msg::ExportProgress(progress) => {
+                self.exporting = Some(progress);
                 vec![]
             }
             Msg::Validated { generation, result } => {
@@ -378,6 +407,7 @@ impl App {
                 vec![]
             }
             Msg::Exported(Ok((path, count))) => {
+                self.exporting = None;
                 self.notice = Some(Notice::Info(format!(
                     "exported {count} results to {}",
                     path.display()
@@ -466,6 +496,9 @@ impl App {
             self.show_help = false;
             return vec![];
         }
+        if let Some(at) = self.errors_view {
+            return self.on_errors_key(key, at);
+        }
         match key.code {
             KeyCode::Char('?') => self.show_help = true,
             KeyCode::Char('q') | KeyCode::Esc => {
@@ -525,6 +558,13 @@ impl App {
                     });
                 }
             },
+            KeyCode::Char('x') => {
+                if self.stats.errors.is_empty() {
+                    self.notice = Some(Notice::Info("no failures so far".into()));
+                } else {
+                    self.errors_view = Some(0);
+                }
+            }
             KeyCode::Char('c') => {
                 self.view = View::Runs;
                 self.runs_view.selected = 0;
@@ -665,8 +705,8 @@ impl App {
         vec![Effect::Start]
     }
 
-    /// Reads the results page anew (the filter or order changed, or the
-    /// run went on).
+    /// Indexes the results anew (the filter or order changed, or the run
+    /// went on), keeping the selection where it was.
     fn load_results(&mut self) -> Vec<Effect> {
         let Some(journal) = self.journal.clone() else {
             self.notice = Some(Notice::Error("no results yet: r runs the batch".into()));
@@ -677,24 +717,45 @@ impl App {
             journal,
             filter: self.results.filter,
             order: self.results.order,
+            around: self.results.selected,
         }]
+    }
+
+    /// The effect that reads the page starting at `offset`, if one is wanted.
+    fn page_effect(&self, offset: Option<usize>) -> Vec<Effect> {
+        match (offset, &self.results.index) {
+            (Some(offset), Some(index)) => vec![Effect::LoadPage {
+                index: index.clone(),
+                offset,
+            }],
+            _ => vec![],
+        }
     }
 
     /// Keys of the results table; `None` passes the key on to the global
     /// keys (run, pause, quit...).
     fn on_results_key(&mut self, key: KeyEvent) -> Option<Vec<Effect>> {
         let r = &mut self.results;
-        let last = r.rows.len().saturating_sub(1);
-        match key.code {
-            KeyCode::Esc if r.detail => r.detail = false,
-            KeyCode::Esc => self.view = View::Dashboard,
-            KeyCode::Enter => r.detail = !r.detail && !r.rows.is_empty(),
-            KeyCode::Down | KeyCode::Char('j') => r.selected = (r.selected + 1).min(last),
-            KeyCode::Up | KeyCode::Char('k') => r.selected = r.selected.saturating_sub(1),
-            KeyCode::PageDown => r.selected = (r.selected + 10).min(last),
-            KeyCode::PageUp => r.selected = r.selected.saturating_sub(10),
-            KeyCode::Home => r.selected = 0,
-            KeyCode::End => r.selected = last,
+        let page = r.height.get().max(1) as isize;
+        let wanted = match key.code {
+            KeyCode::Esc if r.detail => {
+                r.detail = false;
+                None
+            }
+            KeyCode::Esc => {
+                self.view = View::Dashboard;
+                None
+            }
+            KeyCode::Enter => {
+                r.detail = !r.detail && r.selected_row().is_some();
+                None
+            }
+            KeyCode::Down | KeyCode::Char('j') => r.step(1),
+            KeyCode::Up | KeyCode::Char('k') => r.step(-1),
+            KeyCode::PageDown => r.step(page),
+            KeyCode::PageUp => r.step(-page),
+            KeyCode::Home => r.select(0),
+            KeyCode::End => r.select(usize::MAX),
             KeyCode::Tab | KeyCode::BackTab => {
                 let all = ResultFilter::ALL;
                 let at = all.iter().position(|f| *f == r.filter).unwrap_or(0);
@@ -704,7 +765,7 @@ impl App {
                     all.len() - 1
                 };
                 r.filter = all[(at + step) % all.len()];
-                r.selected = 0;
+                r.reset();
                 return Some(self.load_results());
             }
             KeyCode::Char('o') => {
@@ -712,13 +773,35 @@ impl App {
                     ResultOrder::Index => ResultOrder::SlowestFirst,
                     ResultOrder::SlowestFirst => ResultOrder::Index,
                 };
-                r.selected = 0;
+                r.reset();
                 return Some(self.load_results());
             }
             KeyCode::Char('g') => return Some(self.load_results()),
             _ => return None,
+        };
+        Some(self.page_effect(wanted))
+    }
+
+    /// Keys of the errors overlay: move, show the group's results, close.
+    fn on_errors_key(&mut self, key: KeyEvent, at: usize) -> Vec<Effect> {
+        let last = self.stats.errors.len().saturating_sub(1);
+        match key.code {
+            KeyCode::Down | KeyCode::Char('j') => self.errors_view = Some((at + 1).min(last)),
+            KeyCode::Up | KeyCode::Char('k') => self.errors_view = Some(at.saturating_sub(1)),
+            KeyCode::Enter => {
+                let Some(group) = self.stats.errors.get(at.min(last)) else {
+                    return vec![];
+                };
+                self.errors_view = None;
+                self.view = View::Results;
+                self.results.filter = filter_for(group.class);
+                self.results.reset();
+                return self.load_results();
+            }
+            KeyCode::Esc | KeyCode::Char('x') | KeyCode::Char('q') => self.errors_view = None,
+            _ => self.dirty = false,
         }
-        Some(vec![])
+        vec![]
     }
 
     /// Keys of the runs list; `None` passes the key on to the global keys.
@@ -896,4 +979,14 @@ fn parse_value(slider: Slider, text: &str) -> Result<Option<f64>, String> {
         return Err("max at once: expected a whole number".into());
     }
     Ok((value > 0.0).then_some(value))
+}
+
+/// The results filter that shows a group of failures.
+fn filter_for(class: FailureClass) -> ResultFilter {
+    match class {
+        FailureClass::Status(429) => ResultFilter::RateLimited,
+        FailureClass::Status(s) if (400..500).contains(&s) => ResultFilter::ClientError,
+        FailureClass::Status(s) if s >= 500 => ResultFilter::ServerError,
+        _ => ResultFilter::Failed,
+    }
 }

@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod history;
+pub mod results;
 pub mod runs;
 pub mod steps;
 pub mod ui;
@@ -77,15 +78,22 @@ impl Drop for Restore {
 pub async fn run(app: App, config: TuiConfig) -> io::Result<App> {
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
-    // ratatui's hook restores the terminal; ours also tells the loop, since
-    // a panicking tokio task does not stop the UI by itself.
+    install_panic_hook();
+    let input = crossterm::event::EventStream::new().filter_map(|e| async move { e.ok() });
+    run_loop(&mut terminal, app, Box::pin(input), config).await
+}
+
+/// Makes a panic anywhere (the UI, a tokio task, a thread) restore the
+/// terminal before its message prints, and end the loop at its next tick:
+/// a panicking task does not stop the UI by itself, and drawing on after
+/// the restore would garble the screen.
+pub fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         PANICKED.store(true, Ordering::SeqCst);
+        ratatui::restore();
         previous(info);
     }));
-    let input = crossterm::event::EventStream::new().filter_map(|e| async move { e.ok() });
-    run_loop(&mut terminal, app, Box::pin(input), config).await
 }
 
 /// The channels of the run in progress.
@@ -130,17 +138,26 @@ where
     S: Stream<Item = TermEvent> + Unpin,
 {
     let theme = ui::Theme::from_env();
+    // A panic before this loop has been reported already.
+    PANICKED.store(false, Ordering::SeqCst);
     let mut session = Session::default();
     let mut frame = interval(FRAME);
     frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut input_open = true;
     // Results of work done off the UI thread (journal reads, exports).
     let (background, mut finished) = mpsc::unbounded_channel::<Msg>();
+    // When the screen was last drawn: a key redraws at once unless that
+    // would pass the frame budget (the tick then draws it).
+    let mut drawn = tokio::time::Instant::now();
     loop {
+        let mut typed = false;
         let effects = tokio::select! {
             biased;
             event = input.next(), if input_open => match event {
-                Some(TermEvent::Key(key)) => app.update(Msg::Key(key)),
+                Some(TermEvent::Key(key)) => {
+                    typed = true;
+                    app.update(Msg::Key(key))
+                }
                 Some(TermEvent::Resize(..)) => app.update(Msg::Resize),
                 Some(_) => vec![],
                 None => {
@@ -180,6 +197,7 @@ where
                 if app.dirty {
                     terminal.draw(|f| ui::draw(f, &app, &theme)).map_err(io::Error::other)?;
                     app.dirty = false;
+                    drawn = tokio::time::Instant::now();
                 }
                 vec![]
             }
@@ -223,18 +241,25 @@ where
                     journal,
                     out,
                     format,
-                } => off_ui_thread(&background, move || {
-                    let done = crate::export::convert(&journal, &out, format)
-                        .map(|count| (out.clone(), count))
-                        .map_err(|e| {
-                            format!(
-                                "cannot export to {}: {e} (the results are still in {})",
-                                out.display(),
-                                journal.display()
-                            )
-                        });
-                    Msg::Exported(done)
-                }),
+                } => {
+                    let progress = background.clone();
+                    off_ui_thread(&background, move || {
+                        let report = |at| {
+                            let _ = progress.send(Msg::ExportProgress(at));
+                        };
+                        let done =
+                            crate::export::convert_with_progress(&journal, &out, format, report)
+                                .map(|count| (out.clone(), count))
+                                .map_err(|e| {
+                                    format!(
+                                        "cannot export to {}: {e} (the results are still in {})",
+                                        out.display(),
+                                        journal.display()
+                                    )
+                                });
+                        Msg::Exported(done)
+                    })
+                }
                 Effect::SaveBatch {
                     text,
                     from,
@@ -261,10 +286,26 @@ where
                     journal,
                     filter,
                     order,
+                    around,
                 } => off_ui_thread(&background, move || {
-                    let page = crate::export::select(&journal, filter, order, app::RESULTS_CAP)
+                    let indexed = crate::export::ResultIndex::build(&journal, filter, order)
+                        .and_then(|index| {
+                            let offset = results::page_start(around, index.len());
+                            let rows = index.page(offset, results::PAGE)?;
+                            Ok((std::sync::Arc::new(index), offset, rows))
+                        })
                         .map_err(|e| format!("cannot read {}: {e}", journal.display()));
-                    Msg::ResultsLoaded(page)
+                    Msg::ResultsIndexed(indexed)
+                }),
+                Effect::LoadPage { index, offset } => off_ui_thread(&background, move || {
+                    let rows = index
+                        .page(offset, results::PAGE)
+                        .map_err(|e| format!("cannot read the results: {e}"));
+                    Msg::ResultsPage {
+                        index,
+                        offset,
+                        rows,
+                    }
                 }),
                 Effect::Validate {
                     generation,
@@ -287,6 +328,13 @@ where
                     });
                 }
             }
+        }
+        if typed && app.dirty && drawn.elapsed() >= FRAME {
+            terminal
+                .draw(|f| ui::draw(f, &app, &theme))
+                .map_err(io::Error::other)?;
+            app.dirty = false;
+            drawn = tokio::time::Instant::now();
         }
     }
 }

@@ -13,9 +13,11 @@ use ratatui::widgets::{
     TableState, Wrap,
 };
 
+mod errors;
+mod results;
+
 use super::app::{App, Notice, Prompt, Slider, View};
 use crate::engine::{Binding, RunState};
-use crate::export::ResultOrder;
 
 /// Colours, or none at all when `NO_COLOR` is set.
 #[derive(Debug, Clone, Copy)]
@@ -84,10 +86,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
                 app,
                 theme,
                 "↑↓ move · Tab filter · o order · Enter details · g reload · Esc back",
-                |f, area| draw_results(f, area, app, theme),
+                |f, area| results::draw_table(f, area, app, theme),
             );
             if app.results.detail {
-                draw_result_detail(frame, app, theme);
+                results::draw_detail(frame, app, theme);
             }
         }
         View::Runs => draw_page(
@@ -156,7 +158,7 @@ fn draw_dashboard(frame: &mut Frame, app: &App, theme: &Theme) {
     .areas(lower);
     draw_latency(frame, latency, app);
     draw_statuses(frame, statuses, app, theme);
-    draw_errors(frame, errors, app, theme);
+    errors::draw_panel(frame, errors, app, theme);
     draw_progress(frame, progress, app, theme);
     frame.render_widget(
         footer_line(
@@ -206,77 +208,6 @@ fn draw_editor(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .block(Block::bordered().title(" check ")),
         status,
     );
-}
-
-fn draw_results(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let r = &app.results;
-    let order = match r.order {
-        ResultOrder::Index => "by index",
-        ResultOrder::SlowestFirst => "slowest first",
-    };
-    let shown = if r.loading {
-        "loading…".to_owned()
-    } else if (r.rows.len() as u64) < r.matching {
-        format!(
-            "{} of {} (the rest are in the results file)",
-            r.rows.len(),
-            r.matching
-        )
-    } else {
-        format!("{}", r.matching)
-    };
-    let title = format!(" results · {} · {order} · {shown} ", r.filter.label());
-    let rows: Vec<Row> = r
-        .rows
-        .iter()
-        .map(|rec| {
-            let status = rec.status.map_or_else(|| "-".to_owned(), |s| s.to_string());
-            let style = if rec.ok {
-                Style::new()
-            } else if rec.status == Some(429) {
-                theme.warn
-            } else {
-                theme.bad
-            };
-            let problem = match (&rec.error_kind, &rec.error) {
-                (Some(kind), _) => kind.to_string(),
-                (None, _) if !rec.ok => format!("HTTP {status}"),
-                _ => String::new(),
-            };
-            Row::new(vec![
-                Cell::from(rec.index.to_string()),
-                Cell::from(
-                    rec.name
-                        .clone()
-                        .unwrap_or_else(|| crate::stats::endpoint_key(rec)),
-                ),
-                Cell::from(status).style(style),
-                Cell::from(
-                    rec.latency_ms
-                        .map_or_else(|| "-".to_owned(), |l| format!("{l:.1}")),
-                ),
-                Cell::from(rec.attempts.to_string()),
-                Cell::from(problem).style(style),
-            ])
-        })
-        .collect();
-    let widths = [
-        Constraint::Length(8),
-        Constraint::Min(16),
-        Constraint::Length(6),
-        Constraint::Length(10),
-        Constraint::Length(4),
-        Constraint::Length(12),
-    ];
-    let header = Row::new(["index", "name", "status", "latency ms", "try", "problem"])
-        .style(theme.dim.add_modifier(Modifier::BOLD));
-    let table = Table::new(rows, widths)
-        .header(header)
-        .row_highlight_style(theme.selected)
-        .block(Block::bordered().title(title));
-    let mut state =
-        TableState::default().with_selected(Some(r.selected).filter(|_| !r.rows.is_empty()));
-    frame.render_stateful_widget(table, area, &mut state);
 }
 
 fn draw_runs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -346,30 +277,32 @@ fn draw_runs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         // Older run first; deltas are relative to it.
         let (a, b) = (x.min(y), x.max(y));
         let (ra, rb) = (&runs[a], &runs[b]);
+        // Counts as whole numbers, rates and times to a tenth.
         let line = |label: &str, x: f64, y: f64, unit: &str| {
+            let places = if unit == "ms" || unit == "/s" { 1 } else { 0 };
             let delta = if x != 0.0 {
                 format!("{:+.1}%", (y - x) / x * 100.0)
             } else {
                 String::new()
             };
             Line::from(format!(
-                "{label:<12}{x:>12.1}{unit:<4}{y:>12.1}{unit:<4}  {delta}"
+                "{label:<12}{x:>12.places$} {unit:<3}{y:>12.places$} {unit:<3}  {delta}"
             ))
         };
         let (sa, sb) = (&ra.summary, &rb.summary);
         let lines = vec![
             Line::styled(
                 format!(
-                    "{:<12}{:>16}{:>16}",
+                    "{:<12}{:>12}    {:>12}",
                     "",
                     format!("run {}", a + 1),
                     format!("run {}", b + 1)
                 ),
                 theme.accent,
             ),
-            line("req/s", sa.achieved_per_s, sb.achieved_per_s, ""),
-            line("p50", sa.latency_ms.p50, sb.latency_ms.p50, " ms"),
-            line("p99", sa.latency_ms.p99, sb.latency_ms.p99, " ms"),
+            line("rate", sa.achieved_per_s, sb.achieved_per_s, "/s"),
+            line("p50", sa.latency_ms.p50, sb.latency_ms.p50, "ms"),
+            line("p99", sa.latency_ms.p99, sb.latency_ms.p99, "ms"),
             line("failed", sa.failed as f64, sb.failed as f64, ""),
             line(
                 "429s",
@@ -378,7 +311,7 @@ fn draw_runs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 "",
             ),
             Line::from(format!(
-                "{:<12}{:>16}{:>16}",
+                "{:<12}{:>12}    {:>12}",
                 "limits",
                 short_limits(ra.limits),
                 short_limits(rb.limits)
@@ -399,76 +332,6 @@ fn short_limits(l: crate::engine::Limits) -> String {
         .per_second
         .map_or_else(|| "∞".to_owned(), |r| format!("{r}"));
     format!("{cap} @ {rate}/s")
-}
-
-fn draw_result_detail(frame: &mut Frame, app: &App, theme: &Theme) {
-    let Some(rec) = app.results.rows.get(app.results.selected) else {
-        return;
-    };
-    let area = popup(
-        frame.area(),
-        frame.area().width.saturating_sub(6),
-        frame.area().height.saturating_sub(4),
-    );
-    frame.render_widget(Clear, area);
-    let field = |k: &str, v: String| {
-        Line::from(vec![
-            Span::styled(format!("{k:<11}"), theme.accent),
-            Span::raw(v),
-        ])
-    };
-    let mut lines = vec![
-        field("request", format!("{} {}", rec.method, rec.url)),
-        field("index", rec.index.to_string()),
-        field(
-            "status",
-            rec.status
-                .map_or_else(|| "no answer".to_owned(), |s| s.to_string()),
-        ),
-        field("attempts", rec.attempts.to_string()),
-        field("started", rec.started_at.clone().unwrap_or_default()),
-        field(
-            "latency",
-            rec.latency_ms
-                .map_or_else(String::new, |l| format!("{l:.3} ms")),
-        ),
-        field("wait", format!("{:.3} ms", rec.wait_ms)),
-        field("bytes", rec.bytes.to_string()),
-    ];
-    if let Some(kind) = rec.error_kind {
-        lines.push(field(
-            "error",
-            format!("{kind}: {}", rec.error.clone().unwrap_or_default()),
-        ));
-    }
-    for (name, value) in &rec.headers {
-        lines.push(field("header", format!("{name}: {value}")));
-    }
-    match &rec.body {
-        Some(body) => {
-            lines.push(field("body", String::new()));
-            lines.extend(
-                body.chars()
-                    .take(2000)
-                    .collect::<String>()
-                    .lines()
-                    .map(|l| Line::raw(format!("  {l}"))),
-            );
-        }
-        None => lines.push(Line::styled(
-            "(no body kept: run headless with --keep-body to keep bodies)",
-            theme.dim,
-        )),
-    }
-    let block = Block::bordered()
-        .title(format!(" result {} ", rec.index))
-        .title_bottom(" Esc or Enter closes ");
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        area,
-    );
 }
 
 fn draw_overlays(frame: &mut Frame, app: &App, theme: &Theme) {
@@ -506,9 +369,12 @@ fn draw_overlays(frame: &mut Frame, app: &App, theme: &Theme) {
     if app.show_help {
         draw_help(frame, theme);
     }
+    if let Some(at) = app.errors_view {
+        errors::draw_overlay(frame, app, theme, at);
+    }
 }
 
-fn popup(area: Rect, width: u16, height: u16) -> Rect {
+pub(super) fn popup(area: Rect, width: u16, height: u16) -> Rect {
     let [row] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
         .areas(area);
@@ -586,13 +452,15 @@ fn fmt_value(slider: Slider, v: Option<f64>) -> String {
 }
 
 /// A bar of `width` cells, filled on a log scale from 1 to 10,000.
+/// A slider's bar, on a log scale from 0.1 to 10,000 (full: unlimited).
 fn slider_bar(v: Option<f64>, width: usize) -> String {
-    let filled = match v {
-        None => width,
-        Some(v) => ((v.max(0.1).log10() + 1.0) / 5.0 * width as f64)
-            .round()
-            .clamp(0.0, width as f64) as usize,
-    };
+    let ratio = v.map_or(1.0, |v| (v.max(0.1).log10() + 1.0) / 5.0);
+    slider_bar_ratio(ratio, width)
+}
+
+/// A bar `width` cells wide, filled to `ratio`.
+fn slider_bar_ratio(ratio: f64, width: usize) -> String {
+    let filled = (ratio * width as f64).round().clamp(0.0, width as f64) as usize;
     format!("{}{}", "■".repeat(filled), "·".repeat(width - filled))
 }
 
@@ -780,33 +648,6 @@ fn draw_statuses(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     );
 }
 
-fn draw_errors(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let s = &app.stats;
-    let mut lines: Vec<Line> = s
-        .by_error
-        .iter()
-        .map(|(kind, n)| {
-            Line::from(vec![
-                Span::styled(format!("{kind:<10}"), theme.bad),
-                Span::raw(n.to_string()),
-            ])
-        })
-        .collect();
-    if let Some(last) = &s.last_error {
-        lines.push(Line::styled(format!("latest: {}", last.message), theme.dim));
-        lines.push(Line::styled(last.url.clone(), theme.dim));
-    }
-    if lines.is_empty() {
-        lines.push(Line::styled("none", theme.dim));
-    }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(Block::bordered().title(" errors ")),
-        area,
-    );
-}
-
 fn draw_endpoints(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let percent = |n: u64, of: u64| {
         if of == 0 {
@@ -916,6 +757,18 @@ fn draw_progress(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
 /// The latest notice, or else the view's key hint.
 fn footer_line(app: &App, theme: &Theme, hint: &str) -> Line<'static> {
+    if let Some(at) = &app.exporting {
+        let ratio = at.ratio();
+        return Line::from(vec![
+            Span::styled(" exporting ", theme.accent),
+            Span::styled(slider_bar_ratio(ratio, 20), theme.good),
+            Span::raw(format!(
+                " {:>3.0} % · {} results",
+                ratio * 100.0,
+                at.records
+            )),
+        ]);
+    }
     match &app.notice {
         Some(Notice::Error(e)) => Line::styled(format!(" {e}"), theme.bad),
         Some(Notice::Info(m)) => Line::styled(format!(" {m}"), theme.accent),
@@ -935,6 +788,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("b", "edit the batch (Ctrl-S apply, Esc back)"),
     ("v", "results table (Tab filter, o order, Enter)"),
     ("c", "runs: compare two (Space marks)"),
+    ("x", "errors: each group's details"),
     ("f", "re-run only the requests that failed"),
     ("e", "export results (CSV, JSON or JSONL)"),
     ("w", "save the batch with the current limits"),

@@ -1,0 +1,140 @@
+//! Failures grouped by what went wrong: an error kind below HTTP (timeout,
+//! reset...) or an error status (HTTP 503). Each group keeps its count,
+//! its latest message and an example URL, so the errors panel can say
+//! what happened and where without reading the journal. Bounded: there
+//! are few kinds, and statuses are three digits.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::export::{ErrorKind, RequestRecord};
+
+/// What a group of failures has in common.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// No usable answer: the kind says why.
+    Error(ErrorKind),
+    /// An answer with this error status.
+    Status(u16),
+}
+
+impl FailureClass {
+    pub fn of(record: &RequestRecord) -> Option<Self> {
+        if record.ok {
+            return None;
+        }
+        Some(match (record.error_kind, record.status) {
+            (Some(kind), _) => FailureClass::Error(kind),
+            (None, Some(status)) => FailureClass::Status(status),
+            (None, None) => FailureClass::Error(ErrorKind::Other),
+        })
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            FailureClass::Error(kind) => kind.as_str().to_owned(),
+            FailureClass::Status(status) => format!("HTTP {status}"),
+        }
+    }
+}
+
+/// One group of failures, as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorGroup {
+    pub class: FailureClass,
+    pub count: u64,
+    /// The latest failure's message (or its status line).
+    pub message: String,
+    /// The latest failure's URL (redacted like the records).
+    pub url: String,
+    /// The latest failure's batch index, to find it in the results.
+    pub index: u64,
+    pub attempts: u32,
+}
+
+/// Failure groups of a run so far.
+#[derive(Debug, Default)]
+pub struct ErrorGroups {
+    groups: BTreeMap<FailureClass, ErrorGroup>,
+}
+
+impl ErrorGroups {
+    pub fn add(&mut self, r: &RequestRecord) {
+        let Some(class) = FailureClass::of(r) else {
+            return;
+        };
+        let message = r.error.clone().unwrap_or_else(|| {
+            format!(
+                "HTTP {} after {} attempt{}",
+                r.status.unwrap_or(0),
+                r.attempts,
+                if r.attempts == 1 { "" } else { "s" }
+            )
+        });
+        let group = self.groups.entry(class).or_insert_with(|| ErrorGroup {
+            class,
+            count: 0,
+            message: String::new(),
+            url: String::new(),
+            index: r.index,
+            attempts: 0,
+        });
+        group.count += 1;
+        group.message = message;
+        group.url.clone_from(&r.url);
+        group.index = r.index;
+        group.attempts = r.attempts;
+    }
+
+    /// The groups, most failures first.
+    pub fn top(&self) -> Vec<ErrorGroup> {
+        let mut groups: Vec<ErrorGroup> = self.groups.values().cloned().collect();
+        groups.sort_by(|a, b| b.count.cmp(&a.count).then(a.class.cmp(&b.class)));
+        groups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(index: u64, status: Option<u16>, kind: Option<ErrorKind>) -> RequestRecord {
+        RequestRecord {
+            index,
+            name: None,
+            method: "GET".into(),
+            url: format!("http://127.0.0.1/x/{index}"),
+            status,
+            ok: status.is_some_and(|s| s < 400) && kind.is_none(),
+            error_kind: kind,
+            error: kind.map(|k| format!("{k} happened")),
+            attempts: 1,
+            started_at: None,
+            wait_ms: 0.0,
+            latency_ms: None,
+            bytes: 0,
+            headers: Default::default(),
+            body: None,
+        }
+    }
+
+    #[test]
+    fn groups_by_kind_and_status_with_the_latest_example() {
+        let mut groups = ErrorGroups::default();
+        groups.add(&record(0, Some(200), None));
+        groups.add(&record(1, Some(503), None));
+        groups.add(&record(2, None, Some(ErrorKind::Timeout)));
+        groups.add(&record(3, Some(503), None));
+        let top = groups.top();
+        assert_eq!(top.len(), 2);
+        assert_eq!(top[0].class, FailureClass::Status(503));
+        assert_eq!(top[0].count, 2);
+        assert_eq!(top[0].index, 3);
+        assert_eq!(top[0].url, "http://127.0.0.1/x/3");
+        assert_eq!(top[0].message, "HTTP 503 after 1 attempt");
+        assert_eq!(top[1].class.label(), "timeout");
+        assert_eq!(top[1].message, "timeout happened");
+    }
+}
