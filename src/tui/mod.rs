@@ -38,8 +38,11 @@ use crate::stats::StatsSnapshot;
 /// The frame budget: at most 30 frames a second.
 pub const FRAME: Duration = Duration::from_millis(33);
 
-/// Set by the panic hook: some thread or task panicked, so the loop must
-/// end (the hook has already restored the terminal).
+/// Set by the panic hook as soon as some thread or task panics: the loop
+/// must not draw again (the terminal is being restored).
+static PANICKING: AtomicBool = AtomicBool::new(false);
+/// Set by the panic hook once the panic's message is printed: the loop
+/// ends. Ending earlier would race the message to the screen.
 static PANICKED: AtomicBool = AtomicBool::new(false);
 
 /// How runs started from the TUI behave.
@@ -65,18 +68,31 @@ impl TuiConfig {
     }
 }
 
+/// Whether the terminal has been given back since the app took it.
+static RESTORED: AtomicBool = AtomicBool::new(false);
+
+/// Restores the terminal, once: leaving the alternate screen a second time
+/// would move the cursor back up over what was printed since (a panic's
+/// message).
+fn restore_once() {
+    if !RESTORED.swap(true, Ordering::SeqCst) {
+        ratatui::restore();
+    }
+}
+
 /// Restores the terminal when dropped: normal exit, error or unwinding.
 struct Restore;
 
 impl Drop for Restore {
     fn drop(&mut self) {
-        ratatui::restore();
+        restore_once();
     }
 }
 
 /// Runs the app on the real terminal until the user quits.
 pub async fn run(app: App, config: TuiConfig) -> io::Result<App> {
     let mut terminal = ratatui::try_init()?;
+    RESTORED.store(false, Ordering::SeqCst);
     let _restore = Restore;
     install_panic_hook();
     let input = crossterm::event::EventStream::new().filter_map(|e| async move { e.ok() });
@@ -90,9 +106,10 @@ pub async fn run(app: App, config: TuiConfig) -> io::Result<App> {
 pub fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        PANICKED.store(true, Ordering::SeqCst);
-        ratatui::restore();
+        PANICKING.store(true, Ordering::SeqCst);
+        restore_once();
         previous(info);
+        PANICKED.store(true, Ordering::SeqCst);
     }));
 }
 
@@ -139,6 +156,7 @@ where
 {
     let theme = ui::Theme::from_env();
     // A panic before this loop has been reported already.
+    PANICKING.store(false, Ordering::SeqCst);
     PANICKED.store(false, Ordering::SeqCst);
     let mut session = Session::default();
     let mut frame = interval(FRAME);
@@ -194,7 +212,7 @@ where
                 if PANICKED.load(Ordering::SeqCst) {
                     return Err(io::Error::other("a background task panicked; see the message above"));
                 }
-                if app.dirty {
+                if app.dirty && !PANICKING.load(Ordering::SeqCst) {
                     terminal.draw(|f| ui::draw(f, &app, &theme)).map_err(io::Error::other)?;
                     app.dirty = false;
                     drawn = tokio::time::Instant::now();
@@ -329,7 +347,7 @@ where
                 }
             }
         }
-        if typed && app.dirty && drawn.elapsed() >= FRAME {
+        if typed && app.dirty && drawn.elapsed() >= FRAME && !PANICKING.load(Ordering::SeqCst) {
             terminal
                 .draw(|f| ui::draw(f, &app, &theme))
                 .map_err(io::Error::other)?;
