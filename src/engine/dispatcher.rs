@@ -19,6 +19,7 @@ use tokio::time::{Instant, sleep_until};
 use super::client::{AttemptResult, attempt};
 use super::pacer::Pacer;
 use super::retry::{backoff, is_retryable, parse_retry_after};
+use super::timer::PreciseTimer;
 use super::{Command, Event, Limits, RunConfig, RunState};
 use crate::batch::{InvalidRequest, RequestSpec};
 use crate::export::redact::redact_url;
@@ -98,6 +99,9 @@ pub(super) struct Dispatcher {
     tasks: JoinSet<TaskOutcome>,
     running: HashMap<Id, InFlight>,
     pacer: Pacer,
+    /// Wakes the pacer on time to a fraction of a millisecond (`None` if
+    /// its thread could not start: tokio's timer then).
+    timer: Option<PreciseTimer>,
     limits: Limits,
     state: RunState,
     stop_deadline: Option<Instant>,
@@ -131,6 +135,7 @@ impl Dispatcher {
             tasks: JoinSet::new(),
             running: HashMap::new(),
             pacer: Pacer::new(config.limits.per_second, config.limits.burst, now),
+            timer: PreciseTimer::new().ok(),
             limits: config.limits,
             state: RunState::Running,
             stop_deadline: None,
@@ -179,7 +184,7 @@ impl Dispatcher {
                     self.stop_deadline = None;
                 }
                 _ = std::future::ready(()), if dispatch_now => self.dispatch_due(),
-                _ = sleep_until(sleep_to.unwrap_or(now)), if sleep_to.is_some() => self.dispatch_due(),
+                _ = wait_until(&mut self.timer, sleep_to.unwrap_or(now)), if sleep_to.is_some() => self.dispatch_due(),
             }
         }
         self.finish();
@@ -369,6 +374,14 @@ impl Dispatcher {
             let _ = self.records.send(AggMsg::Record(retry.last));
         }
         let _ = self.records.send(AggMsg::Done { stopped });
+    }
+}
+
+/// Sleeps until `at` on the precise timer, or tokio's without one.
+async fn wait_until(timer: &mut Option<PreciseTimer>, at: Instant) {
+    match timer {
+        Some(timer) => timer.sleep_until(at).await,
+        None => sleep_until(at).await,
     }
 }
 

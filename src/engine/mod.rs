@@ -17,6 +17,7 @@ mod client;
 mod dispatcher;
 mod pacer;
 pub mod retry;
+mod timer;
 
 use std::fmt;
 use std::sync::Arc;
