@@ -185,6 +185,7 @@ fn result_index_pages_a_filtered_ordered_journal() {
         latency_ms: Some(latency),
         bytes: 0,
         headers: Default::default(),
+        rate_limit: None,
         body: None,
     };
     // Completion order, not index order; every 10th is a 503, every 7th got no answer.
@@ -254,6 +255,7 @@ fn conversion_reports_progress_and_the_index_skips_a_line_being_written() {
             latency_ms: Some(1.0),
             bytes: 0,
             headers: Default::default(),
+            rate_limit: None,
             body: None,
         })
         .collect();

@@ -802,6 +802,7 @@ fn result_record(index: u64, status: Option<u16>, latency: f64) -> ratebench::Re
         latency_ms: Some(latency),
         bytes: 68,
         headers: BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]),
+        rate_limit: None,
         body: Some("{\"id\": 1, \"name\": \"Heavy Stool\"}".into()),
     }
 }

@@ -89,6 +89,10 @@ pub struct BatchSettings {
     pub burst: Option<u32>,
     pub retries: Option<u32>,
     pub http2: Option<bool>,
+    /// Hold starts while the server says to (Retry-After, none remaining).
+    pub respect_limits: Option<bool>,
+    /// Planned rates over time, instead of one `per_second`.
+    pub profile: Option<crate::engine::profile::Profile>,
 }
 
 /// Options that change how a batch resolves while loading.
@@ -315,6 +319,16 @@ fn parse_json(text: &str, path: &Path) -> Result<(BatchSettings, Vec<EntrySpec>)
                 burst: raw.burst,
                 retries: raw.retries,
                 http2: raw.http2,
+                respect_limits: raw.respect_limits,
+                profile: raw
+                    .profile
+                    .map(|stages| {
+                        crate::engine::profile::Profile::stages(
+                            stages.into_iter().map(|s| (s.per_second, s.duration)),
+                        )
+                    })
+                    .transpose()
+                    .map_err(|e| BatchError::new(path, e).field("profile"))?,
             };
             Ok((settings, raw.requests))
         }

@@ -34,7 +34,36 @@ pub(crate) struct RawBatch {
     pub retries: Option<u32>,
     #[serde(default)]
     pub http2: Option<bool>,
+    #[serde(default)]
+    pub respect_limits: Option<bool>,
+    #[serde(default)]
+    pub profile: Option<Vec<RawStage>>,
     pub requests: Vec<EntrySpec>,
+}
+
+/// One stage of a `profile`: a rate held for a while.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStage {
+    #[serde(deserialize_with = "de_stage_rate")]
+    pub per_second: f64,
+    #[serde(rename = "for", deserialize_with = "de_duration")]
+    pub duration: Duration,
+}
+
+fn de_stage_rate<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let r = f64::deserialize(d)?;
+    if r.is_finite() && r > 0.0 {
+        Ok(r)
+    } else {
+        Err(de::Error::custom(format!(
+            "invalid rate {r}: a profile stage needs a number of requests per second > 0"
+        )))
+    }
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    de_duration_opt(d)?.ok_or_else(|| de::Error::custom("expected a duration like \"30s\""))
 }
 
 /// One validated request entry, before expansion.

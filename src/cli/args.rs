@@ -92,6 +92,16 @@ pub struct SettingsArgs {
     #[arg(long)]
     pub http2: bool,
 
+    /// Hold new starts while the server says to: Retry-After on 429/503,
+    /// or until the reset when it says none remain.
+    #[arg(long)]
+    pub respect_limits: bool,
+
+    /// Move the rate linearly from FROM to TO per second over DURATION
+    /// (e.g. 10..500/60s), then hold TO; overrides the file's profile.
+    #[arg(long, value_name = "FROM..TO/DUR", value_parser = ratebench::engine::profile::Profile::parse_ramp)]
+    pub ramp: Option<ratebench::engine::profile::Profile>,
+
     /// Keep response bodies in the results, up to SIZE each [default: 64KiB when given].
     #[arg(long, value_name = "SIZE", num_args = 0..=1, default_missing_value = "64KiB", value_parser = parse_size)]
     pub keep_body: Option<usize>,

@@ -20,6 +20,8 @@ pub fn run_config(args: &SettingsArgs, file: &BatchSettings) -> RunConfig {
         timeout: args.timeout.or(file.timeout).unwrap_or(defaults.timeout),
         http2: args.http2 || file.http2.unwrap_or(false),
         keep_body: args.keep_body,
+        respect_limits: args.respect_limits || file.respect_limits.unwrap_or(false),
+        profile: args.ramp.clone().or_else(|| file.profile.clone()),
         ..defaults
     }
 }

@@ -18,16 +18,21 @@ use tokio::time::{Instant, sleep_until};
 
 use super::client::{AttemptResult, attempt};
 use super::pacer::Pacer;
+use super::profile::Profile;
 use super::retry::{backoff, is_retryable, parse_retry_after};
 use super::timer::PreciseTimer;
 use super::{Command, Event, Limits, RunConfig, RunState};
 use crate::batch::{InvalidRequest, RequestSpec};
 use crate::export::redact::redact_url;
 use crate::export::{ErrorKind, RequestRecord};
+use crate::signals::ServerLimits;
 use crate::stats::{AggMsg, LiveCounters};
 
 /// At most this many starts per wake-up, so commands are never starved.
 const MAX_STARTS_PER_TURN: usize = 256;
+
+/// How often a planned rate is looked at while waiting, and published.
+const PROFILE_STEP: Duration = Duration::from_millis(50);
 
 type Source = Box<dyn Iterator<Item = Result<RequestSpec, InvalidRequest>> + Send>;
 
@@ -103,6 +108,13 @@ pub(super) struct Dispatcher {
     /// its thread could not start: tokio's timer then).
     timer: Option<PreciseTimer>,
     limits: Limits,
+    /// The server asked new starts to wait until then (`respect_limits`).
+    server_hold: Option<Instant>,
+    respect_limits: bool,
+    /// The planned rates and when the plan began; ended by a live change.
+    profile: Option<(Profile, Instant)>,
+    /// When the live counters last heard the planned rate.
+    profile_published: Instant,
     state: RunState,
     stop_deadline: Option<Instant>,
     stop_grace: Duration,
@@ -134,9 +146,21 @@ impl Dispatcher {
             retry_seq: 0,
             tasks: JoinSet::new(),
             running: HashMap::new(),
-            pacer: Pacer::new(config.limits.per_second, config.limits.burst, now),
+            pacer: Pacer::new(
+                config
+                    .profile
+                    .as_ref()
+                    .map(|p| p.rate_at(Duration::ZERO))
+                    .or(config.limits.per_second),
+                config.limits.burst,
+                now,
+            ),
             timer: PreciseTimer::new().ok(),
             limits: config.limits,
+            server_hold: None,
+            respect_limits: config.respect_limits,
+            profile: config.profile.clone().map(|p| (p, now)),
+            profile_published: now,
             state: RunState::Running,
             stop_deadline: None,
             stop_grace: config.stop_grace,
@@ -231,13 +255,22 @@ impl Dispatcher {
             return None;
         }
         let ready = self.candidate_at(now)?;
-        Some(self.pacer.ready_at().map_or(ready, |p| p.max(ready)))
+        let ready = self.server_hold.map_or(ready, |h| h.max(ready));
+        let at = self.pacer.ready_at().map_or(ready, |p| p.max(ready));
+        // Under a plan the rate moves: look again soon, not only when the
+        // current spacing says.
+        Some(match self.profile {
+            Some(_) => at.min(now + PROFILE_STEP),
+            None => at,
+        })
     }
 
     fn handle(&mut self, command: Command) {
         let now = Instant::now();
         match command {
             Command::SetLimits(limits) => {
+                // The user (or a controller) took the rate over.
+                self.profile = None;
                 self.limits = limits;
                 self.pacer.set_rate(limits.per_second, limits.burst, now);
                 self.live.set_limits(limits);
@@ -279,6 +312,10 @@ impl Dispatcher {
                 return;
             }
             let now = Instant::now();
+            if self.server_hold.is_some_and(|h| now < h) {
+                return;
+            }
+            self.follow_profile(now);
             let retry_due = self.retries.peek().is_some_and(|r| r.0.due <= now);
             if !retry_due && self.head.is_none() {
                 return;
@@ -361,8 +398,47 @@ impl Dispatcher {
                 .map(|info| Box::new(lost_record(&info, &e, self.ctx.redact))),
         };
         self.live.finished(self.tasks.len() as u64);
+        if let Some(record) = &record {
+            self.observe_server(record);
+        }
         if let Some(record) = record {
             let _ = self.records.send(AggMsg::Record(record));
+        }
+    }
+
+    /// Sets the pacer to the planned rate for `now`, and tells the live
+    /// counters a few times a second (the UI shows it as the target).
+    fn follow_profile(&mut self, now: Instant) {
+        let Some((profile, began)) = &self.profile else {
+            return;
+        };
+        let rate = profile.rate_at(now.saturating_duration_since(*began));
+        self.pacer.retune(rate);
+        if now.saturating_duration_since(self.profile_published) >= PROFILE_STEP {
+            self.profile_published = now;
+            self.limits.per_second = Some(rate);
+            self.live.set_limits(self.limits);
+        }
+    }
+
+    /// With `respect_limits`, holds new starts for as long as the answer
+    /// asks: a 429's or 503's Retry-After, or the reset when none remain.
+    fn observe_server(&mut self, record: &RequestRecord) {
+        if !self.respect_limits {
+            return;
+        }
+        let Some(mut signals) = record.rate_limit else {
+            return;
+        };
+        if !matches!(record.status, Some(429 | 503)) {
+            signals.retry_after_s = None;
+        }
+        if let Some(hold) = signals.hold() {
+            let until = Instant::now() + hold;
+            if self.server_hold.is_none_or(|h| h < until) {
+                self.server_hold = Some(until);
+                self.live.hold_until(until);
+            }
         }
     }
 
@@ -432,6 +508,7 @@ fn base_record(spec: &RequestSpec, attempts: u32, wait: Duration, redact: bool) 
         latency_ms: None,
         bytes: 0,
         headers: Default::default(),
+        rate_limit: None,
         body: None,
     }
 }
@@ -452,6 +529,10 @@ fn make_record(
         latency_ms: Some(ms(r.latency)),
         bytes: r.bytes,
         headers: r.headers.clone(),
+        rate_limit: ServerLimits::from_headers(
+            r.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            r.sent_at + r.latency,
+        ),
         body: r
             .body
             .as_ref()
@@ -497,6 +578,7 @@ fn invalid_record(invalid: &InvalidRequest) -> RequestRecord {
         latency_ms: None,
         bytes: 0,
         headers: Default::default(),
+        rate_limit: None,
         body: None,
     }
 }

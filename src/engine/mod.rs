@@ -16,6 +16,7 @@
 mod client;
 mod dispatcher;
 mod pacer;
+pub mod profile;
 pub mod retry;
 mod timer;
 
@@ -106,6 +107,11 @@ pub struct RunConfig {
     pub redact: bool,
     /// How often a stats snapshot is published.
     pub snapshot_every: Duration,
+    /// Hold new starts while the server says to: for a 429's or 503's
+    /// Retry-After, and until the reset when it says none remain.
+    pub respect_limits: bool,
+    /// Planned rates over time; any live limit change ends the plan.
+    pub profile: Option<profile::Profile>,
 }
 
 impl Default for RunConfig {
@@ -119,6 +125,8 @@ impl Default for RunConfig {
             stop_grace: Duration::from_secs(5),
             redact: true,
             snapshot_every: Duration::from_millis(100),
+            respect_limits: false,
+            profile: None,
         }
     }
 }
@@ -163,6 +171,9 @@ pub enum Binding {
     MaxAtOnce,
     /// The user paused the run.
     Paused,
+    /// The server asked for a pause (Retry-After, or nothing remaining
+    /// until a reset) and `respect_limits` is on.
+    Server,
 }
 
 /// Coarse, low-volume notifications (never one per request).

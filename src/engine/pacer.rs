@@ -66,6 +66,13 @@ impl Pacer {
         true
     }
 
+    /// Changes the spacing of starts from the next one on, keeping the
+    /// schedule (for a planned profile, which moves the rate a little at
+    /// every start).
+    pub fn retune(&mut self, per_second: f64) {
+        self.interval = interval(Some(per_second));
+    }
+
     /// Applies a new rate from the next start: the next start is one new
     /// interval after the last one, but never earlier than now (no burst).
     pub fn set_rate(&mut self, per_second: Option<f64>, burst: u32, now: Instant) {

@@ -1,6 +1,6 @@
 //! When to retry, and how long to wait first.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::export::ErrorKind;
 
@@ -30,19 +30,12 @@ pub fn backoff(attempt: u32) -> Duration {
     ceiling.mul_f64(fastrand::f64())
 }
 
-/// Parses a Retry-After value: delta-seconds or an HTTP date. Malformed
-/// values give `None`.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
+pub use crate::signals::parse_retry_after;
 
 #[cfg(test)]
 mod tests {
+    use std::time::SystemTime;
+
     use super::*;
 
     #[test]

@@ -77,6 +77,10 @@ pub struct RequestRecord {
     /// RateLimit*, X-RateLimit*, X-Rate-Limit*, Content-Type.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// The rate-limit signals among those headers, parsed (limit,
+    /// remaining, reset, Retry-After); absent when there were none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<crate::signals::ServerLimits>,
     /// The response body (lossy UTF-8), when `--keep-body` asked for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,

@@ -156,6 +156,12 @@ pub struct CsvRow {
     pub x_ratelimit_limit: Option<String>,
     pub x_ratelimit_remaining: Option<String>,
     pub x_ratelimit_reset: Option<String>,
+    /// The signals above, parsed: whichever form the server used.
+    pub limit: Option<u64>,
+    pub window_s: Option<f64>,
+    pub remaining: Option<u64>,
+    pub reset_s: Option<f64>,
+    pub retry_after_s: Option<f64>,
     pub body: Option<String>,
 }
 
@@ -183,6 +189,11 @@ impl From<&RequestRecord> for CsvRow {
             x_ratelimit_limit: header(&["x-ratelimit-limit", "x-rate-limit-limit"]),
             x_ratelimit_remaining: header(&["x-ratelimit-remaining", "x-rate-limit-remaining"]),
             x_ratelimit_reset: header(&["x-ratelimit-reset", "x-rate-limit-reset"]),
+            limit: r.rate_limit.and_then(|l| l.limit),
+            window_s: r.rate_limit.and_then(|l| l.window_s),
+            remaining: r.rate_limit.and_then(|l| l.remaining),
+            reset_s: r.rate_limit.and_then(|l| l.reset_s),
+            retry_after_s: r.rate_limit.and_then(|l| l.retry_after_s),
             body: r.body.clone(),
         }
     }

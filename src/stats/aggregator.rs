@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior, interval};
 
-use super::{LiveCounters, RateMeter, Stats, StatsSnapshot};
+use super::{LiveCounters, Percentiles, RateMeter, Stats, StatsSnapshot};
 use crate::engine::{Command, Event, RunState};
 use crate::export::{RecordSink, RequestRecord, RunSummary};
 
@@ -34,6 +34,10 @@ pub(crate) struct Aggregator {
     commands: mpsc::UnboundedSender<Command>,
     started_at: Instant,
     last_done_at: Option<Instant>,
+    /// When the current latency window began, and the last whole one.
+    window_start: Instant,
+    recent_latency: Percentiles,
+    server_at: Option<Duration>,
 }
 
 impl Aggregator {
@@ -57,6 +61,9 @@ impl Aggregator {
             commands,
             started_at: Instant::now(),
             last_done_at: None,
+            window_start: Instant::now(),
+            recent_latency: Percentiles::default(),
+            server_at: None,
         }
     }
 
@@ -102,7 +109,11 @@ impl Aggregator {
 
     fn add(&mut self, record: &RequestRecord) {
         self.stats.add(record);
-        self.last_done_at = Some(Instant::now());
+        let now = Instant::now();
+        self.last_done_at = Some(now);
+        if record.rate_limit.is_some() {
+            self.server_at = Some(now.duration_since(self.started_at));
+        }
         if !self.sink_failed {
             if let Err(e) = self.sink.write(record) {
                 self.journal_failed(e);
@@ -130,7 +141,15 @@ impl Aggregator {
     fn publish(&mut self, state: Option<RunState>) {
         let now = Instant::now();
         let live = self.live.read();
-        let (start_rate, completion_rate) = self.rates.sample(now, live.started, self.stats.done);
+        let rate_limited = self.stats.by_status.get(&429).copied().unwrap_or(0);
+        let [start_rate, completion_rate, rate_limited_rate] =
+            self.rates
+                .sample(now, [live.started, self.stats.done, rate_limited]);
+        if now.duration_since(self.window_start) >= Duration::from_secs(1) {
+            self.recent_latency = self.stats.window_latency.percentiles();
+            self.stats.window_latency.clear();
+            self.window_start = now;
+        }
         let s = &self.stats;
         let snapshot = StatsSnapshot {
             state: state.unwrap_or(live.control.state),
@@ -140,6 +159,7 @@ impl Aggregator {
                 live.control.limits,
                 start_rate,
                 live.in_flight,
+                live.held_now,
             ),
             total: self.total,
             done: s.done,
@@ -154,6 +174,11 @@ impl Aggregator {
             start_rate,
             completion_rate,
             latency: s.latency.percentiles(),
+            recent_latency: self.recent_latency,
+            rate_limited_rate,
+            server: s.server,
+            server_at: self.server_at,
+            held_by_server: live.held_total,
             wait: s.wait.percentiles(),
             by_status: s.by_status.clone(),
             by_error: s.by_error.clone(),

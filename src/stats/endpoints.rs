@@ -130,6 +130,7 @@ mod tests {
             latency_ms: Some(10.0),
             bytes: 0,
             headers: Default::default(),
+            rate_limit: None,
             body: None,
         }
     }

@@ -116,6 +116,7 @@ mod tests {
             latency_ms: None,
             bytes: 0,
             headers: Default::default(),
+            rate_limit: None,
             body: None,
         }
     }

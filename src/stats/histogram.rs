@@ -24,6 +24,11 @@ impl LatencyHistogram {
         self.0.saturating_record(micros);
     }
 
+    /// Empties it, keeping its allocation.
+    pub fn clear(&mut self) {
+        self.0.reset();
+    }
+
     pub fn len(&self) -> u64 {
         self.0.len()
     }

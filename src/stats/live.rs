@@ -3,6 +3,9 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::engine::{Limits, RunState};
 
@@ -16,6 +19,11 @@ pub struct LiveCounters {
     retries: AtomicU64,
     /// Requests waiting out a retry backoff.
     retrying: AtomicU64,
+    /// Starts held because the server asked: until when (µs after
+    /// `origin`), and for how long in all (µs).
+    held_until_us: AtomicU64,
+    held_total_us: AtomicU64,
+    origin: Instant,
     control: Mutex<Control>,
 }
 
@@ -34,6 +42,9 @@ pub struct LiveReading {
     pub started: u64,
     pub retries: u64,
     pub retrying: u64,
+    /// Starts are held by the server's signals right now.
+    pub held_now: bool,
+    pub held_total: Duration,
     pub control: Control,
 }
 
@@ -45,6 +56,9 @@ impl LiveCounters {
             started: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             retrying: AtomicU64::new(0),
+            held_until_us: AtomicU64::new(0),
+            held_total_us: AtomicU64::new(0),
+            origin: Instant::now(),
             control: Mutex::new(Control {
                 state: RunState::Idle,
                 limits,
@@ -71,6 +85,17 @@ impl LiveCounters {
         self.retrying.fetch_sub(1, Relaxed);
     }
 
+    /// Starts are held until `until` (never shortened): counts the time
+    /// this adds to the hold.
+    pub(crate) fn hold_until(&self, until: Instant) {
+        let micros = |t: Instant| t.saturating_duration_since(self.origin).as_micros() as u64;
+        let until = micros(until);
+        let now = micros(Instant::now());
+        let before = self.held_until_us.fetch_max(until, Relaxed);
+        let added = until.saturating_sub(before.max(now));
+        self.held_total_us.fetch_add(added, Relaxed);
+    }
+
     fn with_control(&self, f: impl FnOnce(&mut Control)) {
         f(&mut self.control.lock().unwrap_or_else(|p| p.into_inner()));
     }
@@ -90,6 +115,17 @@ impl LiveCounters {
             started: self.started.load(Relaxed),
             retries: self.retries.load(Relaxed),
             retrying: self.retrying.load(Relaxed),
+            held_now: self.held_until_us.load(Relaxed)
+                > self.origin.elapsed().as_micros() as u64,
+            // Time still ahead of a hold has not been spent yet.
+            held_total: {
+                let total = self.held_total_us.load(Relaxed);
+                let ahead = self
+                    .held_until_us
+                    .load(Relaxed)
+                    .saturating_sub(self.origin.elapsed().as_micros() as u64);
+                Duration::from_micros(total.saturating_sub(ahead))
+            },
             control: *self.control.lock().unwrap_or_else(|p| p.into_inner()),
         }
     }

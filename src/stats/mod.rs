@@ -22,6 +22,7 @@ pub use live::{LiveCounters, LiveReading};
 
 use crate::engine::{Binding, Limits, RunState};
 use crate::export::{ErrorKind, RequestRecord, RunSummary};
+use crate::signals::ServerLimits;
 
 /// Everything a front end shows, as of `elapsed` into the run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,9 +49,20 @@ pub struct StatsSnapshot {
     /// Completions per second over the last second.
     pub completion_rate: f64,
     pub latency: Percentiles,
+    /// Latency of the responses of the last whole second only, so a
+    /// controller sees latency move as the load does.
+    pub recent_latency: Percentiles,
     pub wait: Percentiles,
     pub by_status: BTreeMap<u16, u64>,
     pub by_error: BTreeMap<ErrorKind, u64>,
+    /// Answers with status 429 per second over the last second.
+    pub rate_limited_rate: f64,
+    /// The latest rate-limit signals a server sent, and when.
+    pub server: Option<ServerLimits>,
+    pub server_at: Option<Duration>,
+    /// How long new starts have been held, in all, because the server
+    /// asked (`respect_limits`).
+    pub held_by_server: Duration,
     /// Failures by kind or status, most first, each with its latest
     /// message and an example URL.
     pub errors: Vec<ErrorGroup>,
@@ -80,9 +92,14 @@ impl StatsSnapshot {
             start_rate: 0.0,
             completion_rate: 0.0,
             latency: Percentiles::default(),
+            recent_latency: Percentiles::default(),
             wait: Percentiles::default(),
             by_status: BTreeMap::new(),
             by_error: BTreeMap::new(),
+            rate_limited_rate: 0.0,
+            server: None,
+            server_at: None,
+            held_by_server: Duration::ZERO,
             errors: Vec::new(),
             endpoints: Vec::new(),
         }
@@ -101,6 +118,10 @@ pub struct Stats {
     pub by_error: BTreeMap<ErrorKind, u64>,
     pub errors: ErrorGroups,
     pub endpoints: Endpoints,
+    /// Latency of the responses since the current one-second window began.
+    pub window_latency: LatencyHistogram,
+    /// The latest rate-limit signals seen.
+    pub server: Option<ServerLimits>,
 }
 
 impl Stats {
@@ -116,12 +137,16 @@ impl Stats {
         if let Some(status) = r.status {
             *self.by_status.entry(status).or_default() += 1;
             if let Some(latency) = r.latency_ms {
-                self.latency
-                    .record(Duration::from_secs_f64(latency / 1000.0));
+                let latency = Duration::from_secs_f64(latency / 1000.0);
+                self.latency.record(latency);
+                self.window_latency.record(latency);
             }
         }
         if let Some(kind) = r.error_kind {
             *self.by_error.entry(kind).or_default() += 1;
+        }
+        if r.rate_limit.is_some() {
+            self.server = r.rate_limit;
         }
         if r.attempts > 0 {
             self.wait
@@ -172,9 +197,16 @@ impl Stats {
 /// rate when starts keep up with it, else the cap when in flight is at it
 /// (the instant view flips each time a slot frees, so it is not used).
 /// Neither: the server's latency is what limits throughput.
-pub fn binding(state: RunState, limits: Limits, start_rate: f64, in_flight: u64) -> Binding {
+pub fn binding(
+    state: RunState,
+    limits: Limits,
+    start_rate: f64,
+    in_flight: u64,
+    held_by_server: bool,
+) -> Binding {
     match state {
         RunState::Paused => return Binding::Paused,
+        RunState::Running if held_by_server => return Binding::Server,
         RunState::Running => {}
         _ => return Binding::None,
     }
@@ -198,24 +230,24 @@ mod tests {
     #[test]
     fn the_binding_limit_is_judged_over_rates() {
         let limits = Limits::new(10, 100.0);
-        assert_eq!(binding(RunState::Running, limits, 99.0, 4), Binding::Rate);
+        assert_eq!(binding(RunState::Running, limits, 99.0, 4, false), Binding::Rate);
         assert_eq!(
-            binding(RunState::Running, limits, 49.0, 10),
+            binding(RunState::Running, limits, 49.0, 10, false),
             Binding::MaxAtOnce
         );
         assert_eq!(
-            binding(RunState::Running, limits, 49.0, 9),
+            binding(RunState::Running, limits, 49.0, 9, false),
             Binding::MaxAtOnce
         );
         assert_eq!(
-            binding(RunState::Running, limits, 30.0, 3),
+            binding(RunState::Running, limits, 30.0, 3, false),
             Binding::None,
             "the server"
         );
-        assert_eq!(binding(RunState::Paused, limits, 0.0, 0), Binding::Paused);
-        assert_eq!(binding(RunState::Done, limits, 99.0, 0), Binding::None);
+        assert_eq!(binding(RunState::Paused, limits, 0.0, 0, false), Binding::Paused);
+        assert_eq!(binding(RunState::Done, limits, 99.0, 0, false), Binding::None);
         assert_eq!(
-            binding(RunState::Running, Limits::new(0, 0.0), 5000.0, 64),
+            binding(RunState::Running, Limits::new(0, 0.0), 5000.0, 64, false),
             Binding::None
         );
     }
@@ -223,23 +255,24 @@ mod tests {
 
 #[derive(Debug, Default)]
 pub struct RateMeter {
-    samples: VecDeque<(Instant, u64, u64)>,
+    samples: VecDeque<(Instant, [u64; 3])>,
 }
 
 impl RateMeter {
-    /// Adds a sample and returns (starts/s, completions/s) over ~1 s.
-    pub fn sample(&mut self, now: Instant, started: u64, done: u64) -> (f64, f64) {
-        self.samples.push_back((now, started, done));
+    /// Adds a sample of three counters (starts, completions, 429s) and
+    /// returns their rates per second over about the last second.
+    pub fn sample(&mut self, now: Instant, counts: [u64; 3]) -> [f64; 3] {
+        self.samples.push_back((now, counts));
         while self.samples.len() > 2
             && now.duration_since(self.samples[1].0) >= Duration::from_secs(1)
         {
             self.samples.pop_front();
         }
-        let (t0, s0, d0) = self.samples[0];
+        let (t0, c0) = self.samples[0];
         let dt = now.duration_since(t0).as_secs_f64();
         if dt <= 0.0 {
-            return (0.0, 0.0);
+            return [0.0; 3];
         }
-        ((started - s0) as f64 / dt, (done - d0) as f64 / dt)
+        std::array::from_fn(|i| counts[i].saturating_sub(c0[i]) as f64 / dt)
     }
 }

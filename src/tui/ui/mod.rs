@@ -485,6 +485,7 @@ fn draw_controls(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let binding = match (app.state, s.binding) {
         (RunState::Running, Binding::Rate) => "limited by rate",
         (RunState::Running, Binding::MaxAtOnce) => "limited by max at once",
+        (RunState::Running, Binding::Server) => "held by server",
         (RunState::Running, Binding::None) if s.in_flight > 0 => "limited by the server",
         (RunState::Paused, _) => "paused",
         _ => "",
