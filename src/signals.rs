@@ -247,7 +247,10 @@ mod tests {
     #[test]
     fn structured_draft_fields() {
         let s = read(&[
-            ("ratelimit-policy", "\"default\";q=100;w=60, \"daily\";q=1000;w=86400"),
+            (
+                "ratelimit-policy",
+                "\"default\";q=100;w=60, \"daily\";q=1000;w=86400",
+            ),
             ("ratelimit", "\"default\";r=50;t=30"),
         ])
         .unwrap();
@@ -265,7 +268,10 @@ mod tests {
             ("ratelimit-policy", "10;w=1"),
         ])
         .unwrap();
-        assert_eq!((s.limit, s.remaining, s.reset_s), (Some(10), Some(0), Some(7.0)));
+        assert_eq!(
+            (s.limit, s.remaining, s.reset_s),
+            (Some(10), Some(0), Some(7.0))
+        );
         assert_eq!(s.per_second(), Some(10.0));
         assert_eq!(s.hold(), Some(Duration::from_secs(7)));
     }
@@ -279,7 +285,10 @@ mod tests {
             ("ratelimit-reset", "12"),
         ])
         .unwrap();
-        assert_eq!((s.limit, s.remaining, s.reset_s), (Some(100), Some(3), Some(12.0)));
+        assert_eq!(
+            (s.limit, s.remaining, s.reset_s),
+            (Some(100), Some(3), Some(12.0))
+        );
     }
 
     #[test]
@@ -309,7 +318,10 @@ mod tests {
         let s = read(&[("retry-after", &date)]).unwrap();
         assert_eq!(s.retry_after_s, Some(90.0));
         let past = httpdate::fmt_http_date(now() - Duration::from_secs(90));
-        assert_eq!(read(&[("retry-after", &past)]).unwrap().retry_after_s, Some(0.0));
+        assert_eq!(
+            read(&[("retry-after", &past)]).unwrap().retry_after_s,
+            Some(0.0)
+        );
     }
 
     #[test]

@@ -448,3 +448,33 @@ fn every_sample_batch_and_the_sample_scenario_load() {
     assert!(knobs.effective("geocode").rate_limit.is_some());
     assert!(knobs.effective("status").error_rate.is_some());
 }
+
+#[test]
+fn a_profile_and_respect_limits_are_batch_settings() {
+    use std::time::Duration;
+    let b = load_str(
+        "p.json",
+        r#"{"respect_limits": true,
+            "profile": [{"per_second": 10, "for": "30s"}, {"per_second": 100, "for": "1m"}],
+            "requests": ["http://127.0.0.1:9/"]}"#,
+    )
+    .unwrap();
+    assert_eq!(b.settings.respect_limits, Some(true));
+    let profile = b.settings.profile.unwrap();
+    assert_eq!(profile.duration(), Duration::from_secs(90));
+    assert_eq!(profile.rate_at(Duration::from_secs(31)), 100.0);
+
+    let e = err(
+        "p.json",
+        "{\"profile\": [{\"per_second\": 10, \"for\": \"30s\"},\n {\"per_second\": 0, \"for\": \"1m\"}], \"requests\": []}",
+    );
+    assert_eq!(e.line, Some(2), "{e}");
+    assert!(e.to_string().contains("per second > 0"), "{e}");
+    let e = err(
+        "p.json",
+        r#"{"profile": [{"per_second": 10}], "requests": []}"#,
+    );
+    assert!(e.to_string().contains("for"), "{e}");
+    let e = err("p.json", r#"{"profile": [], "requests": []}"#);
+    assert!(e.to_string().contains("at least one stage"), "{e}");
+}

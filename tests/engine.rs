@@ -479,3 +479,153 @@ async fn stats_snapshots_flow_and_a_slow_reader_blocks_nothing() {
     );
     handle.wait().await.unwrap();
 }
+
+/// The gap between the first hit on `first` and the next hit on `next`.
+fn gap_after(server: &common::TestServer, first: &str, next: &str) -> Duration {
+    let hits = server.seen.hits();
+    let at = hits.iter().find(|h| h.path == first).unwrap().at;
+    let then = hits
+        .iter()
+        .filter(|h| h.path == next && h.at >= at)
+        .map(|h| h.at)
+        .min()
+        .unwrap();
+    then.duration_since(at)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn respect_limits_holds_every_start_for_a_429s_retry_after() {
+    let server = common::start().await;
+    let urls = vec![server.url("/flaky/x"), server.url("/ok"), server.url("/ok")];
+    let respectful = RunConfig {
+        respect_limits: true,
+        ..config(1, 0.0)
+    };
+    let (handle, sink) = start(urls.clone(), respectful);
+    let stats = handle.stats.clone();
+    let watcher = tokio::spawn(async move {
+        // Sample the snapshots during the hold.
+        let mut saw_server = false;
+        for _ in 0..20 {
+            sleep(Duration::from_millis(50)).await;
+            saw_server |= stats.borrow().binding == ratebench::engine::Binding::Server;
+        }
+        saw_server
+    });
+    let summary = handle.wait().await.unwrap();
+    assert_eq!(summary.total, 3);
+    let gap = gap_after(&server, "/flaky/x", "/ok");
+    assert!(
+        gap >= Duration::from_millis(950),
+        "held {gap:?}, Retry-After said 1 s"
+    );
+    assert!(gap < Duration::from_millis(1600), "held {gap:?}");
+    assert!(
+        watcher.await.unwrap(),
+        "the binding showed the server's hold"
+    );
+    let first = &sink.records()[0];
+    assert_eq!(first.status, Some(429));
+    let signals = first.rate_limit.expect("signals kept in the record");
+    assert_eq!(
+        (signals.retry_after_s, signals.remaining),
+        (Some(1.0), Some(0))
+    );
+
+    // Without it, the next request goes at once.
+    let server = common::start().await;
+    let urls = vec![server.url("/flaky/x"), server.url("/ok")];
+    let (handle, _sink) = start(urls, config(1, 0.0));
+    handle.wait().await.unwrap();
+    assert!(gap_after(&server, "/flaky/x", "/ok") < Duration::from_millis(500));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn respect_limits_waits_for_the_reset_when_none_remain() {
+    let server = common::start().await;
+    let urls = vec![server.url("/exhausted"), server.url("/ok")];
+    let (handle, sink) = start(
+        urls,
+        RunConfig {
+            respect_limits: true,
+            ..config(1, 0.0)
+        },
+    );
+    let stats = handle.stats.clone();
+    handle.wait().await.unwrap();
+    let gap = gap_after(&server, "/exhausted", "/ok");
+    assert!(
+        gap >= Duration::from_millis(950),
+        "held {gap:?}, the reset was 1 s"
+    );
+    let signals = sink.records()[0].rate_limit.unwrap();
+    assert_eq!(signals.per_second(), Some(10.0));
+    assert_eq!((signals.remaining, signals.reset_s), (Some(0), Some(1.0)));
+    let last = stats.borrow().clone();
+    assert!(
+        last.held_by_server >= Duration::from_millis(950),
+        "{:?}",
+        last.held_by_server
+    );
+    assert_eq!(
+        last.server,
+        Some(signals),
+        "the latest signals are in the stats"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ramp_follows_its_plan() {
+    use ratebench::engine::profile::Profile;
+    let server = common::start().await;
+    // 20/s rising to 100/s over 2 s, then 100/s: 120 starts by 2 s, 170 by 2.5 s.
+    let profile = Profile::parse_ramp("20..100/2s").unwrap();
+    let urls = vec![server.url("/ok"); 170];
+    let (handle, _sink) = start(
+        urls,
+        RunConfig {
+            profile: Some(profile.clone()),
+            ..config(16, 0.0)
+        },
+    );
+    let summary = handle.wait().await.unwrap();
+    assert_eq!(summary.total, 170);
+    let hits = server.seen.hits();
+    let t0 = hits[0].at;
+    for at in [0.5, 1.0, 1.5, 2.0] {
+        let by = Duration::from_secs_f64(at);
+        let seen = hits.iter().filter(|h| h.at.duration_since(t0) < by).count() as f64;
+        let planned = profile.starts_by(by);
+        assert!(
+            (seen - planned).abs() <= planned * 0.1 + 2.0,
+            "by {at}s: {seen} starts, planned {planned:.1}"
+        );
+    }
+    let wall = hits.last().unwrap().at.duration_since(t0).as_secs_f64();
+    assert!((2.3..2.9).contains(&wall), "took {wall:.2}s, planned 2.5s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_change_ends_the_plan() {
+    use ratebench::engine::profile::Profile;
+    let server = common::start().await;
+    // A plan of 5/s for a minute, taken over at once by 200/s.
+    let profile = Profile::stages([(5.0, Duration::from_secs(60))]).unwrap();
+    let urls = vec![server.url("/ok"); 60];
+    let (handle, _sink) = start(
+        urls,
+        RunConfig {
+            profile: Some(profile),
+            ..config(16, 0.0)
+        },
+    );
+    sleep(Duration::from_millis(100)).await;
+    handle.send(Command::SetLimits(Limits::new(16, 200.0)));
+    let began = Instant::now();
+    handle.wait().await.unwrap();
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "60 requests at 200/s, not 5/s: {:?}",
+        began.elapsed()
+    );
+}

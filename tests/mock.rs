@@ -455,6 +455,7 @@ async fn a_global_rate_limit_is_shared_by_all_routes() {
     knobs.global.rate_limit = Some(RateLimit {
         rate: 1.0,
         burst: 2,
+        fixed_window: false,
     });
     let m = mock(knobs).await;
     let codes = [

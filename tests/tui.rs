@@ -282,6 +282,23 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
         },
         by_status: BTreeMap::from([(200, done.saturating_sub(3)), (429, 1), (503, 1)]),
         by_error: BTreeMap::from([(ErrorKind::Timeout, 1)]),
+        recent_latency: Percentiles {
+            p50: 199.0,
+            p90: 229.0,
+            p99: 247.0,
+            p999: 247.0,
+            max: 247.0,
+        },
+        rate_limited_rate: 0.5,
+        server: Some(ratebench::signals::ServerLimits {
+            limit: Some(20),
+            window_s: Some(1.0),
+            remaining: Some(3),
+            reset_s: Some(1.0),
+            retry_after_s: None,
+        }),
+        server_at: Some(Duration::from_millis(1_900)),
+        held_by_server: Duration::ZERO,
         errors: vec![
             ErrorGroup {
                 class: FailureClass::Status(503),

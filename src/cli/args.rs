@@ -133,9 +133,21 @@ pub struct MockArgs {
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_concurrent: Option<u64>,
 
+    /// Requests per second every route can serve; past it requests queue
+    /// and latency climbs (no 429s): a server with a knee.
+    #[arg(long, value_name = "R", value_parser = parse_capacity)]
+    pub capacity: Option<f64>,
+
     /// TOML scenario file with global and per-route knobs (flags override it).
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
+}
+
+fn parse_capacity(s: &str) -> Result<f64, String> {
+    match s.trim().trim_end_matches("/s").parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!("expected requests per second > 0, got {s:?}")),
+    }
 }
 
 fn parse_probability(s: &str) -> Result<f64, String> {

@@ -109,6 +109,9 @@ fn knobs_from(args: &MockArgs) -> Result<Knobs, String> {
     if let Some(limit) = &args.rate_limit {
         knobs.global.rate_limit = Some(limit.parse()?);
     }
+    if let Some(r) = args.capacity {
+        knobs.global.capacity = Some(r);
+    }
     if let Some(k) = args.max_concurrent {
         knobs.global.max_concurrent = Some(k);
     }

@@ -152,7 +152,14 @@ mod tests {
 
     #[test]
     fn bad_ramps_are_refused_with_the_form() {
-        for bad in ["10-500/60s", "10..500", "a..5/1s", "10..500/soon", "0..5/1s", "5..5/0s"] {
+        for bad in [
+            "10-500/60s",
+            "10..500",
+            "a..5/1s",
+            "10..500/soon",
+            "0..5/1s",
+            "5..5/0s",
+        ] {
             let e = Profile::parse_ramp(bad).unwrap_err();
             assert!(e.contains("ramp") || e.contains("profile"), "{bad}: {e}");
         }

@@ -34,8 +34,6 @@ pub use crate::signals::parse_retry_after;
 
 #[cfg(test)]
 mod tests {
-    use std::time::SystemTime;
-
     use super::*;
 
     #[test]

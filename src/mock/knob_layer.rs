@@ -68,6 +68,10 @@ pub async fn apply(
         return response;
     }
 
+    if let Some(capacity) = own.capacity {
+        let wait = state.queue_wait(route, capacity, Instant::now());
+        tokio::time::sleep(wait).await;
+    }
     if let Some(latency) = &own.latency {
         tokio::time::sleep(latency.sample()).await;
     }

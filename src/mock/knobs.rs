@@ -83,6 +83,10 @@ pub struct RouteKnobs {
     /// Answer 503 while more than this many requests are in flight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrent: Option<u64>,
+    /// Requests per second the route can serve: beyond it requests queue,
+    /// so latency climbs with load and no 429 is ever sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<f64>,
 }
 
 /// The cost of an async batch job (`POST /batch/geocode`).
@@ -193,17 +197,21 @@ impl fmt::Display for Latency {
     }
 }
 
-/// A token bucket: `rate` tokens per second, holding at most `burst`.
+/// A rate limit: by default a token bucket, `rate` tokens per second
+/// holding at most `burst`; with `fixed_window`, a counter of `rate`
+/// requests per one-second window that starts afresh each second (the
+/// other common limiter, which allows a burst at each window's start).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateLimit {
     pub rate: f64,
     pub burst: u32,
+    pub fixed_window: bool,
 }
 
 impl FromStr for RateLimit {
     type Err = String;
 
-    /// `"50"`, `"50/s"`, `"0.5/s"`, `"50/s,burst=10"`.
+    /// `"50"`, `"50/s"`, `"0.5/s"`, `"50/s,burst=10"`, `"50/s,window=fixed"`.
     fn from_str(s: &str) -> Result<Self, String> {
         let mut parts = s.split(',');
         let rate_text = parts.next().unwrap_or("").trim();
@@ -217,9 +225,18 @@ impl FromStr for RateLimit {
                 format!("rate limit {s:?}: expected a rate like \"50/s\" or \"50/s,burst=10\"")
             })?;
         let mut burst = 1;
+        let mut fixed_window = false;
         for part in parts {
+            match part.trim() {
+                "window=fixed" => {
+                    fixed_window = true;
+                    continue;
+                }
+                "window=bucket" => continue,
+                _ => {}
+            }
             let value = part.trim().strip_prefix("burst=").ok_or_else(|| {
-                format!("rate limit {s:?}: unknown option {part:?} (known: burst=N)")
+                format!("rate limit {s:?}: unknown option {part:?} (known: burst=N, window=fixed)")
             })?;
             burst = value
                 .parse::<u32>()
@@ -227,13 +244,21 @@ impl FromStr for RateLimit {
                 .filter(|b| *b >= 1)
                 .ok_or_else(|| format!("rate limit {s:?}: burst must be a whole number >= 1"))?;
         }
-        Ok(RateLimit { rate, burst })
+        Ok(RateLimit {
+            rate,
+            burst,
+            fixed_window,
+        })
     }
 }
 
 impl fmt::Display for RateLimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/s,burst={}", self.rate, self.burst)
+        write!(f, "{}/s,burst={}", self.rate, self.burst)?;
+        if self.fixed_window {
+            write!(f, ",window=fixed")?;
+        }
+        Ok(())
     }
 }
 
@@ -360,6 +385,7 @@ impl Knobs {
             // Limits are not inherited: the global ones are enforced apart.
             rate_limit: own.and_then(|r| r.rate_limit),
             max_concurrent: own.and_then(|r| r.max_concurrent),
+            capacity: pick(|r| r.capacity),
         }
     }
 }
@@ -410,14 +436,16 @@ mod tests {
             "50/s".parse(),
             Ok(RateLimit {
                 rate: 50.0,
-                burst: 1
+                burst: 1,
+                fixed_window: false
             })
         );
         assert_eq!(
             "0.5,burst=3".parse(),
             Ok(RateLimit {
                 rate: 0.5,
-                burst: 3
+                burst: 3,
+                fixed_window: false
             })
         );
         assert!("fast".parse::<RateLimit>().is_err());
@@ -428,6 +456,9 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown option")
         );
+        let fixed: RateLimit = "100/s,window=fixed".parse().unwrap();
+        assert!(fixed.fixed_window);
+        assert_eq!(fixed.to_string().parse(), Ok(fixed), "round trip");
     }
 
     #[test]
@@ -441,7 +472,8 @@ mod tests {
             patched.effective("geocode").rate_limit,
             Some(RateLimit {
                 rate: 5.0,
-                burst: 1
+                burst: 1,
+                fixed_window: false
             })
         );
         assert_eq!(
@@ -492,7 +524,8 @@ mod tests {
             knobs.effective("geocode").rate_limit,
             Some(RateLimit {
                 rate: 5.0,
-                burst: 2
+                burst: 2,
+                fixed_window: false
             })
         );
         assert_eq!(knobs.jobs.overhead, Duration::from_secs(1));

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use std::time::Duration;
+
 use axum::http::{HeaderMap, HeaderValue};
 use tokio::time::Instant;
 
@@ -31,12 +33,19 @@ impl Bucket {
     pub fn new(limit: RateLimit, now: Instant) -> Self {
         Self {
             limit,
-            tokens: f64::from(limit.burst),
+            tokens: if limit.fixed_window {
+                limit.rate.round().max(1.0)
+            } else {
+                f64::from(limit.burst)
+            },
             last: now,
         }
     }
 
     pub fn check(&mut self, now: Instant) -> Verdict {
+        if self.limit.fixed_window {
+            return self.check_window(now);
+        }
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.limit.rate).min(f64::from(self.limit.burst));
         self.last = now;
@@ -54,6 +63,31 @@ impl Bucket {
             limit: self.limit,
             remaining: self.tokens.floor() as u64,
             reset_s,
+        }
+    }
+}
+
+impl Bucket {
+    /// A fixed window: `rate` requests in each whole second counted from
+    /// the bucket's start (`last` marks the current window's start and
+    /// `tokens` what is left of it).
+    fn check_window(&mut self, now: Instant) -> Verdict {
+        let quota = self.limit.rate.round().max(1.0);
+        let passed = now.saturating_duration_since(self.last);
+        if passed >= Duration::from_secs(1) {
+            self.last += Duration::from_secs(passed.as_secs());
+            self.tokens = quota;
+        }
+        let allowed = self.tokens >= 1.0;
+        if allowed {
+            self.tokens -= 1.0;
+        }
+        let window_end = self.last + Duration::from_secs(1);
+        Verdict {
+            allowed,
+            limit: self.limit,
+            remaining: self.tokens as u64,
+            reset_s: window_end.saturating_duration_since(now).as_secs_f64(),
         }
     }
 }
@@ -124,8 +158,6 @@ impl Verdict {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     #[test]
@@ -135,6 +167,7 @@ mod tests {
             RateLimit {
                 rate: 10.0,
                 burst: 2,
+                fixed_window: false,
             },
             t0,
         );
@@ -148,5 +181,25 @@ mod tests {
         let later = t0 + Duration::from_secs(60);
         assert!(b.check(later).allowed && b.check(later).allowed);
         assert!(!b.check(later).allowed);
+    }
+
+    #[test]
+    fn a_fixed_window_allows_its_quota_each_second() {
+        let t0 = Instant::now();
+        let limit: RateLimit = "3/s,window=fixed".parse().unwrap();
+        let mut b = Bucket::new(limit, t0);
+        let ms = |n| t0 + Duration::from_millis(n);
+        // All three at once at the window's start, then nothing until it ends.
+        assert!(b.check(ms(0)).allowed && b.check(ms(1)).allowed && b.check(ms(2)).allowed);
+        let refused = b.check(ms(400));
+        assert!(!refused.allowed);
+        assert_eq!(refused.remaining, 0);
+        assert!((refused.reset_s - 0.6).abs() < 1e-9);
+        assert!(b.check(ms(1000)).allowed, "a new window");
+        assert_eq!(b.check(ms(1999)).remaining, 1);
+        assert_eq!(b.check(ms(1999)).remaining, 0);
+        assert!(!b.check(ms(1999)).allowed);
+        assert!(b.check(ms(3500)).allowed, "windows stay on whole seconds");
+        assert!((b.check(ms(3500)).reset_s - 0.5).abs() < 1e-9);
     }
 }

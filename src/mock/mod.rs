@@ -20,10 +20,12 @@ mod limits;
 mod routes;
 mod stats;
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -77,6 +79,8 @@ pub struct MockState {
     stats: MockStats,
     jobs: Jobs,
     route_in_flight: Vec<(&'static str, AtomicU64)>,
+    /// Per route with a `capacity`: when its one server is next free.
+    queues: Mutex<HashMap<&'static str, Instant>>,
 }
 
 /// Decrements a route's in-flight count on drop.
@@ -99,6 +103,7 @@ impl MockState {
                 .iter()
                 .map(|r| (*r, AtomicU64::new(0)))
                 .collect(),
+            queues: Mutex::default(),
         }
     }
 
@@ -114,6 +119,18 @@ impl MockState {
 
     fn limiters(&self) -> MutexGuard<'_, Limiters> {
         self.limiters.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How long a request arriving now waits in the route's queue: the
+    /// route serves one request every `1 / capacity` seconds, so past that
+    /// rate the queue, and the wait, grow.
+    fn queue_wait(&self, route: &'static str, capacity: f64, now: Instant) -> Duration {
+        let service = Duration::from_secs_f64(1.0 / capacity.max(0.001));
+        let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        let free = queues.entry(route).or_insert(now);
+        let start = (*free).max(now);
+        *free = start + service;
+        start - now
     }
 
     fn route_counter(&self, route: &str) -> &AtomicU64 {

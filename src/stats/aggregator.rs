@@ -142,9 +142,9 @@ impl Aggregator {
         let now = Instant::now();
         let live = self.live.read();
         let rate_limited = self.stats.by_status.get(&429).copied().unwrap_or(0);
-        let [start_rate, completion_rate, rate_limited_rate] =
-            self.rates
-                .sample(now, [live.started, self.stats.done, rate_limited]);
+        let [start_rate, completion_rate, rate_limited_rate] = self
+            .rates
+            .sample(now, [live.started, self.stats.done, rate_limited]);
         if now.duration_since(self.window_start) >= Duration::from_secs(1) {
             self.recent_latency = self.stats.window_latency.percentiles();
             self.stats.window_latency.clear();

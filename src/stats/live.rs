@@ -115,8 +115,7 @@ impl LiveCounters {
             started: self.started.load(Relaxed),
             retries: self.retries.load(Relaxed),
             retrying: self.retrying.load(Relaxed),
-            held_now: self.held_until_us.load(Relaxed)
-                > self.origin.elapsed().as_micros() as u64,
+            held_now: self.held_until_us.load(Relaxed) > self.origin.elapsed().as_micros() as u64,
             // Time still ahead of a hold has not been spent yet.
             held_total: {
                 let total = self.held_total_us.load(Relaxed);

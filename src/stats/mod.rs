@@ -230,7 +230,10 @@ mod tests {
     #[test]
     fn the_binding_limit_is_judged_over_rates() {
         let limits = Limits::new(10, 100.0);
-        assert_eq!(binding(RunState::Running, limits, 99.0, 4, false), Binding::Rate);
+        assert_eq!(
+            binding(RunState::Running, limits, 99.0, 4, false),
+            Binding::Rate
+        );
         assert_eq!(
             binding(RunState::Running, limits, 49.0, 10, false),
             Binding::MaxAtOnce
@@ -244,8 +247,14 @@ mod tests {
             Binding::None,
             "the server"
         );
-        assert_eq!(binding(RunState::Paused, limits, 0.0, 0, false), Binding::Paused);
-        assert_eq!(binding(RunState::Done, limits, 99.0, 0, false), Binding::None);
+        assert_eq!(
+            binding(RunState::Paused, limits, 0.0, 0, false),
+            Binding::Paused
+        );
+        assert_eq!(
+            binding(RunState::Done, limits, 99.0, 0, false),
+            Binding::None
+        );
         assert_eq!(
             binding(RunState::Running, Limits::new(0, 0.0), 5000.0, 64, false),
             Binding::None

@@ -97,7 +97,9 @@ fn arrive_v(seen: &Arc<Seen>, uri: &Uri, headers: &HeaderMap, version: Version) 
 ///   later hits 200;
 /// - `/echo`: 200 with the request body echoed back;
 /// - `/redirect/{n}`: 302 to `/redirect/{n-1}`, and `/redirect/0` is 200;
-/// - `/version`: 200, recording the HTTP version the request came in.
+/// - `/version`: 200, recording the HTTP version the request came in;
+/// - `/exhausted`: 200 saying (IETF draft dictionary form) that no request
+///   remains of 10 a second until a reset in 1 s.
 pub async fn start() -> TestServer {
     let seen = Arc::new(Seen::default());
     let app = Router::new()
@@ -108,6 +110,7 @@ pub async fn start() -> TestServer {
         .route("/echo", any(echo))
         .route("/redirect/{n}", any(redirect))
         .route("/version", any(version))
+        .route("/exhausted", any(exhausted))
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -207,4 +210,19 @@ async fn version(
 ) -> &'static str {
     let _g = arrive_v(&seen, &uri, &headers, v);
     "ok"
+}
+
+async fn exhausted(
+    State(seen): State<Arc<Seen>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> impl IntoResponse {
+    let _g = arrive(&seen, &uri, &headers);
+    (
+        [
+            ("ratelimit", "limit=10, remaining=0, reset=1"),
+            ("ratelimit-policy", "10;w=1"),
+        ],
+        "that was the last one",
+    )
 }
