@@ -14,6 +14,7 @@ pub mod batch;
 pub mod engine;
 pub mod export;
 pub mod mock;
+pub mod probe;
 pub mod signals;
 pub mod stats;
 pub mod tui;

@@ -44,6 +44,8 @@ pub enum Cmd {
     Run(RunArgs),
     /// Serve the built-in mock API (latency, faults, rate limits, batch jobs).
     Mock(MockArgs),
+    /// Find the highest rate the API sustains: ramp up, back off, settle.
+    Probe(ProbeArgs),
     /// Open the terminal workbench, with BATCH loaded if given.
     Tui(TuiArgs),
     /// The mock API on a free port and the workbench aimed at it: start here.
@@ -155,6 +157,47 @@ fn parse_probability(s: &str) -> Result<f64, String> {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
         _ => Err(format!("expected a probability from 0 to 1, got {s:?}")),
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Batch file; its requests are sent over and over while probing.
+    pub batch: PathBuf,
+
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+
+    /// The first rate tried, per second.
+    #[arg(long, value_name = "R", default_value = "5", value_parser = parse_capacity)]
+    pub start: f64,
+
+    /// Never try more than this per second.
+    #[arg(long, value_name = "R", default_value = "100000", value_parser = parse_capacity)]
+    pub max: f64,
+
+    /// How long the best rate must hold without throttling.
+    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_duration)]
+    pub window: Duration,
+
+    /// Stop after this long with the best rate so far.
+    #[arg(long, value_name = "DUR", default_value = "2m", value_parser = parse_duration)]
+    pub max_time: Duration,
+
+    /// Write the recommendation, its evidence and the timeline as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+
+    /// Write every result to FILE as it completes.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Write the batch with the recommended limits to FILE (may be BATCH itself).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+
+    /// No per-second lines on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 mod args;
 mod mock;
+mod probe;
 mod run;
 mod settings;
 mod tui;
@@ -26,6 +27,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Some(Cmd::Run(args)) => run::run(args).await,
         Some(Cmd::Mock(args)) => mock::run(args).await,
+        Some(Cmd::Probe(args)) => probe::run(args).await,
         Some(Cmd::Tui(args)) => tui::run(args).await,
         Some(Cmd::Demo) => tui::demo(cli.tui).await,
         None => tui::run(cli.tui).await,

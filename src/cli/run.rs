@@ -17,7 +17,7 @@ use super::args::RunArgs;
 use super::{EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
 
 /// A sink that discards records (no `--out`): stats still see every one.
-struct Discard;
+pub(super) struct Discard;
 
 impl RecordSink for Discard {
     fn write(&mut self, _: &ratebench::RequestRecord) -> io::Result<()> {

@@ -8,7 +8,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior, interval};
 
-use super::{LiveCounters, Percentiles, RateMeter, Stats, StatsSnapshot};
+use super::{LatencyHistogram, LiveCounters, Percentiles, RateMeter, Stats, StatsSnapshot};
+
+/// The slice of time recent latency is kept in.
+const QUARTER: Duration = Duration::from_millis(250);
 use crate::engine::{Command, Event, RunState};
 use crate::export::{RecordSink, RequestRecord, RunSummary};
 
@@ -34,8 +37,10 @@ pub(crate) struct Aggregator {
     commands: mpsc::UnboundedSender<Command>,
     started_at: Instant,
     last_done_at: Option<Instant>,
-    /// When the current latency window began, and the last whole one.
+    /// Latency over the last second as four quarter-second slices: when
+    /// the current slice began, and the three before it.
     window_start: Instant,
+    past_quarters: std::collections::VecDeque<LatencyHistogram>,
     recent_latency: Percentiles,
     server_at: Option<Duration>,
 }
@@ -62,6 +67,7 @@ impl Aggregator {
             started_at: Instant::now(),
             last_done_at: None,
             window_start: Instant::now(),
+            past_quarters: std::collections::VecDeque::new(),
             recent_latency: Percentiles::default(),
             server_at: None,
         }
@@ -145,9 +151,18 @@ impl Aggregator {
         let [start_rate, completion_rate, rate_limited_rate] = self
             .rates
             .sample(now, [live.started, self.stats.done, rate_limited]);
-        if now.duration_since(self.window_start) >= Duration::from_secs(1) {
-            self.recent_latency = self.stats.window_latency.percentiles();
-            self.stats.window_latency.clear();
+        if now.duration_since(self.window_start) >= QUARTER {
+            // The last second, ending at most a quarter of a second ago.
+            let mut second = self.stats.window_latency.clone();
+            for quarter in &self.past_quarters {
+                second.add(quarter);
+            }
+            self.recent_latency = second.percentiles();
+            self.past_quarters
+                .push_back(std::mem::take(&mut self.stats.window_latency));
+            if self.past_quarters.len() > 3 {
+                self.past_quarters.pop_front();
+            }
             self.window_start = now;
         }
         let s = &self.stats;

@@ -24,6 +24,12 @@ impl LatencyHistogram {
         self.0.saturating_record(micros);
     }
 
+    /// Adds every value of `other`.
+    pub fn add(&mut self, other: &LatencyHistogram) {
+        // Same bounds on both sides: adding cannot fail.
+        let _ = self.0.add(&other.0);
+    }
+
     /// Empties it, keeping its allocation.
     pub fn clear(&mut self) {
         self.0.reset();
