@@ -21,7 +21,7 @@ pub async fn run(args: ProbeArgs) -> u8 {
         format: None,
     };
     let batch = match Batch::load_with(&args.batch, &options) {
-        Ok(batch) if batch.len() > 0 => batch,
+        Ok(batch) if !batch.is_empty() => batch,
         Ok(_) => {
             eprintln!("error: {}: the batch has no requests", args.batch.display());
             return EXIT_USAGE;
