@@ -51,7 +51,7 @@ impl Default for ProbeConfig {
             window: Duration::from_secs(10),
             max_time: Duration::from_secs(120),
             tolerance: 0.03,
-            latency_factor: 2.0,
+            latency_factor: 1.5,
         }
     }
 }
@@ -381,6 +381,14 @@ impl Controller {
     fn too_high(&mut self, passed: Option<f64>) {
         let bad = self.bad.map_or(self.rate, |b| b.min(self.rate));
         self.bad = Some(bad);
+        // Failing right at the good rate means it was not good after all
+        // (one fine second can hide the start of an overload).
+        if self
+            .good
+            .is_some_and(|g| self.rate <= g * (1.0 + CLOSE_ENOUGH))
+        {
+            self.good = Some(self.rate * 0.9);
+        }
         let good = self.good.unwrap_or(self.config.start.min(bad) * 0.5);
         self.next = match passed {
             // Trust the estimate only inside the bracket.
