@@ -1225,6 +1225,8 @@ fn open_screen(app: &mut App, screen: &str, journal: Option<&Path>) {
         "export" => vec![ch('e')],
         "save" => vec![ch('w')],
         "errors" => vec![ch('x'), key(KeyCode::Down)],
+        "limits" => vec![ch('t')],
+        "autotune" => vec![ch('a')],
         "quit" => vec![ch('q')],
         "batch" => vec![ch('b')],
         "results" => vec![ch('v'), key(KeyCode::Down)],
@@ -1277,6 +1279,8 @@ fn snapshot_every_view_and_overlay_in_every_state() {
         "export",
         "save",
         "errors",
+        "limits",
+        "autotune",
         "quit",
         "batch",
         "results",
@@ -1381,4 +1385,107 @@ fn export_progress_shows_until_the_export_ends() {
     app.update(Msg::Exported(Err("cannot export to /x: denied".into())));
     assert_eq!(app.exporting, None);
     assert!(matches!(&app.notice, Some(Notice::Error(_))));
+}
+
+/// A snapshot of a run against a limiter at `limit`/s after `second`
+/// seconds at these `rates`, built the way the aggregator would.
+fn limited_stats(rates: &[f64], limit: f64) -> StatsSnapshot {
+    let mut s = StatsSnapshot::initial(Some(100_000), Limits::new(64, 0.0));
+    s.state = RunState::Running;
+    for rate in rates {
+        let sent = rate.round() as u64;
+        let ok = sent.min(limit as u64);
+        s.done += sent;
+        s.ok += ok;
+        *s.by_status.entry(200).or_default() += ok;
+        *s.by_status.entry(429).or_default() += sent - ok;
+    }
+    s.elapsed = Duration::from_secs(rates.len() as u64);
+    s.recent_latency.p50 = 10.0;
+    s.recent_latency.p99 = 20.0;
+    s
+}
+
+#[test]
+fn auto_tune_moves_the_rate_settles_and_gives_the_controls_back() {
+    let mut app = app();
+    assert_eq!(app.update(ch('a')), []);
+    assert!(app.autotune.is_none(), "only during a run");
+    running(&mut app);
+    app.update(Msg::Stats(Box::new(limited_stats(&[], 20.0))));
+    // From the slider's rate (20/s in this batch).
+    assert_eq!(app.update(ch('a')), []);
+    assert!(app.autotune.is_some());
+    // A second at 20/s, all fine: it climbs.
+    let effects = app.update(Msg::Stats(Box::new(limited_stats(&[20.0], 20.0))));
+    assert_eq!(
+        effects,
+        [Effect::Send(Command::SetLimits(Limits::new(10, 40.0)))]
+    );
+    // Less than a second later: nothing new.
+    let mut early = limited_stats(&[20.0], 20.0);
+    early.elapsed += Duration::from_millis(500);
+    assert_eq!(app.update(Msg::Stats(Box::new(early))), []);
+    // Keep answering like a 20/s limiter until it settles.
+    let mut rates = vec![20.0];
+    for _ in 0..60 {
+        rates.push(app.limits.per_second.unwrap());
+        app.update(Msg::Stats(Box::new(limited_stats(&rates, 20.0))));
+        if app.autotune.is_none() {
+            break;
+        }
+    }
+    assert!(app.autotune.is_none(), "settled within a minute");
+    let tuned = app.tuned.clone().unwrap();
+    let rate = app.limits.per_second.unwrap();
+    assert_eq!(rate, tuned.per_second);
+    assert!((18.0..=20.6).contains(&rate), "{rate}");
+    assert_eq!(app.limits.max_at_once, Some(tuned.max_at_once));
+    assert!(matches!(&app.notice, Some(Notice::Info(m)) if m.contains("auto-tune settled")));
+    let screen = format!("{}", render(&app).backend());
+    assert!(screen.contains(&format!("tuned {rate}")), "{screen}");
+
+    // Touching a limit takes the controls back at once.
+    app.update(ch('a'));
+    assert!(app.autotune.is_some());
+    app.update(key(KeyCode::Left));
+    assert!(app.autotune.is_none());
+    assert!(matches!(&app.notice, Some(Notice::Info(m)) if m.contains("auto-tune off")));
+}
+
+#[test]
+fn the_plan_shows_under_the_chart_until_taken_over() {
+    use ratebench::engine::profile::Profile;
+    let mut app = app();
+    app.profile = Some(
+        Profile::stages([
+            (10.0, Duration::from_secs(30)),
+            (100.0, Duration::from_secs(60)),
+        ])
+        .unwrap(),
+    );
+    let screen = format!("{}", render(&app).backend());
+    assert!(screen.contains("plan 10/s 30s → 100/s 1m"), "{screen}");
+    running(&mut app);
+    app.update(key(KeyCode::Right));
+    let screen = format!("{}", render(&app).backend());
+    assert!(screen.contains("taken over"), "{screen}");
+}
+
+#[test]
+fn t_shows_the_rate_limits_panel() {
+    let mut app = scripted(RunState::Running, 40);
+    let screen = format!("{}", render(&app).backend());
+    assert!(!screen.contains("rate limits"));
+    app.update(ch('t'));
+    let screen = format!("{}", render(&app).backend());
+    assert!(screen.contains("20 per 1 s (20.0/s)"), "{screen}");
+    assert!(screen.contains("0.5 now"), "{screen}");
+    // A tall terminal shows it beside the endpoints, without asking.
+    app.update(ch('t'));
+    let tall = format!("{}", render_at(&app, 100, 32).backend());
+    assert!(
+        tall.contains("rate limits") && tall.contains("endpoints"),
+        "{tall}"
+    );
 }

@@ -52,6 +52,8 @@ async fn open(
     let run = super::settings::run_config(&args.settings, file);
     let mut app = App::new(batch, run.limits);
     app.batch_text = text.map(str::to_owned);
+    // --ramp, else the batch's profile.
+    app.profile = run.profile.clone();
     let runs_file = tui::runs::default_file();
     if let Some(file) = &runs_file {
         app.runs_log = tui::runs::load(file);

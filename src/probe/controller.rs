@@ -311,7 +311,7 @@ impl Controller {
                 self.trial.throttled += o.throttled;
                 // Refusals are judged over the whole trial, so a stray one
                 // or two in a second do not decide it; latency, each second.
-                let refused = self.trial.throttled > 2
+                let refused = self.trial.throttled >= 2
                     && self.trial.throttled_share() > self.config.tolerance;
                 let verdict = match verdict {
                     Verdict::Throttled if !self.slowed && !refused => Verdict::Fine,
@@ -357,6 +357,17 @@ impl Controller {
                         self.held.p50_ms = o.p50_ms;
                         self.held_p99 = self.held_p99.max(o.p99_ms);
                         if self.held.seconds >= self.config.window.as_secs_f64() - 0.05 {
+                            // Over the whole window the refusals must stay
+                            // within the tolerance too, not just each second.
+                            if self.held.throttled >= 2
+                                && self.held.throttled_share() > self.config.tolerance
+                            {
+                                self.good = Some(self.rate * 0.95);
+                                self.bad = Some(self.rate);
+                                self.next = self.rate * 0.95;
+                                self.recover();
+                                return self.keep_going();
+                            }
                             self.phase = Phase::Done;
                             return Step::Done(self.recommend(true));
                         }

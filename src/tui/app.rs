@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::autotune::{AutoTune, Tuned};
 use super::history::History;
 use super::results::ResultsView;
 use super::steps;
@@ -222,6 +223,16 @@ pub struct App {
     pub results: ResultsView,
     /// The errors overlay, open on this group.
     pub errors_view: Option<usize>,
+    /// The per-second slider moves by itself (`a`), until a limit is touched.
+    pub autotune: Option<AutoTune>,
+    /// The last auto-tune's answer, for the slider's marker.
+    pub tuned: Option<crate::probe::Recommendation>,
+    /// The bottom-right panel shows the rate limits instead of the errors.
+    pub show_limits: bool,
+    /// Planned rates for runs (the batch's `profile`, or `--ramp`).
+    pub profile: Option<crate::engine::profile::Profile>,
+    /// The current run's plan was ended by a limit change.
+    pub profile_taken_over: bool,
     /// How far the export under way has got.
     pub exporting: Option<Progress>,
     /// Finished runs, oldest first (loaded from the runs log at start).
@@ -255,6 +266,11 @@ impl App {
             editor: Editor::default(),
             results: ResultsView::default(),
             errors_view: None,
+            autotune: None,
+            tuned: None,
+            show_limits: false,
+            profile: None,
+            profile_taken_over: false,
             exporting: None,
             runs_log: Vec::new(),
             runs_view: RunsView::default(),
@@ -278,7 +294,18 @@ impl App {
         }
     }
 
+    /// A limit the user set: it ends auto-tune and any planned profile.
     fn set_value(&mut self, slider: Slider, value: Option<f64>) -> Vec<Effect> {
+        if self.autotune.take().is_some() {
+            self.notice = Some(Notice::Info("auto-tune off: the limits are yours".into()));
+        }
+        if self.is_active() && self.profile.is_some() {
+            self.profile_taken_over = true;
+        }
+        self.apply_value(slider, value)
+    }
+
+    fn apply_value(&mut self, slider: Slider, value: Option<f64>) -> Vec<Effect> {
         let mut limits = self.limits;
         match slider {
             Slider::MaxAtOnce => limits.max_at_once = value.map(|v| v.round().max(1.0) as u64),
@@ -303,6 +330,9 @@ impl App {
         }
         if let Some(r) = s.per_second {
             self.limits.per_second = (r > 0.0).then_some(r);
+        }
+        if s.profile.is_some() {
+            self.profile = s.profile.clone();
         }
         self.notice = Some(Notice::Info(format!(
             "loaded {} ({} requests)",
@@ -332,7 +362,7 @@ impl App {
                     self.state = stats.state;
                 }
                 self.stats = *stats;
-                vec![]
+                self.tune()
             }
             Msg::Engine(event) => self.on_engine(event),
             Msg::Resize => vec![],
@@ -421,6 +451,7 @@ impl App {
         match event {
             Event::Finished(summary) => {
                 self.state = RunState::Done;
+                self.autotune = None;
                 self.notice = Some(Notice::Info(format!(
                     "done: {} requests, {} ok, {} failed, {:.1}/s{}",
                     summary.total,
@@ -558,6 +589,8 @@ impl App {
                     });
                 }
             },
+            KeyCode::Char('a') => return self.toggle_autotune(),
+            KeyCode::Char('t') => self.show_limits = !self.show_limits,
             KeyCode::Char('x') => {
                 if self.stats.errors.is_empty() {
                     self.notice = Some(Notice::Info("no failures so far".into()));
@@ -698,6 +731,8 @@ impl App {
             .map_or(batch.len(), |only| only.len() as u64);
         self.runs += 1;
         self.state = RunState::Running;
+        self.profile_taken_over = false;
+        self.autotune = None;
         self.summary = None;
         self.history.clear();
         self.stats = StatsSnapshot::initial(Some(total), self.limits);
@@ -780,6 +815,57 @@ impl App {
             _ => return None,
         };
         Some(self.page_effect(wanted))
+    }
+
+    /// `a`: auto-tune on (during a run) or off.
+    fn toggle_autotune(&mut self) -> Vec<Effect> {
+        if self.autotune.take().is_some() {
+            self.notice = Some(Notice::Info("auto-tune off: the limits are yours".into()));
+            return vec![];
+        }
+        if self.state != RunState::Running {
+            self.notice = Some(Notice::Error(
+                "auto-tune works on a running batch: r runs it, then a".into(),
+            ));
+            return vec![];
+        }
+        let tune = AutoTune::new(self.limits.per_second, &self.stats);
+        let rate = tune.rate();
+        self.autotune = Some(tune);
+        self.tuned = None;
+        if self.profile.is_some() {
+            self.profile_taken_over = true;
+        }
+        self.notice = Some(Notice::Info(
+            "auto-tune on: finding the highest rate that holds (a or any limit key stops it)"
+                .into(),
+        ));
+        self.apply_value(Slider::PerSecond, Some(rate))
+    }
+
+    /// Gives auto-tune the new stats; moves the slider when it says.
+    fn tune(&mut self) -> Vec<Effect> {
+        let Some(tune) = self.autotune.as_mut() else {
+            return vec![];
+        };
+        if self.state != RunState::Running {
+            return vec![];
+        }
+        match tune.update(&self.stats) {
+            Tuned::Wait => vec![],
+            Tuned::Rate(rate) => self.apply_value(Slider::PerSecond, Some(rate)),
+            Tuned::Done(r) => {
+                self.autotune = None;
+                self.notice = Some(Notice::Info(format!(
+                    "auto-tune settled: {}/s held {:.0} s ({:.1} % throttled, p99 {:.0} ms); max at once {} suggested · w saves",
+                    r.per_second, r.held_s, r.throttled_pct, r.p99_ms, r.max_at_once
+                )));
+                let mut effects = self.apply_value(Slider::PerSecond, Some(r.per_second));
+                effects.extend(self.apply_value(Slider::MaxAtOnce, Some(r.max_at_once as f64)));
+                self.tuned = Some(r);
+                effects
+            }
+        }
     }
 
     /// Keys of the errors overlay: move, show the group's results, close.

@@ -17,6 +17,8 @@ pub struct Sample {
     pub target_rate: Option<f64>,
     pub p50: f64,
     pub p99: f64,
+    /// Answers with status 429 per second.
+    pub rate_limited: f64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -36,6 +38,7 @@ impl History {
             target_rate: s.limits.per_second,
             p50: s.latency.p50,
             p99: s.latency.p99,
+            rate_limited: s.rate_limited_rate,
         });
     }
 

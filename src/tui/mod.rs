@@ -9,6 +9,7 @@
 //! loop with scripted keys and a `TestBackend`.
 
 pub mod app;
+pub mod autotune;
 pub mod history;
 pub mod results;
 pub mod runs;
@@ -410,6 +411,7 @@ fn start_run(app: &App, config: &TuiConfig) -> Result<(Session, PathBuf), String
         .map_err(|e| format!("cannot create {}: {e}", journal.display()))?;
     let run = RunConfig {
         limits: app.limits,
+        profile: app.profile.clone(),
         ..config.run.clone()
     };
     // A re-run of failures sends only their indices, in batch order.

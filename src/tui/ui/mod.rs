@@ -14,6 +14,7 @@ use ratatui::widgets::{
 };
 
 mod errors;
+mod limits;
 mod results;
 
 use super::app::{App, Notice, Prompt, Slider, View};
@@ -142,7 +143,11 @@ fn draw_dashboard(frame: &mut Frame, app: &App, theme: &Theme) {
     ])
     .areas(frame.area());
     if endpoints_height > 0 {
-        draw_endpoints(frame, endpoints, app, theme);
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
+                .areas(endpoints);
+        draw_endpoints(frame, left, app, theme);
+        limits::draw_panel(frame, right, app, theme);
     }
     draw_header(frame, header, app, theme);
     draw_controls(frame, controls, app, theme);
@@ -158,7 +163,11 @@ fn draw_dashboard(frame: &mut Frame, app: &App, theme: &Theme) {
     .areas(lower);
     draw_latency(frame, latency, app);
     draw_statuses(frame, statuses, app, theme);
-    errors::draw_panel(frame, errors, app, theme);
+    if app.show_limits && endpoints_height == 0 {
+        limits::draw_panel(frame, errors, app, theme);
+    } else {
+        errors::draw_panel(frame, errors, app, theme);
+    }
     draw_progress(frame, progress, app, theme);
     frame.render_widget(
         footer_line(
@@ -479,6 +488,20 @@ fn draw_controls(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             style.add_modifier(Modifier::BOLD),
         ));
         spans.push(Span::styled(format!("{} ", slider_bar(v, 8)), theme.accent));
+        if slider == Slider::PerSecond {
+            // Auto-tune's marker: the best rate held so far, or its answer.
+            let marker = match (&app.autotune, &app.tuned) {
+                (Some(tune), _) => Some(match tune.best() {
+                    Some(best) => format!("auto · best {best:.1}"),
+                    None => "auto".to_owned(),
+                }),
+                (None, Some(r)) => Some(format!("tuned {}", r.per_second)),
+                _ => None,
+            };
+            if let Some(marker) = marker {
+                spans.push(Span::styled(format!("{marker} "), theme.good));
+            }
+        }
         spans.push(Span::raw("  "));
     }
     let s = &app.stats;
@@ -585,8 +608,17 @@ fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .style(theme.good)
             .data(&achieved),
     ];
+    let mut block = Block::bordered().title(title);
+    if let Some(profile) = &app.profile {
+        let plan = if app.profile_taken_over {
+            format!(" plan {} · taken over ", limits::describe(profile))
+        } else {
+            format!(" plan {} ", limits::describe(profile))
+        };
+        block = block.title_bottom(Line::styled(plan, theme.dim));
+    }
     let chart = Chart::new(datasets)
-        .block(Block::bordered().title(title))
+        .block(block)
         .x_axis(
             Axis::default()
                 .bounds([t0, t1])
@@ -784,19 +816,19 @@ pub const KEYS: &[(&str, &str)] = &[
     ("s", "stop: in-flight requests get a grace period"),
     ("Tab, ↑ ↓", "select max at once / per second"),
     ("← → (h l, - +)", "step the selected limit (1-2-5)"),
-    ("0-9, Enter", "type an exact value (0 = unlimited)"),
-    ("u", "set the selected limit to unlimited"),
+    ("0-9, Enter, u", "type an exact value; u or 0 = unlimited"),
     ("b", "edit the batch (Ctrl-S apply, Esc back)"),
     ("v", "results table (Tab filter, o order, Enter)"),
     ("c", "runs: compare two (Space marks)"),
     ("x", "errors: each group's details"),
+    ("t", "rate limits panel (instead of errors)"),
+    ("a", "auto-tune: find the highest rate that holds"),
     ("f", "re-run only the requests that failed"),
     ("e", "export results (CSV, JSON or JSONL)"),
     ("w", "save the batch with the current limits"),
     ("o", "open a batch file"),
     ("?", "this help"),
-    ("q, Esc", "quit (asks while a run is going)"),
-    ("Ctrl-C", "quit now (cancels a run)"),
+    ("q, Esc, Ctrl-C", "quit (q asks while a run is going)"),
 ];
 
 fn draw_help(frame: &mut Frame, theme: &Theme) {
