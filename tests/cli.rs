@@ -469,3 +469,40 @@ async fn threads_flag_sizes_the_runtime() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ramp_and_respect_limits_flags_reach_the_run() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let batch = dir.path().join("b.txt");
+    let lines: String = (0..30).map(|_| server.url("/ok") + "\n").collect();
+    std::fs::write(&batch, format!("{}\n{lines}", server.url("/exhausted"))).unwrap();
+    let bad = ratebench(args(&["run", batch.to_str().unwrap(), "--ramp", "fast"])).await;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("FROM..TO/DURATION"));
+    assert_eq!(server.seen.count(), 0);
+    // 20/s rising to 40/s over a second, held one second by the server's
+    // "none remain, reset in 1 s" on the first answer.
+    let out = ratebench(args(&[
+        "run",
+        batch.to_str().unwrap(),
+        "--ramp",
+        "20..40/1s",
+        "--respect-limits",
+        "-c",
+        "1",
+        "--quiet",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let hits = server.seen.hits();
+    assert_eq!(hits.len(), 31);
+    let held = hits[1].at.duration_since(hits[0].at);
+    assert!(held >= Duration::from_millis(950), "held {held:?}");
+    // After the hold, the plan's rate (past its first second: 40/s).
+    let rest = hits[30].at.duration_since(hits[1].at).as_secs_f64();
+    assert!(
+        (0.6..1.2).contains(&rest),
+        "29 gaps at ~40/s took {rest:.2}s"
+    );
+}

@@ -779,3 +779,28 @@ async fn a_1_gib_answer_keeps_memory_bounded() {
         assert!(peak < 400, "peak RSS {peak} MiB: the body was held");
     }
 }
+
+#[tokio::test]
+async fn capacity_queues_requests_so_latency_climbs_with_load() {
+    let mut knobs = quick();
+    knobs.global.capacity = Some(20.0);
+    let m = mock(knobs).await;
+    // Ten at once against 20 a second.
+    let started = Instant::now();
+    let calls = (0..10).map(|_| {
+        let url = m.url("/status/200");
+        async move {
+            get_json(&url).await;
+            started.elapsed()
+        }
+    });
+    let mut took: Vec<Duration> = futures_util::future::join_all(calls).await;
+    took.sort();
+    // One every 50 ms: the last answers about 450 ms after the first.
+    let spread = took[9] - took[0];
+    assert!(
+        spread >= Duration::from_millis(400) && spread < Duration::from_millis(800),
+        "{took:?}"
+    );
+    assert_eq!(m.stats().rate_limited, 0, "it slows down, it never refuses");
+}
