@@ -1489,3 +1489,19 @@ fn t_shows_the_rate_limits_panel() {
         "{tall}"
     );
 }
+
+#[test]
+fn auto_tune_lifts_a_cap_that_binds() {
+    let mut app = app();
+    running(&mut app);
+    app.update(Msg::Stats(Box::new(limited_stats(&[], 1000.0))));
+    app.update(ch('a'));
+    let mut s = limited_stats(&[20.0], 1000.0);
+    s.binding = Binding::MaxAtOnce;
+    let effects = app.update(Msg::Stats(Box::new(s)));
+    assert_eq!(
+        effects.last(),
+        Some(&Effect::Send(Command::SetLimits(Limits::new(20, 40.0))))
+    );
+    assert_eq!(app.limits.max_at_once, Some(20));
+}

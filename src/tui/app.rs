@@ -24,6 +24,9 @@ use crate::export::{
 };
 use crate::stats::{FailureClass, StatsSnapshot};
 
+/// The highest cap auto-tune lifts max at once to when it binds.
+const AUTOTUNE_MAX_CAP: u64 = 1024;
+
 /// The two limits the user steers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slider {
@@ -853,7 +856,18 @@ impl App {
         }
         match tune.update(&self.stats) {
             Tuned::Wait => vec![],
-            Tuned::Rate(rate) => self.apply_value(Slider::PerSecond, Some(rate)),
+            Tuned::Rate(rate) => {
+                let mut effects = self.apply_value(Slider::PerSecond, Some(rate));
+                // A cap that binds would hide the rate's effect: lift it
+                // (the answer suggests a cap of its own when it settles).
+                if self.stats.binding == crate::engine::Binding::MaxAtOnce {
+                    if let Some(cap) = self.limits.max_at_once.filter(|c| *c < AUTOTUNE_MAX_CAP) {
+                        let lifted = (cap * 2).min(AUTOTUNE_MAX_CAP);
+                        effects.extend(self.apply_value(Slider::MaxAtOnce, Some(lifted as f64)));
+                    }
+                }
+                effects
+            }
             Tuned::Done(r) => {
                 self.autotune = None;
                 self.notice = Some(Notice::Info(format!(
