@@ -8,15 +8,12 @@
 # Usage: bench/keys.sh     Needs: tmux, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 command -v tmux >/dev/null || { echo "tmux not found: apt-get install tmux" >&2; exit 1; }
 cargo build --release --quiet --bin ratebench --example bench_server
-tmp=$(mktemp -d)
-target/release/examples/bench_server 0 >"$tmp/addr" &
-server=$!
-trap 'kill $server 2>/dev/null; tmux kill-session -t rbkeys 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 50); do [ -s "$tmp/addr" ] && break; sleep 0.1; done
-base=$(head -n1 "$tmp/addr")
-printf '{"requests": [{"url": "/ok", "for_each": {"i": {"range": [0, 1000000]}}}]}\n' >"$tmp/1m.json"
+cleanup='tmux kill-session -t rbkeys 2>/dev/null'
+start_server
+ok_batch "$tmp/1m.json" 1000000
 tmux new-session -d -s rbkeys -x 100 -y 30 "target/release/ratebench $tmp/1m.json --base-url $base -c 64 -r 0; sleep 5"
 sleep 3; tmux send-keys -t rbkeys r; sleep 3
 python3 - <<'PY'

@@ -7,15 +7,11 @@
 # Usage: bench/results.sh      Needs: /usr/bin/time (GNU time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 [ -x /usr/bin/time ] || { echo "/usr/bin/time (GNU time) not found: apt-get install time" >&2; exit 1; }
 cargo build --release --quiet --bin ratebench --example bench_server --example results_index
-tmp=$(mktemp -d)
-target/release/examples/bench_server 0 >"$tmp/addr" &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 50); do [ -s "$tmp/addr" ] && break; sleep 0.1; done
-base=$(head -n1 "$tmp/addr")
-printf '{"requests": [{"url": "/ok", "for_each": {"i": {"range": [0, 1000000]}}}]}\n' >"$tmp/1m.json"
+start_server
+ok_batch "$tmp/1m.json" 1000000
 target/release/ratebench run "$tmp/1m.json" --base-url "$base" -c 64 --quiet --out "$tmp/1m.jsonl" || true
 echo "journal: $(wc -l <"$tmp/1m.jsonl") results, $(du -h "$tmp/1m.jsonl" | cut -f1)"
 /usr/bin/time -f "%M" -o "$tmp/rss" target/release/examples/results_index "$tmp/1m.jsonl"

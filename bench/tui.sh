@@ -7,16 +7,13 @@
 # Usage: bench/tui.sh [ROUNDS]     Needs: tmux.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 rounds=${1:-3}
 command -v tmux >/dev/null || { echo "tmux not found: apt-get install tmux" >&2; exit 1; }
 cargo build --release --quiet --bin ratebench --example bench_server
-tmp=$(mktemp -d)
-target/release/examples/bench_server 0 >"$tmp/addr" &
-server=$!
-trap 'kill $server 2>/dev/null; tmux kill-session -t rbbench 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 50); do [ -s "$tmp/addr" ] && break; sleep 0.1; done
-base=$(head -n1 "$tmp/addr")
-printf '{"requests": [{"url": "/ok", "for_each": {"i": {"range": [0, 100000]}}}]}\n' >"$tmp/100k.json"
+cleanup='tmux kill-session -t rbbench 2>/dev/null'
+start_server
+ok_batch "$tmp/100k.json" 100000
 rb=target/release/ratebench
 
 echo "| round | headless run -c 64 | workbench -c 64 | workbench / headless |"
