@@ -11,6 +11,7 @@
 //! See `examples/run_batch.rs` for a complete program.
 
 pub mod batch;
+pub mod coalesce;
 pub mod engine;
 pub mod export;
 pub mod mock;

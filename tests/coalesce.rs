@@ -1,0 +1,254 @@
+//! The library's `Coalescer` against real servers on 127.0.0.1: grouping,
+//! windows, errors reaching each caller, shutdown, and async batch jobs on
+//! the built-in mock.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::Duration;
+
+use axum::routing::post;
+use axum::{Json, Router};
+use ratebench::coalesce::{CoalesceConfig, CoalesceError, Coalescer};
+use reqwest::Client;
+use serde_json::Value;
+use tokio::time::Instant;
+
+/// A batch API: `/double` answers each number doubled, `/short` drops the
+/// last answer, `/fail` is a 500. Counts the batch calls it gets.
+async fn server() -> (String, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (c1, c2) = (calls.clone(), calls.clone());
+    let app = Router::new()
+        .route(
+            "/double",
+            post(move |Json(items): Json<Vec<i64>>| async move {
+                c1.fetch_add(1, SeqCst);
+                Json(items.iter().map(|x| x * 2).collect::<Vec<_>>())
+            }),
+        )
+        .route(
+            "/short",
+            post(move |Json(mut items): Json<Vec<i64>>| async move {
+                c2.fetch_add(1, SeqCst);
+                items.pop();
+                Json(items)
+            }),
+        )
+        .route(
+            "/fail",
+            post(|| async { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "down") }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), calls)
+}
+
+/// A coalescer that posts each batch as a JSON array to `url`.
+fn coalescer(url: String, max_items: usize, window: Duration) -> Coalescer<i64, i64> {
+    let client = Client::builder().no_proxy().build().unwrap();
+    Coalescer::new(
+        CoalesceConfig { max_items, window },
+        move |items: Vec<i64>| {
+            let request = client.post(url.clone()).json(&items);
+            async move {
+                let response = request.send().await.map_err(|e| e.to_string())?;
+                if !response.status().is_success() {
+                    return Err(format!("HTTP {}", response.status()));
+                }
+                response.json::<Vec<i64>>().await.map_err(|e| e.to_string())
+            }
+        },
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_are_grouped_up_to_max_items_and_each_caller_gets_its_own() {
+    let (base, calls) = server().await;
+    let c = Arc::new(coalescer(
+        format!("{base}/double"),
+        100,
+        Duration::from_millis(200),
+    ));
+    let callers: Vec<_> = (0..250i64)
+        .map(|i| {
+            let c = c.clone();
+            tokio::spawn(async move { (i, c.submit(i).await) })
+        })
+        .collect();
+    let mut sizes = Vec::new();
+    for caller in callers {
+        let (i, outcome) = caller.await.unwrap();
+        assert_eq!(outcome.result, Ok(i * 2));
+        sizes.push(outcome.batch_size);
+    }
+    assert_eq!(calls.load(SeqCst), 3, "250 items in batches of at most 100");
+    assert_eq!(sizes.iter().filter(|s| **s == 100).count(), 200);
+    assert_eq!(sizes.iter().filter(|s| **s == 50).count(), 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_item_goes_when_its_window_closes() {
+    let (base, calls) = server().await;
+    let c = coalescer(format!("{base}/double"), 100, Duration::from_millis(150));
+    let began = Instant::now();
+    let outcome = c.submit(21).await;
+    let took = began.elapsed();
+    assert_eq!(outcome.result, Ok(42));
+    assert_eq!(outcome.batch_size, 1);
+    assert!(
+        outcome.waited >= Duration::from_millis(145),
+        "{:?}",
+        outcome.waited
+    );
+    assert!(took < Duration::from_millis(600), "{took:?}");
+    assert_eq!(calls.load(SeqCst), 1);
+    // Idle afterwards: no calls without items.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(calls.load(SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_call_fails_its_items_and_a_short_answer_fails_the_missing() {
+    let (base, _) = server().await;
+    let failing = Arc::new(coalescer(
+        format!("{base}/fail"),
+        10,
+        Duration::from_millis(50),
+    ));
+    let both = tokio::join!(failing.call(1), failing.call(2));
+    for result in [both.0, both.1] {
+        assert_eq!(
+            result,
+            Err(CoalesceError::Batch(
+                "HTTP 500 Internal Server Error".into()
+            ))
+        );
+    }
+    let short = Arc::new(coalescer(
+        format!("{base}/short"),
+        3,
+        Duration::from_secs(5),
+    ));
+    let (a, b, c) = tokio::join!(short.submit(1), short.submit(2), short.submit(3));
+    let mut by_position = [a, b, c];
+    by_position.sort_by_key(|o| o.position);
+    assert!(by_position[..2].iter().all(|o| o.result.is_ok()));
+    assert_eq!(
+        by_position[2].result,
+        Err(CoalesceError::Missing {
+            sent: 3,
+            got: 2,
+            position: 2
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_sends_the_open_window_and_waits_for_calls() {
+    let (base, calls) = server().await;
+    let c = Arc::new(coalescer(
+        format!("{base}/double"),
+        100,
+        Duration::from_secs(30),
+    ));
+    let waiting: Vec<_> = (1..=3)
+        .map(|i| {
+            let c = c.clone();
+            tokio::spawn(async move { c.call(i).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let began = Instant::now();
+    c.shutdown().await;
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "not the 30 s window"
+    );
+    for (i, w) in waiting.into_iter().enumerate() {
+        assert_eq!(w.await.unwrap(), Ok(2 * (i as i64 + 1)));
+    }
+    assert_eq!(calls.load(SeqCst), 1);
+    assert_eq!(
+        c.call(4).await,
+        Err(CoalesceError::Closed),
+        "closed for new items"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_jobs_on_the_mock_answer_like_single_calls() {
+    use ratebench::mock::{Knobs, MockServer};
+    let mut knobs = Knobs::default();
+    knobs.jobs.overhead = Duration::from_millis(50);
+    knobs.jobs.per_item = Duration::ZERO;
+    let mock = MockServer::start("127.0.0.1:0".parse::<SocketAddr>().unwrap(), knobs)
+        .await
+        .unwrap();
+    let base = mock.base_url();
+    let client = Client::builder().no_proxy().build().unwrap();
+    let (job_client, job_base) = (client.clone(), base.clone());
+    let jobs = Arc::new(AtomicUsize::new(0));
+    let counted = jobs.clone();
+    let c = Arc::new(Coalescer::new(
+        CoalesceConfig {
+            max_items: 10,
+            window: Duration::from_millis(100),
+        },
+        move |addresses: Vec<String>| {
+            let (client, base, jobs) = (job_client.clone(), job_base.clone(), counted.clone());
+            async move {
+                jobs.fetch_add(1, SeqCst);
+                let started: Value = client
+                    .post(format!("{base}/batch/geocode"))
+                    .json(&addresses)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .json()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let id = started["id"].as_str().ok_or("no job id")?.to_owned();
+                // Poll until the job is done.
+                for _ in 0..100 {
+                    let answer: Value = client
+                        .get(format!("{base}/batch/geocode?id={id}"))
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .json()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if let Value::Array(results) = answer {
+                        return Ok(results);
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err("the job never finished".to_owned())
+            }
+        },
+    ));
+    let addresses: Vec<String> = (1..=30).map(|n| format!("{n} Main Street")).collect();
+    let answers = futures_util::future::join_all(addresses.iter().map(|a| {
+        let c = c.clone();
+        let a = a.clone();
+        async move { c.call(a).await.unwrap() }
+    }))
+    .await;
+    assert_eq!(jobs.load(SeqCst), 3);
+    // Each caller's answer is what /geocode says of its own address.
+    for (address, answer) in addresses.iter().zip(&answers) {
+        let single: Value = client
+            .get(format!("{base}/geocode"))
+            .query(&[("text", address)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer, &single, "{address}");
+    }
+    mock.shutdown().await;
+}
