@@ -1,0 +1,98 @@
+//! The one-line prompts: a slider value, a file to open, save or export to.
+
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::{App, Effect, Input, Notice, Prompt, Slider};
+use crate::export::ExportFormat;
+
+impl App {
+    pub(super) fn on_input_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(input) = self.input.as_mut() else {
+            return vec![];
+        };
+        match key.code {
+            KeyCode::Esc => self.input = None,
+            KeyCode::Backspace => {
+                input.text.pop();
+            }
+            KeyCode::Char(c) => {
+                let allowed = match input.prompt {
+                    Prompt::Value(_) => c.is_ascii_digit() || c == '.' || c == 'u',
+                    Prompt::OpenBatch | Prompt::Export | Prompt::Save => true,
+                };
+                if allowed {
+                    input.text.push(c);
+                }
+            }
+            KeyCode::Enter => {
+                let Input { prompt, text } = self.input.take().expect("checked");
+                return match prompt {
+                    Prompt::OpenBatch | Prompt::Export | Prompt::Save if text.trim().is_empty() => {
+                        vec![]
+                    }
+                    Prompt::Save => match &self.batch {
+                        None => vec![],
+                        Some(batch) => {
+                            let source = if self.editor.loaded {
+                                Some(self.editor.textarea.lines().join("\n"))
+                            } else {
+                                self.batch_text.clone()
+                            };
+                            vec![Effect::SaveBatch {
+                                text: source,
+                                from: batch.path.clone(),
+                                format: batch.format,
+                                limits: self.limits,
+                                path: PathBuf::from(text.trim()),
+                            }]
+                        }
+                    },
+                    Prompt::OpenBatch => vec![Effect::OpenBatch(PathBuf::from(text.trim()))],
+                    Prompt::Export => {
+                        let Some(journal) = self.journal.clone() else {
+                            return vec![];
+                        };
+                        let out = PathBuf::from(text.trim());
+                        let format = ExportFormat::from_path(&out);
+                        self.notice =
+                            Some(Notice::Info(format!("exporting to {}…", out.display())));
+                        vec![Effect::Export {
+                            journal,
+                            out,
+                            format,
+                        }]
+                    }
+                    Prompt::Value(slider) => match parse_value(slider, &text) {
+                        Ok(value) => self.set_value(slider, value),
+                        Err(e) => {
+                            self.notice = Some(Notice::Error(e));
+                            vec![]
+                        }
+                    },
+                };
+            }
+            _ => {}
+        }
+        vec![]
+    }
+}
+
+/// A typed slider value: a number, or `0`/`u` for unlimited.
+fn parse_value(slider: Slider, text: &str) -> Result<Option<f64>, String> {
+    let text = text.trim();
+    if text.is_empty() || text == "u" || text == "0" {
+        return Ok(None);
+    }
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{}: {text:?} is not a number", slider.label()))?;
+    if !value.is_finite() || value < 0.0 {
+        return Err(format!("{}: expected a number >= 0", slider.label()));
+    }
+    if slider == Slider::MaxAtOnce && value.fract() != 0.0 {
+        return Err("max at once: expected a whole number".into());
+    }
+    Ok((value > 0.0).then_some(value))
+}

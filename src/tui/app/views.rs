@@ -1,0 +1,145 @@
+//! Keys of the table views and overlays: results, runs, errors.
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::{App, Effect, Notice, View};
+use crate::export::{ResultFilter, ResultOrder};
+use crate::stats::FailureClass;
+
+impl App {
+    /// Indexes the results anew (the filter or order changed, or the run
+    /// went on), keeping the selection where it was.
+    pub(super) fn load_results(&mut self) -> Vec<Effect> {
+        let Some(journal) = self.journal.clone() else {
+            self.notice = Some(Notice::Error("no results yet: r runs the batch".into()));
+            return vec![];
+        };
+        self.results.loading = true;
+        vec![Effect::LoadResults {
+            journal,
+            filter: self.results.filter,
+            order: self.results.order,
+            around: self.results.selected,
+        }]
+    }
+
+    /// The effect that reads the page starting at `offset`, if one is wanted.
+    pub(super) fn page_effect(&self, offset: Option<usize>) -> Vec<Effect> {
+        match (offset, &self.results.index) {
+            (Some(offset), Some(index)) => vec![Effect::LoadPage {
+                index: index.clone(),
+                offset,
+            }],
+            _ => vec![],
+        }
+    }
+
+    /// Keys of the results table; `None` passes the key on to the global
+    /// keys (run, pause, quit...).
+    pub(super) fn on_results_key(&mut self, key: KeyEvent) -> Option<Vec<Effect>> {
+        let r = &mut self.results;
+        let page = r.height.get().max(1) as isize;
+        let wanted = match key.code {
+            KeyCode::Esc if r.detail => {
+                r.detail = false;
+                None
+            }
+            KeyCode::Esc => {
+                self.view = View::Dashboard;
+                None
+            }
+            KeyCode::Enter => {
+                r.detail = !r.detail && r.selected_row().is_some();
+                None
+            }
+            KeyCode::Down | KeyCode::Char('j') => r.step(1),
+            KeyCode::Up | KeyCode::Char('k') => r.step(-1),
+            KeyCode::PageDown => r.step(page),
+            KeyCode::PageUp => r.step(-page),
+            KeyCode::Home => r.select(0),
+            KeyCode::End => r.select(usize::MAX),
+            KeyCode::Tab | KeyCode::BackTab => {
+                let all = ResultFilter::ALL;
+                let at = all.iter().position(|f| *f == r.filter).unwrap_or(0);
+                let step = if key.code == KeyCode::Tab {
+                    1
+                } else {
+                    all.len() - 1
+                };
+                r.filter = all[(at + step) % all.len()];
+                r.reset();
+                return Some(self.load_results());
+            }
+            KeyCode::Char('o') => {
+                r.order = match r.order {
+                    ResultOrder::Index => ResultOrder::SlowestFirst,
+                    ResultOrder::SlowestFirst => ResultOrder::Index,
+                };
+                r.reset();
+                return Some(self.load_results());
+            }
+            KeyCode::Char('g') => return Some(self.load_results()),
+            _ => return None,
+        };
+        Some(self.page_effect(wanted))
+    }
+
+    /// Keys of the errors overlay: move, show the group's results, close.
+    pub(super) fn on_errors_key(&mut self, key: KeyEvent, at: usize) -> Vec<Effect> {
+        let last = self.stats.errors.len().saturating_sub(1);
+        match key.code {
+            KeyCode::Down | KeyCode::Char('j') => self.errors_view = Some((at + 1).min(last)),
+            KeyCode::Up | KeyCode::Char('k') => self.errors_view = Some(at.saturating_sub(1)),
+            KeyCode::Enter => {
+                let Some(group) = self.stats.errors.get(at.min(last)) else {
+                    return vec![];
+                };
+                self.errors_view = None;
+                self.view = View::Results;
+                self.results.filter = filter_for(group.class);
+                self.results.reset();
+                return self.load_results();
+            }
+            KeyCode::Esc | KeyCode::Char('x') | KeyCode::Char('q') => self.errors_view = None,
+            _ => self.dirty = false,
+        }
+        vec![]
+    }
+
+    /// Keys of the runs list; `None` passes the key on to the global keys.
+    pub(super) fn on_runs_key(&mut self, key: KeyEvent) -> Option<Vec<Effect>> {
+        let count = self.runs_log.len();
+        let v = &mut self.runs_view;
+        match key.code {
+            KeyCode::Esc => self.view = View::Dashboard,
+            KeyCode::Down | KeyCode::Char('j') => {
+                v.selected = (v.selected + 1).min(count.saturating_sub(1))
+            }
+            KeyCode::Up | KeyCode::Char('k') => v.selected = v.selected.saturating_sub(1),
+            KeyCode::Char(' ') | KeyCode::Enter if count > 0 => {
+                // The list shows the most recent first.
+                let run = count - 1 - v.selected.min(count - 1);
+                if let Some(at) = v.marked.iter().position(|m| *m == run) {
+                    v.marked.remove(at);
+                } else {
+                    if v.marked.len() == 2 {
+                        v.marked.remove(0);
+                    }
+                    v.marked.push(run);
+                }
+            }
+            _ => return None,
+        }
+        Some(vec![])
+    }
+}
+
+/// The results filter that shows a group of failures.
+fn filter_for(class: FailureClass) -> ResultFilter {
+    match class {
+        FailureClass::Status(429) => ResultFilter::RateLimited,
+        FailureClass::Status(s) if (400..500).contains(&s) => ResultFilter::ClientError,
+        FailureClass::Status(s) if s >= 500 => ResultFilter::ServerError,
+        _ => ResultFilter::Failed,
+    }
+}
