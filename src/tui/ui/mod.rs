@@ -1,24 +1,19 @@
 //! Drawing: the dashboard and its overlays, from the app state alone.
 //! Usable at 80x24; every panel shrinks gracefully.
 
-use std::time::Duration;
-
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
-use ratatui::symbols;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{
-    Axis, Block, Cell, Chart, Clear, Dataset, Gauge, GraphType, Paragraph, Row, Sparkline, Table,
-    TableState, Wrap,
-};
+use ratatui::widgets::{Block, Clear, Paragraph, Row, Table, TableState, Wrap};
 
+mod dashboard;
 mod errors;
 mod limits;
 mod results;
 
-use super::app::{App, Notice, Prompt, Slider, View};
-use crate::engine::{Binding, RunState};
+use super::app::{App, Notice, Prompt, View};
+use crate::engine::RunState;
 
 /// Colours, or none at all when `NO_COLOR` is set.
 #[derive(Debug, Clone, Copy)]
@@ -73,7 +68,7 @@ pub const ENDPOINTS_MIN_HEIGHT: u16 = 30;
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     match app.view {
-        View::Dashboard => draw_dashboard(frame, app, theme),
+        View::Dashboard => dashboard::draw(frame, app, theme),
         View::Batch => draw_page(
             frame,
             app,
@@ -123,60 +118,6 @@ fn draw_page(
     body(frame, area);
     let line = footer_line(app, theme, &format!(" {hint}"));
     frame.render_widget(line, footer);
-}
-
-fn draw_dashboard(frame: &mut Frame, app: &App, theme: &Theme) {
-    let rows = app.stats.endpoints.len().clamp(1, 8) as u16;
-    let endpoints_height = if frame.area().height >= ENDPOINTS_MIN_HEIGHT {
-        rows + 3
-    } else {
-        0
-    };
-    let [header, controls, middle, lower, endpoints, progress, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(3),
-        Constraint::Min(6),
-        Constraint::Length(7),
-        Constraint::Length(endpoints_height),
-        Constraint::Length(3),
-        Constraint::Length(1),
-    ])
-    .areas(frame.area());
-    if endpoints_height > 0 {
-        let [left, right] =
-            Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
-                .areas(endpoints);
-        draw_endpoints(frame, left, app, theme);
-        limits::draw_panel(frame, right, app, theme);
-    }
-    draw_header(frame, header, app, theme);
-    draw_controls(frame, controls, app, theme);
-    let [in_flight, throughput] =
-        Layout::horizontal([Constraint::Percentage(35), Constraint::Percentage(65)]).areas(middle);
-    draw_in_flight(frame, in_flight, app, theme);
-    draw_throughput(frame, throughput, app, theme);
-    let [latency, statuses, errors] = Layout::horizontal([
-        Constraint::Percentage(30),
-        Constraint::Percentage(30),
-        Constraint::Percentage(40),
-    ])
-    .areas(lower);
-    draw_latency(frame, latency, app);
-    draw_statuses(frame, statuses, app, theme);
-    if app.show_limits && endpoints_height == 0 {
-        limits::draw_panel(frame, errors, app, theme);
-    } else {
-        errors::draw_panel(frame, errors, app, theme);
-    }
-    draw_progress(frame, progress, app, theme);
-    frame.render_widget(
-        footer_line(
-            app,
-            theme,
-            "r run · p pause · s stop · ←→ change · Tab select · f failed · e export · ? help",
-        ),
-        footer,
-    );
 }
 
 fn draw_editor(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -403,7 +344,7 @@ pub fn state_label(state: RunState) -> &'static str {
     }
 }
 
-fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub(super) fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let batch = match &app.batch {
         Some(b) => format!(
             "{} · {} requests",
@@ -451,350 +392,13 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(Line::from(spans), area);
 }
 
-fn fmt_value(slider: Slider, v: Option<f64>) -> String {
-    match (slider, v) {
-        (_, None) => "unlimited".to_owned(),
-        (Slider::MaxAtOnce, Some(v)) => format!("{v:.0}"),
-        (Slider::PerSecond, Some(v)) if v.fract() == 0.0 => format!("{v:.0}/s"),
-        (Slider::PerSecond, Some(v)) => format!("{v}/s"),
-    }
-}
-
-/// A bar of `width` cells, filled on a log scale from 1 to 10,000.
-/// A slider's bar, on a log scale from 0.1 to 10,000 (full: unlimited).
-fn slider_bar(v: Option<f64>, width: usize) -> String {
-    let ratio = v.map_or(1.0, |v| (v.max(0.1).log10() + 1.0) / 5.0);
-    slider_bar_ratio(ratio, width)
-}
-
-/// A bar `width` cells wide, filled to `ratio`.
-fn slider_bar_ratio(ratio: f64, width: usize) -> String {
-    let filled = (ratio * width as f64).round().clamp(0.0, width as f64) as usize;
-    format!("{}{}", "■".repeat(filled), "·".repeat(width - filled))
-}
-
-fn draw_controls(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let mut spans = Vec::new();
-    for slider in [Slider::MaxAtOnce, Slider::PerSecond] {
-        let v = app.value(slider);
-        let style = if app.selected == slider {
-            theme.selected
-        } else {
-            Style::new()
-        };
-        spans.push(Span::styled(format!(" {} ", slider.label()), style));
-        spans.push(Span::styled(
-            format!(" ◀ {} ▶ ", fmt_value(slider, v)),
-            style.add_modifier(Modifier::BOLD),
-        ));
-        spans.push(Span::styled(format!("{} ", slider_bar(v, 8)), theme.accent));
-        if slider == Slider::PerSecond {
-            // Auto-tune's marker: the best rate held so far, or its answer.
-            let marker = match (&app.autotune, &app.tuned) {
-                (Some(tune), _) => Some(match tune.best() {
-                    Some(best) => format!("auto · best {best:.1}"),
-                    None => "auto".to_owned(),
-                }),
-                (None, Some(r)) => Some(format!("tuned {}", r.per_second)),
-                _ => None,
-            };
-            if let Some(marker) = marker {
-                spans.push(Span::styled(format!("{marker} "), theme.good));
-            }
-        }
-        spans.push(Span::raw("  "));
-    }
-    let s = &app.stats;
-    let binding = match (app.state, s.binding) {
-        (RunState::Running, Binding::Rate) => "limited by rate",
-        (RunState::Running, Binding::MaxAtOnce) => "limited by max at once",
-        (RunState::Running, Binding::Server) => "held by server",
-        (RunState::Running, Binding::None) if s.in_flight > 0 => "limited by the server",
-        (RunState::Paused, _) => "paused",
-        _ => "",
-    };
-    let mut block = Block::bordered().title(" limits ");
-    if !binding.is_empty() {
-        block =
-            block.title_bottom(Line::styled(format!(" {binding} "), theme.warn).right_aligned());
-    }
-    frame.render_widget(Paragraph::new(Line::from(spans)).block(block), area);
-}
-
-fn draw_in_flight(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let s = &app.stats;
-    let block = Block::bordered().title(" in flight ");
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let [gauge_area, spark_area] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
-    let cap = app.limits.max_at_once;
-    let ratio = match cap {
-        Some(c) if c > 0 => (s.in_flight as f64 / c as f64).min(1.0),
-        _ => {
-            if s.max_in_flight > 0 {
-                s.in_flight as f64 / s.max_in_flight as f64
-            } else {
-                0.0
-            }
-        }
-    };
-    let label = match cap {
-        Some(c) => format!("{} / {c}", s.in_flight),
-        None => format!("{} (no cap)", s.in_flight),
-    };
-    frame.render_widget(
-        Gauge::default()
-            .ratio(ratio)
-            .label(label)
-            .gauge_style(theme.accent),
-        gauge_area,
-    );
-    let width = spark_area.width as usize;
-    let data: Vec<u64> = app
-        .history
-        .samples()
-        .rev()
-        .take(width)
-        .map(|x| x.in_flight)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    frame.render_widget(
-        Sparkline::default().data(&data).style(theme.accent),
-        spark_area,
-    );
-}
-
-fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let s = &app.stats;
-    let target = s
-        .limits
-        .per_second
-        .map_or_else(|| "unlimited".to_owned(), |r| format!("{r}/s"));
-    let title = format!(" throughput {:.1}/s · target {target} ", s.completion_rate);
-    let achieved: Vec<(f64, f64)> = app
-        .history
-        .samples()
-        .map(|x| (x.t, x.completion_rate))
-        .collect();
-    let targets: Vec<(f64, f64)> = app
-        .history
-        .samples()
-        .filter_map(|x| Some((x.t, x.target_rate?)))
-        .collect();
-    let (t0, t1) = match (achieved.first(), achieved.last()) {
-        (Some(a), Some(b)) if b.0 > a.0 => (a.0, b.0),
-        _ => (0.0, 1.0),
-    };
-    let peak = achieved
-        .iter()
-        .chain(&targets)
-        .map(|p| p.1)
-        .fold(1.0, f64::max)
-        * 1.2;
-    let datasets = vec![
-        Dataset::default()
-            .name("target")
-            .marker(symbols::Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(theme.warn)
-            .data(&targets),
-        Dataset::default()
-            .name("done/s")
-            .marker(symbols::Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(theme.good)
-            .data(&achieved),
-    ];
-    let mut block = Block::bordered().title(title);
-    if let Some(profile) = &app.profile {
-        let plan = if app.profile_taken_over {
-            format!(" plan {} · taken over ", limits::describe(profile))
-        } else {
-            format!(" plan {} ", limits::describe(profile))
-        };
-        block = block.title_bottom(Line::styled(plan, theme.dim));
-    }
-    let chart = Chart::new(datasets)
-        .block(block)
-        .x_axis(
-            Axis::default()
-                .bounds([t0, t1])
-                .labels([format!("{t0:.0}s"), format!("{t1:.0}s")])
-                .style(theme.dim),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds([0.0, peak])
-                .labels(["0".to_owned(), format!("{peak:.0}")])
-                .style(theme.dim),
-        );
-    frame.render_widget(chart, area);
-}
-
-fn draw_latency(frame: &mut Frame, area: Rect, app: &App) {
-    let l = &app.stats.latency;
-    let w = &app.stats.wait;
-    let lines = vec![
-        Line::from(format!("p50 {:>9.1} ms", l.p50)),
-        Line::from(format!("p90 {:>9.1} ms", l.p90)),
-        Line::from(format!("p99 {:>9.1} ms", l.p99)),
-        Line::from(format!("max {:>9.1} ms", l.max)),
-        Line::from(format!("wait p50 {:.1} p99 {:.1}", w.p50, w.p99)),
-    ];
-    frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" latency ")),
-        area,
-    );
-}
-
-fn draw_statuses(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let by = &app.stats.by_status;
-    let class = |lo: u16| by.range(lo..lo + 100).map(|(_, n)| n).sum::<u64>();
-    let too_many = by.get(&429).copied().unwrap_or(0);
-    let lines = vec![
-        Line::from(vec![
-            Span::styled("2xx ", theme.good),
-            Span::raw(class(200).to_string()),
-        ]),
-        Line::from(vec![Span::raw("3xx "), Span::raw(class(300).to_string())]),
-        Line::from(vec![
-            Span::styled("4xx ", theme.warn),
-            Span::raw((class(400) - too_many).to_string()),
-            Span::styled("  429 ", theme.warn),
-            Span::raw(too_many.to_string()),
-        ]),
-        Line::from(vec![
-            Span::styled("5xx ", theme.bad),
-            Span::raw(class(500).to_string()),
-        ]),
-        Line::from(vec![
-            Span::styled("no answer ", theme.bad),
-            Span::raw(app.stats.by_error.values().sum::<u64>().to_string()),
-        ]),
-    ];
-    frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" status codes ")),
-        area,
-    );
-}
-
-fn draw_endpoints(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let percent = |n: u64, of: u64| {
-        if of == 0 {
-            0.0
-        } else {
-            n as f64 * 100.0 / of as f64
-        }
-    };
-    let rows: Vec<Row> = app
-        .stats
-        .endpoints
-        .iter()
-        .map(|e| {
-            let err = percent(e.failed, e.count);
-            let limited = percent(e.rate_limited, e.count);
-            Row::new(vec![
-                Cell::from(e.key.clone()),
-                Cell::from(e.count.to_string()),
-                Cell::from(format!("{:.1}", e.p50_ms)),
-                Cell::from(format!("{:.1}", e.p99_ms)),
-                Cell::from(format!("{err:.1}%")).style(if err > 0.0 {
-                    theme.bad
-                } else {
-                    Style::new()
-                }),
-                Cell::from(format!("{limited:.1}%")).style(if limited > 0.0 {
-                    theme.warn
-                } else {
-                    Style::new()
-                }),
-            ])
-        })
-        .collect();
-    let widths = [
-        Constraint::Min(20),
-        Constraint::Length(8),
-        Constraint::Length(9),
-        Constraint::Length(9),
-        Constraint::Length(7),
-        Constraint::Length(7),
-    ];
-    let header = Row::new(["endpoint", "count", "p50 ms", "p99 ms", "err", "429"])
-        .style(theme.dim.add_modifier(Modifier::BOLD));
-    frame.render_widget(
-        Table::new(rows, widths)
-            .header(header)
-            .block(Block::bordered().title(" endpoints ")),
-        area,
-    );
-}
-
-fn fmt_secs(d: Duration) -> String {
-    let secs = d.as_secs_f64();
-    if secs >= 60.0 {
-        format!("{}m{:02}s", (secs / 60.0) as u64, secs as u64 % 60)
-    } else {
-        format!("{secs:.1}s")
-    }
-}
-
-fn draw_progress(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let s = &app.stats;
-    let total = s.total.unwrap_or(0);
-    let ratio = if total > 0 {
-        (s.done as f64 / total as f64).min(1.0)
-    } else {
-        0.0
-    };
-    let eta = if s.completion_rate > 0.0 && total > s.done && app.state == RunState::Running {
-        fmt_secs(Duration::from_secs_f64(
-            (total - s.done) as f64 / s.completion_rate,
-        ))
-    } else {
-        "-".to_owned()
-    };
-    let queued = total.saturating_sub(s.done + s.in_flight + s.retrying);
-    let label = format!(
-        "{}/{}  elapsed {}  ETA {}  retries {}  queued {}",
-        s.done,
-        total,
-        fmt_secs(s.elapsed),
-        eta,
-        s.retries,
-        queued
-    );
-    let run = if app.runs > 0 {
-        format!(" · run {}", app.runs)
-    } else {
-        String::new()
-    };
-    let mut block =
-        Block::bordered().title(format!(" progress · {}{run} ", state_label(app.state)));
-    if let Some(journal) = &app.journal {
-        block = block.title_bottom(
-            Line::styled(format!(" results: {} ", journal.display()), theme.dim).right_aligned(),
-        );
-    }
-    frame.render_widget(
-        Gauge::default()
-            .ratio(ratio)
-            .label(label)
-            .gauge_style(theme.good)
-            .block(block),
-        area,
-    );
-}
-
 /// The latest notice, or else the view's key hint.
-fn footer_line(app: &App, theme: &Theme, hint: &str) -> Line<'static> {
+pub(super) fn footer_line(app: &App, theme: &Theme, hint: &str) -> Line<'static> {
     if let Some(at) = &app.exporting {
         let ratio = at.ratio();
         return Line::from(vec![
             Span::styled(" exporting ", theme.accent),
-            Span::styled(slider_bar_ratio(ratio, 20), theme.good),
+            Span::styled(dashboard::slider_bar_ratio(ratio, 20), theme.good),
             Span::raw(format!(
                 " {:>3.0} % · {} results",
                 ratio * 100.0,
