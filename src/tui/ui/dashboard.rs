@@ -19,7 +19,8 @@ use crate::tui::app::{App, Slider};
 pub(super) fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let rows = app.stats.endpoints.len().clamp(1, 8) as u16;
     let endpoints_height = if frame.area().height >= ENDPOINTS_MIN_HEIGHT {
-        rows + 3
+        // Room for the rate limits panel beside it too.
+        (rows + 3).max(6)
     } else {
         0
     };
