@@ -552,7 +552,9 @@ async fn respect_limits_waits_for_the_reset_when_none_remain() {
         },
     );
     let stats = handle.stats.clone();
-    handle.wait().await.unwrap();
+    let summary = handle.wait().await.unwrap();
+    assert!(summary.held_by_server_s >= 0.95, "{summary:?}");
+    assert!(summary.render_table().contains("held by server"));
     let gap = gap_after(&server, "/exhausted", "/ok");
     assert!(
         gap >= Duration::from_millis(950),

@@ -33,6 +33,10 @@ pub struct RunSummary {
     pub not_sent: u64,
     /// Whether the run was stopped before the batch was done.
     pub stopped: bool,
+    /// Seconds new starts were held because the server asked
+    /// (`respect_limits`).
+    #[serde(default)]
+    pub held_by_server_s: f64,
 }
 
 impl RunSummary {
@@ -56,6 +60,13 @@ impl RunSummary {
             row(&mut out, "not sent", self.not_sent.to_string());
         }
         row(&mut out, "retries", self.retries.to_string());
+        if self.held_by_server_s > 0.0 {
+            row(
+                &mut out,
+                "held by server",
+                format!("{:.1} s", self.held_by_server_s),
+            );
+        }
         row(&mut out, "wall time", format!("{:.3} s", self.wall_s));
         row(
             &mut out,

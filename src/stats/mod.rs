@@ -189,6 +189,7 @@ impl Stats {
             retries: live.retries,
             not_sent: total.map_or(0, |t| t.saturating_sub(self.done)),
             stopped,
+            held_by_server_s: live.held_total.as_secs_f64(),
         }
     }
 }
