@@ -506,3 +506,65 @@ async fn ramp_and_respect_limits_flags_reach_the_run() {
         "29 gaps at ~40/s took {rest:.2}s"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_prints_a_recommendation_writes_its_evidence_and_saves_it() {
+    use ratebench::mock::{Knobs, MockServer};
+    let mut knobs = Knobs::default();
+    knobs.global.rate_limit = Some("30/s".parse().unwrap());
+    let mock = MockServer::start("127.0.0.1:0".parse().unwrap(), knobs)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let batch = dir.path().join("b.json");
+    std::fs::write(
+        &batch,
+        format!(
+            r#"{{"base_url": "{}", "requests": ["/anything/a"]}}"#,
+            mock.base_url()
+        ),
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"requests\": [\n  {\"url\": 5}]}").unwrap();
+    let out = ratebench(args(&["probe", bad.to_str().unwrap()])).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad.json:2:"),
+        "{out:?}"
+    );
+
+    let report = dir.path().join("probe.json");
+    let saved = dir.path().join("tuned.json");
+    let out = ratebench(args(&[
+        "probe",
+        batch.to_str().unwrap(),
+        "--start",
+        "15",
+        "--window",
+        "2s",
+        "--max-time",
+        "40s",
+        "--summary-json",
+        report.to_str().unwrap(),
+        "--save",
+        saved.to_str().unwrap(),
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("per_second") && stdout.contains("server says      30/s"),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let rate = report["recommendation"]["per_second"].as_f64().unwrap();
+    assert!((24.0..=31.0).contains(&rate), "{rate}");
+    assert!(report["timeline"].as_array().unwrap().len() >= 3);
+    // The saved batch loads with the recommended limits.
+    let tuned = ratebench::batch::Batch::load(&saved).unwrap();
+    assert_eq!(tuned.settings.per_second, Some(rate));
+    assert!(tuned.settings.max_at_once.is_some());
+    mock.shutdown().await;
+}
