@@ -1505,3 +1505,62 @@ fn auto_tune_lifts_a_cap_that_binds() {
     );
     assert_eq!(app.limits.max_at_once, Some(20));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_tune_steers_a_real_run_toward_the_servers_limit() {
+    // A server that allows 40 a second and says so; a batch asked at 10/s.
+    let mut knobs = Knobs {
+        routes: BTreeMap::new(),
+        ..Knobs::default()
+    };
+    knobs.global.rate_limit = Some("40/s".parse().unwrap());
+    knobs.global.latency = Some(Latency::Fixed(Duration::from_millis(10)));
+    let mock = MockServer::start("127.0.0.1:0".parse::<SocketAddr>().unwrap(), knobs)
+        .await
+        .unwrap();
+    let text = format!(
+        r#"{{"base_url": "{}", "max_at_once": 20, "per_second": 10,
+            "requests": [{{"url": "/anything/{{{{i}}}}", "for_each": {{"i": {{"range": [0, 2000]}}}}}}]}}"#,
+        mock.base_url()
+    );
+    let batch = Batch::parse_str(&text, Path::new("at.json"), &LoadOptions::default()).unwrap();
+    let mut app = App::new(None, Limits::default());
+    app.set_batch(batch);
+    let dir = tempfile::tempdir().unwrap();
+    let config = TuiConfig {
+        run: RunConfig::default(),
+        base_url: None,
+        journal_dir: dir.path().to_path_buf(),
+        runs_file: None,
+    };
+    let (keys, input) = scripted_keys();
+    let mut terminal = Terminal::new(TestBackend::new(100, 32)).unwrap();
+    let driver = async {
+        keys.send(press(KeyCode::Char('r'))).unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        keys.send(press(KeyCode::Char('a'))).unwrap();
+        // Climbing from 10/s, it meets the limit within a few seconds.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        keys.send(press(KeyCode::Char('q'))).unwrap();
+        keys.send(press(KeyCode::Char('y'))).unwrap();
+    };
+    let (app, ()) = tokio::join!(tui::run_loop(&mut terminal, app, input, config), driver);
+    let app = app.unwrap();
+    // It climbed from 10/s and held a higher rate (it may be backing off
+    // from the limit just now, so the slider itself can read anything).
+    let best = app.autotune.as_ref().and_then(|t| t.best()).unwrap();
+    assert!(best >= 20.0, "auto-tune moved the rate up: best {best}");
+    assert!(
+        app.limits.per_second.unwrap() <= 40.0,
+        "never past the advertised 40/s"
+    );
+    // The engine followed: the server saw more than the 10/s asked for.
+    let seen = mock.stats().requests as f64;
+    assert!(seen > 10.0 * 4.5, "{seen} requests in 4.5 s");
+    let screen = format!("{}", terminal.backend());
+    assert!(
+        screen.contains("40 per 1 s"),
+        "the panel shows the advertised limit: {screen}"
+    );
+    mock.shutdown().await;
+}
