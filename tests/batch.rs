@@ -478,3 +478,46 @@ fn a_profile_and_respect_limits_are_batch_settings() {
     let e = err("p.json", r#"{"profile": [], "requests": []}"#);
     assert!(e.to_string().contains("at least one stage"), "{e}");
 }
+
+#[test]
+fn a_coalesce_section_is_checked_with_its_field() {
+    let ok = load_str(
+        "c.json",
+        r#"{"base_url": "http://127.0.0.1:3000",
+            "coalesce": {"url": "/batch/geocode", "max_items": 100,
+                         "result": {"items": "$.results", "match": {"result": "$.query.text", "item": "text"}},
+                         "poll": {"when": {"status": "pending"}, "id": "$.id", "url": "/batch/geocode?id={{id}}"}},
+            "requests": ["/geocode?text=a"]}"#,
+    )
+    .unwrap();
+    let c = ok.settings.coalesce.unwrap();
+    assert_eq!(c.url.as_str(), "http://127.0.0.1:3000/batch/geocode");
+    assert_eq!((c.max_items, c.method.as_str()), (100, "POST"));
+    let poll = c.poll.unwrap();
+    assert_eq!(poll.interval, std::time::Duration::from_millis(200));
+    for (bad, expect) in [
+        (r#"{"url": "/b", "max_items": 0}"#, "max_items"),
+        (r#"{"url": "/b", "body": "xml"}"#, "json_array"),
+        (r#"{"url": "/b", "body": {"template": "{}"}}"#, "{{items}}"),
+        (
+            r#"{"url": "/b", "result": {"items": "results"}}"#,
+            "must start with $",
+        ),
+        (r#"{"url": "/b", "result": {"match": "name"}}"#, "index"),
+        (
+            r#"{"url": "/b", "poll": {"when": {}, "id": "$.id", "url": "/p"}}"#,
+            "poll.when",
+        ),
+        (
+            r#"{"url": "/b", "poll": {"when": {"s": 1}, "id": "$.id", "url": "/p", "interval": "soon"}}"#,
+            "poll.interval",
+        ),
+    ] {
+        let text = format!(
+            r#"{{"base_url": "http://127.0.0.1:3000", "coalesce": {bad}, "requests": ["/x"]}}"#
+        );
+        let e = err("c.json", &text);
+        assert_eq!(e.field.as_deref(), Some("coalesce"), "{e}");
+        assert!(e.to_string().contains(expect), "{bad}: {e}");
+    }
+}

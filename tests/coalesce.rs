@@ -29,7 +29,7 @@ async fn server() -> (String, Arc<AtomicUsize>) {
         )
         .route(
             "/short",
-            post(move |Json(mut items): Json<Vec<i64>>| async move {
+            post(move |Json(mut items): Json<Vec<Value>>| async move {
                 c2.fetch_add(1, SeqCst);
                 items.pop();
                 Json(items)
@@ -251,4 +251,213 @@ async fn batch_jobs_on_the_mock_answer_like_single_calls() {
         assert_eq!(answer, &single, "{address}");
     }
     mock.shutdown().await;
+}
+
+// ---- Coalescing from a batch file, through the engine ----------------------------
+
+use ratebench::batch::{Batch, LoadOptions};
+use ratebench::engine::{self, RunConfig};
+use ratebench::export::{ErrorKind, MemorySink, RequestRecord};
+use ratebench::mock::{Knobs, MockServer, RouteKnobs};
+
+/// A batch of the sample's 1,000 addresses against `base`, coalesced by
+/// `coalesce` (a JSON object), at `per_second`.
+fn geocode_batch(base: &str, coalesce: &str, per_second: f64) -> Batch {
+    let text = format!(
+        r#"{{"base_url": "{base}", "per_second": {per_second}, "max_at_once": 20, "retries": 1,
+            "coalesce": {coalesce},
+            "requests": [{{"name": "geocode", "url": "/geocode",
+                          "params": {{"text": "{{{{address}}}}, {{{{city}}}}"}},
+                          "for_each": {{"rows": "addresses-1000.csv"}}}}]}}"#
+    );
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-batches/test-coalesce.json");
+    Batch::parse_str(&text, &path, &LoadOptions::default()).unwrap()
+}
+
+const POLLED: &str = r#"{"url": "/batch/geocode", "max_items": 100,
+    "result": {"items": "$", "match": "index"},
+    "poll": {"when": {"status": "pending"}, "id": "$.id", "url": "/batch/geocode?id={{id}}",
+             "interval": "50ms", "timeout": "10s"}}"#;
+
+/// Runs `batch` through the engine, coalesced or not.
+async fn run(batch: &Batch, coalesced: bool) -> (Vec<RequestRecord>, Duration) {
+    let (records, took, _) = run_summary(batch, coalesced).await;
+    (records, took)
+}
+
+async fn run_summary(
+    batch: &Batch,
+    coalesced: bool,
+) -> (Vec<RequestRecord>, Duration, ratebench::export::RunSummary) {
+    let settings = &batch.settings;
+    let config = RunConfig {
+        limits: ratebench::engine::Limits::new(
+            settings.max_at_once.unwrap_or(10),
+            settings.per_second.unwrap_or(0.0),
+        ),
+        retries: settings.retries.unwrap_or(0),
+        coalesce: settings
+            .coalesce
+            .clone()
+            .filter(|_| coalesced)
+            .map(Arc::new),
+        ..RunConfig::default()
+    };
+    let sink = MemorySink::default();
+    let began = Instant::now();
+    let handle = engine::start(
+        batch.requests(),
+        Some(batch.len()),
+        config,
+        Box::new(sink.clone()),
+    )
+    .unwrap();
+    let summary = handle.wait().await.unwrap();
+    let mut records = sink.records();
+    records.sort_by_key(|r| r.index);
+    (records, began.elapsed(), summary)
+}
+
+async fn quick_jobs_mock(batch_route: RouteKnobs) -> MockServer {
+    let mut knobs = Knobs::default();
+    knobs.jobs.overhead = Duration::from_millis(100);
+    knobs.jobs.per_item = Duration::from_millis(1);
+    knobs.routes.insert("batch".into(), batch_route);
+    MockServer::start("127.0.0.1:0".parse::<SocketAddr>().unwrap(), knobs)
+        .await
+        .unwrap()
+}
+
+use std::path::Path;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_addresses_in_ten_batch_jobs_each_with_its_own_coordinates() {
+    let mock = quick_jobs_mock(RouteKnobs::default()).await;
+    let batch = geocode_batch(&mock.base_url(), POLLED, 200.0);
+    assert_eq!(batch.len(), 1000);
+    let (records, coalesced, summary) = run_summary(&batch, true).await;
+    let stats = mock.stats();
+    let batch_route = &stats.routes["batch"];
+    assert_eq!(batch_route.get("202"), Some(&10), "exactly 10 batch calls");
+    let polls = batch_route.get("200").copied().unwrap_or(0);
+    assert!(polls >= 10, "and their polls");
+    // The limits counted what the server saw: calls and polls.
+    assert_eq!(summary.calls, 10 + polls);
+    assert_eq!(summary.total, 1000);
+    assert_eq!(records.len(), 1000);
+    // Each item's own answer: what /geocode says of its address.
+    let client = Client::builder().no_proxy().build().unwrap();
+    for r in &records {
+        assert!(r.ok, "{r:?}");
+        let info = r.batch.as_ref().unwrap();
+        assert_eq!(info.size, 100);
+        assert!(info.job.is_some() && info.polls >= 1);
+        let text = r.result.as_ref().unwrap()["query"]["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            r.url.contains(&text.replace(' ', "+").replace(',', "%2C")),
+            "{r:?}"
+        );
+        let single: Value = client
+            .get(format!("{}/geocode", mock.base_url()))
+            .query(&[("text", &text)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(r.result.as_ref(), Some(&single), "{text}");
+    }
+    // The same items one by one under the same 200/s: at least 5x slower.
+    let (singles, one_by_one) = run(&batch, false).await;
+    assert!(singles.iter().all(|r| r.ok && r.batch.is_none()));
+    assert!(
+        one_by_one >= coalesced * 5,
+        "coalesced {coalesced:?}, one by one {one_by_one:?}"
+    );
+    mock.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_call_answering_500_is_retried_then_its_items_fail() {
+    let failing = RouteKnobs {
+        error_rate: Some(1.0),
+        error_statuses: Some(vec![500]),
+        ..RouteKnobs::default()
+    };
+    let mock = quick_jobs_mock(failing).await;
+    let batch = geocode_batch(&mock.base_url(), POLLED, 0.0);
+    let (records, _) = run(&batch, true).await;
+    assert_eq!(records.len(), 1000);
+    assert!(
+        records
+            .iter()
+            .all(|r| !r.ok && r.status == Some(500) && r.attempts == 2)
+    );
+    assert!(
+        records[0].error.as_deref().unwrap().contains("HTTP 500"),
+        "{:?}",
+        records[0]
+    );
+    // Ten calls, each tried twice.
+    assert_eq!(mock.stats().routes["batch"].get("500"), Some(&20));
+    mock.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_never_finishes_fails_its_items_at_the_poll_timeout() {
+    let mut knobs = Knobs::default();
+    knobs.jobs.overhead = Duration::from_secs(60);
+    let mock = MockServer::start("127.0.0.1:0".parse::<SocketAddr>().unwrap(), knobs)
+        .await
+        .unwrap();
+    let quick_timeout = POLLED.replace("\"10s\"", "\"400ms\"");
+    let batch = geocode_batch(&mock.base_url(), &quick_timeout, 0.0);
+    let began = Instant::now();
+    let (records, _) = run(&batch, true).await;
+    assert!(began.elapsed() < Duration::from_secs(5));
+    assert!(
+        records
+            .iter()
+            .all(|r| !r.ok && r.error_kind == Some(ErrorKind::Timeout))
+    );
+    assert!(
+        records[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("still pending after 400ms")
+    );
+    mock.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_answer_fails_exactly_the_missing_items_and_a_lone_item_goes_alone() {
+    let (base, calls) = server().await;
+    // `/short` drops the last answer of each call.
+    // Each item's payload is its JSON body; a template wraps the array.
+    let text = format!(
+        r#"{{"base_url": "{base}",
+            "coalesce": {{"url": "/short", "max_items": 4, "body": {{"template": "{{{{items}}}}"}}}},
+            "requests": [{{"url": "/n", "method": "POST", "json": {{"n": "{{{{i}}}}"}},
+                           "for_each": {{"i": {{"range": [0, 9]}}}}}}]}}"#
+    );
+    let batch = Batch::parse_str(&text, Path::new("short.json"), &LoadOptions::default()).unwrap();
+    let (records, _) = run(&batch, true).await;
+    assert_eq!(records.len(), 9);
+    assert_eq!(calls.load(SeqCst), 3, "4 + 4 + a lone 1");
+    let failed: Vec<u64> = records.iter().filter(|r| !r.ok).map(|r| r.index).collect();
+    // The last of each call: positions 3 and 7, and the lone item 8.
+    assert_eq!(failed, [3, 7, 8]);
+    assert!(
+        records[3]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("3 results for 4 items")
+    );
+    assert_eq!(records[8].batch.as_ref().unwrap().size, 1);
 }

@@ -186,6 +186,8 @@ fn result_index_pages_a_filtered_ordered_journal() {
         bytes: 0,
         headers: Default::default(),
         rate_limit: None,
+        batch: None,
+        result: None,
         body: None,
     };
     // Completion order, not index order; every 10th is a 503, every 7th got no answer.
@@ -256,6 +258,8 @@ fn conversion_reports_progress_and_the_index_skips_a_line_being_written() {
             bytes: 0,
             headers: Default::default(),
             rate_limit: None,
+            batch: None,
+            result: None,
             body: None,
         })
         .collect();

@@ -820,6 +820,8 @@ fn result_record(index: u64, status: Option<u16>, latency: f64) -> ratebench::Re
         bytes: 68,
         headers: BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]),
         rate_limit: None,
+        batch: None,
+        result: None,
         body: Some("{\"id\": 1, \"name\": \"Heavy Stool\"}".into()),
     }
 }

@@ -8,6 +8,7 @@
 //! over the expansion, so a bad batch fails before anything is sent; the
 //! requests themselves are produced lazily when the engine asks for them.
 
+pub mod coalesce;
 mod error;
 mod expand;
 mod model;
@@ -93,6 +94,8 @@ pub struct BatchSettings {
     pub respect_limits: Option<bool>,
     /// Planned rates over time, instead of one `per_second`.
     pub profile: Option<crate::engine::profile::Profile>,
+    /// Send the items through a batch API instead of one by one.
+    pub coalesce: Option<coalesce::CoalesceSpec>,
 }
 
 /// Options that change how a batch resolves while loading.
@@ -148,10 +151,10 @@ impl Batch {
             .format
             .or_else(|| Format::from_path(path))
             .unwrap_or_else(|| Format::sniff(text));
-        let (mut settings, specs) = match format {
+        let (mut settings, specs, coalesce) = match format {
             Format::Json => parse_json(text, path)?,
-            Format::JsonLines => (BatchSettings::default(), parse_jsonl(text, path)?),
-            Format::Text => (BatchSettings::default(), parse_text(text, path)?),
+            Format::JsonLines => (BatchSettings::default(), parse_jsonl(text, path)?, None),
+            Format::Text => (BatchSettings::default(), parse_text(text, path)?, None),
         };
         if specs.is_empty() {
             return Err(BatchError::new(
@@ -176,6 +179,10 @@ impl Batch {
                 }
             }
         }
+        settings.coalesce = coalesce
+            .map(|c| c.resolve(settings.base_url.as_deref()))
+            .transpose()
+            .map_err(|e| BatchError::new(path, e).field("coalesce"))?;
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let entries = specs
             .into_iter()
@@ -301,12 +308,17 @@ impl Iterator for Requests {
     }
 }
 
-fn parse_json(text: &str, path: &Path) -> Result<(BatchSettings, Vec<EntrySpec>), BatchError> {
+#[allow(clippy::type_complexity)]
+fn parse_json(
+    text: &str,
+    path: &Path,
+) -> Result<(BatchSettings, Vec<EntrySpec>, Option<coalesce::RawCoalesce>), BatchError> {
     let first = text.trim_start().chars().next();
     match first {
         Some('[') => Ok((
             BatchSettings::default(),
             deserialize::<Vec<EntrySpec>>(text, path, 1)?,
+            None,
         )),
         Some('{') => {
             let raw: RawBatch = deserialize(text, path, 1)?;
@@ -329,8 +341,10 @@ fn parse_json(text: &str, path: &Path) -> Result<(BatchSettings, Vec<EntrySpec>)
                     })
                     .transpose()
                     .map_err(|e| BatchError::new(path, e).field("profile"))?,
+                // Resolved once the base URL is known (--base-url wins).
+                coalesce: None,
             };
-            Ok((settings, raw.requests))
+            Ok((settings, raw.requests, raw.coalesce))
         }
         _ => {
             let (line, column) = first_token_position(text);

@@ -38,6 +38,8 @@ pub(crate) struct RawBatch {
     pub respect_limits: Option<bool>,
     #[serde(default)]
     pub profile: Option<Vec<RawStage>>,
+    #[serde(default)]
+    pub coalesce: Option<super::coalesce::RawCoalesce>,
     pub requests: Vec<EntrySpec>,
 }
 

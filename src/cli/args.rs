@@ -104,6 +104,11 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "FROM..TO/DUR", value_parser = ratebench::engine::profile::Profile::parse_ramp)]
     pub ramp: Option<ratebench::engine::profile::Profile>,
 
+    /// Send the items one by one even when the batch has a `coalesce`
+    /// section (to compare with coalescing).
+    #[arg(long)]
+    pub no_coalesce: bool,
+
     /// Keep response bodies in the results, up to SIZE each [default: 64KiB when given].
     #[arg(long, value_name = "SIZE", num_args = 0..=1, default_missing_value = "64KiB", value_parser = parse_size)]
     pub keep_body: Option<usize>,

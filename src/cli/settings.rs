@@ -22,6 +22,11 @@ pub fn run_config(args: &SettingsArgs, file: &BatchSettings) -> RunConfig {
         keep_body: args.keep_body,
         respect_limits: args.respect_limits || file.respect_limits.unwrap_or(false),
         profile: args.ramp.clone().or_else(|| file.profile.clone()),
+        coalesce: file
+            .coalesce
+            .clone()
+            .filter(|_| !args.no_coalesce)
+            .map(std::sync::Arc::new),
         ..defaults
     }
 }

@@ -16,12 +16,14 @@ use tokio::sync::mpsc;
 use tokio::task::{Id, JoinError, JoinSet};
 use tokio::time::{Instant, sleep_until};
 
+use super::batching::{self, BatchWork, Stage};
 use super::client::{AttemptResult, attempt};
 use super::pacer::Pacer;
 use super::profile::Profile;
 use super::retry::{backoff, is_retryable, parse_retry_after};
 use super::timer::PreciseTimer;
 use super::{Command, Event, Limits, RunConfig, RunState};
+use crate::batch::coalesce::CoalesceSpec;
 use crate::batch::{InvalidRequest, RequestSpec};
 use crate::export::redact::redact_url;
 use crate::export::{ErrorKind, RequestRecord};
@@ -37,34 +39,55 @@ const PROFILE_STEP: Duration = Duration::from_millis(50);
 type Source = Box<dyn Iterator<Item = Result<RequestSpec, InvalidRequest>> + Send>;
 
 /// What every attempt task needs; shared, never mutated.
-struct TaskContext {
-    client: Client,
-    timeout: Duration,
-    keep_body: Option<usize>,
-    retries: u32,
-    redact: bool,
+pub(crate) struct TaskContext {
+    pub client: Client,
+    pub timeout: Duration,
+    pub keep_body: Option<usize>,
+    pub retries: u32,
+    pub redact: bool,
+}
+
+/// What one dispatch sends: one request, or a batch call (or poll) for
+/// coalesced items.
+#[derive(Clone)]
+pub(crate) enum Work {
+    One(Arc<RequestSpec>),
+    Batch(Arc<BatchWork>),
+}
+
+impl Work {
+    fn items(&self) -> Vec<&RequestSpec> {
+        match self {
+            Work::One(spec) => vec![spec],
+            Work::Batch(batch) => batch.items.iter().collect(),
+        }
+    }
 }
 
 /// How an attempt task ended.
-enum TaskOutcome {
-    Done(Box<RequestRecord>),
-    /// Worth another try after `delay`; `last` is the record to keep if the
-    /// retry never happens (the run stops first).
+pub(crate) enum TaskOutcome {
+    /// The final records: one, or one per item of a batch.
+    Done(Vec<RequestRecord>),
+    /// Worth another go after `delay`: a retry, or (`poll`) a job to ask
+    /// about again. `last` is what to keep if it never happens (the run
+    /// stops first).
     Retry {
-        spec: Arc<RequestSpec>,
+        work: Work,
         attempts: u32,
         delay: Duration,
-        last: Box<RequestRecord>,
+        last: Vec<RequestRecord>,
+        poll: bool,
     },
 }
 
-/// A request waiting out its backoff. Holds no concurrency slot.
+/// Work waiting out its backoff or poll interval. Holds no slot.
 struct PendingRetry {
     due: Instant,
     seq: u64,
-    spec: Arc<RequestSpec>,
+    work: Work,
     attempts: u32,
-    last: Box<RequestRecord>,
+    last: Vec<RequestRecord>,
+    poll: bool,
 }
 
 impl PartialEq for PendingRetry {
@@ -86,7 +109,7 @@ impl Ord for PendingRetry {
 
 /// What an in-flight task was doing, to record it if it is cancelled.
 struct InFlight {
-    spec: Arc<RequestSpec>,
+    work: Work,
     attempts: u32,
     wait: Duration,
     sent_at: SystemTime,
@@ -111,6 +134,9 @@ pub(super) struct Dispatcher {
     /// The server asked new starts to wait until then (`respect_limits`).
     server_hold: Option<Instant>,
     respect_limits: bool,
+    /// Send items in batch calls (`coalesce`), and how many so far.
+    coalesce: Option<Arc<CoalesceSpec>>,
+    batches: u64,
     /// The planned rates and when the plan began; ended by a live change.
     profile: Option<(Profile, Instant)>,
     /// When the live counters last heard the planned rate.
@@ -160,6 +186,8 @@ impl Dispatcher {
             server_hold: None,
             respect_limits: config.respect_limits,
             profile: config.profile.clone().map(|p| (p, now)),
+            coalesce: config.coalesce.clone(),
+            batches: 0,
             profile_published: now,
             state: RunState::Running,
             stop_deadline: None,
@@ -323,34 +351,64 @@ impl Dispatcher {
             if !self.pacer.try_acquire(now) {
                 return;
             }
-            let (spec, attempts, ready_since) = if retry_due {
+            let (work, attempts, ready_since) = if retry_due {
                 let Reverse(retry) = self.retries.pop().expect("peeked");
-                self.live.retry_left_queue();
-                (
-                    retry.spec,
-                    retry.attempts + 1,
-                    retry.due.max(self.head_since),
-                )
+                if !retry.poll {
+                    self.live.retry_left_queue();
+                }
+                // A poll keeps the call's attempt count; a retry adds one.
+                let attempts = retry.attempts + u32::from(!retry.poll);
+                (retry.work, attempts, retry.due.max(self.head_since))
             } else {
                 let spec = self.head.take().expect("checked");
-                (Arc::new(spec), 1, self.head_since)
+                let work = match self.coalesce.as_ref().map(|c| c.max_items) {
+                    None => Work::One(Arc::new(spec)),
+                    Some(max_items) => {
+                        // Items of a batch file are all ready: fill the batch.
+                        let mut items = vec![spec];
+                        while items.len() < max_items {
+                            self.refill_head();
+                            match self.head.take() {
+                                Some(next) => items.push(next),
+                                None => break,
+                            }
+                        }
+                        self.batches += 1;
+                        Work::Batch(Arc::new(BatchWork {
+                            number: self.batches,
+                            items,
+                            stage: Stage::Call,
+                        }))
+                    }
+                };
+                (work, 1, self.head_since)
             };
             self.head_since = now;
-            self.spawn(spec, attempts, now.saturating_duration_since(ready_since));
+            self.spawn(work, attempts, now.saturating_duration_since(ready_since));
             self.refill_head();
         }
     }
 
-    fn spawn(&mut self, spec: Arc<RequestSpec>, attempts: u32, wait: Duration) {
+    fn spawn(&mut self, work: Work, attempts: u32, wait: Duration) {
         let ctx = self.ctx.clone();
-        let task_spec = spec.clone();
-        let handle = self
-            .tasks
-            .spawn(run_attempt(ctx, task_spec, attempts, wait));
+        let handle = match (&work, &self.coalesce) {
+            (Work::One(spec), _) => {
+                self.tasks
+                    .spawn(run_attempt(ctx, spec.clone(), attempts, wait))
+            }
+            (Work::Batch(batch), Some(coalesce)) => self.tasks.spawn(batching::run(
+                ctx,
+                coalesce.clone(),
+                batch.clone(),
+                attempts,
+                wait,
+            )),
+            (Work::Batch(_), None) => unreachable!("batches only when coalescing"),
+        };
         self.running.insert(
             handle.id(),
             InFlight {
-                spec,
+                work,
                 attempts,
                 wait,
                 sent_at: SystemTime::now(),
@@ -361,48 +419,61 @@ impl Dispatcher {
     }
 
     fn on_joined(&mut self, joined: Result<(Id, TaskOutcome), JoinError>) {
-        let record = match joined {
-            Ok((id, TaskOutcome::Done(record))) => {
+        let records = match joined {
+            Ok((id, TaskOutcome::Done(records))) => {
                 self.running.remove(&id);
-                Some(record)
+                records
             }
             Ok((
                 id,
                 TaskOutcome::Retry {
-                    spec,
+                    work,
                     attempts,
                     delay,
                     last,
+                    poll,
                 },
             )) => {
                 self.running.remove(&id);
-                if self.state == RunState::Stopping {
-                    Some(last)
+                if self.state == RunState::Stopping && !last.is_empty() {
+                    last
+                } else if self.state == RunState::Stopping {
+                    // A job still pending when the run stops.
+                    lost_items(
+                        &work,
+                        attempts,
+                        "the run was stopped while its job was pending",
+                        self.ctx.redact,
+                    )
                 } else {
                     self.retry_seq += 1;
                     let due = Instant::now() + delay;
                     self.retries.push(Reverse(PendingRetry {
                         due,
                         seq: self.retry_seq,
-                        spec,
+                        work,
                         attempts,
                         last,
+                        poll,
                     }));
-                    self.live.retry_queued();
-                    None
+                    if !poll {
+                        self.live.retry_queued();
+                    }
+                    Vec::new()
                 }
             }
             Err(e) => self
                 .running
                 .remove(&e.id())
-                .map(|info| Box::new(lost_record(&info, &e, self.ctx.redact))),
+                .map(|info| lost_records(&info, &e, self.ctx.redact))
+                .unwrap_or_default(),
         };
         self.live.finished(self.tasks.len() as u64);
-        if let Some(record) = &record {
-            self.observe_server(record);
+        if let Some(last) = records.last() {
+            self.observe_server(last);
         }
-        if let Some(record) = record {
-            let _ = self.records.send(AggMsg::Record(record));
+        for record in records {
+            let _ = self.records.send(AggMsg::Record(Box::new(record)));
         }
     }
 
@@ -446,8 +517,20 @@ impl Dispatcher {
     fn finish(mut self) {
         let stopped = self.state == RunState::Stopping;
         while let Some(Reverse(retry)) = self.retries.pop() {
-            self.live.retry_left_queue();
-            let _ = self.records.send(AggMsg::Record(retry.last));
+            let last = if retry.poll {
+                lost_items(
+                    &retry.work,
+                    retry.attempts,
+                    "the run was stopped while its job was pending",
+                    self.ctx.redact,
+                )
+            } else {
+                self.live.retry_left_queue();
+                retry.last
+            };
+            for record in last {
+                let _ = self.records.send(AggMsg::Record(Box::new(record)));
+            }
         }
         let _ = self.records.send(AggMsg::Done { stopped });
     }
@@ -469,7 +552,7 @@ async fn run_attempt(
     wait: Duration,
 ) -> TaskOutcome {
     let result = attempt(&ctx.client, &spec, ctx.timeout, ctx.keep_body).await;
-    let record = Box::new(make_record(&spec, &result, attempts, wait, ctx.redact));
+    let record = make_record(&spec, &result, attempts, wait, ctx.redact);
     let error_kind = result.error.as_ref().map(|(k, _)| *k);
     if attempts <= ctx.retries && is_retryable(result.status, error_kind) {
         let delay = result
@@ -478,17 +561,23 @@ async fn run_attempt(
             .and_then(|v| parse_retry_after(v, SystemTime::now()))
             .unwrap_or_else(|| backoff(attempts));
         return TaskOutcome::Retry {
-            spec,
+            work: Work::One(spec),
             attempts,
             delay,
-            last: record,
+            last: vec![record],
+            poll: false,
         };
     }
-    TaskOutcome::Done(record)
+    TaskOutcome::Done(vec![record])
 }
 
 /// A record for `spec` with nothing known yet about how it went.
-fn base_record(spec: &RequestSpec, attempts: u32, wait: Duration, redact: bool) -> RequestRecord {
+pub(crate) fn base_record(
+    spec: &RequestSpec,
+    attempts: u32,
+    wait: Duration,
+    redact: bool,
+) -> RequestRecord {
     RequestRecord {
         index: spec.index,
         name: spec.name.clone(),
@@ -509,11 +598,13 @@ fn base_record(spec: &RequestSpec, attempts: u32, wait: Duration, redact: bool) 
         bytes: 0,
         headers: Default::default(),
         rate_limit: None,
+        batch: None,
+        result: None,
         body: None,
     }
 }
 
-fn make_record(
+pub(crate) fn make_record(
     spec: &RequestSpec,
     r: &AttemptResult,
     attempts: u32,
@@ -541,9 +632,9 @@ fn make_record(
     }
 }
 
-/// The record of an attempt that never finished: cancelled by a stop, or
-/// lost to a panic (a bug, but never a crash of the run).
-fn lost_record(info: &InFlight, e: &JoinError, redact: bool) -> RequestRecord {
+/// The records of an attempt that never finished: cancelled by a stop,
+/// or lost to a panic (a bug, but never a crash of the run).
+fn lost_records(info: &InFlight, e: &JoinError, redact: bool) -> Vec<RequestRecord> {
     let (kind, message) = if e.is_cancelled() {
         (
             ErrorKind::Cancelled,
@@ -552,13 +643,29 @@ fn lost_record(info: &InFlight, e: &JoinError, redact: bool) -> RequestRecord {
     } else {
         (ErrorKind::Internal, format!("internal error: {e}"))
     };
-    RequestRecord {
-        error_kind: Some(kind),
-        error: Some(message),
-        started_at: Some(humantime::format_rfc3339_micros(info.sent_at).to_string()),
-        latency_ms: Some(ms(info.sent.elapsed())),
-        ..base_record(&info.spec, info.attempts, info.wait, redact)
-    }
+    info.work
+        .items()
+        .into_iter()
+        .map(|spec| RequestRecord {
+            error_kind: Some(kind),
+            error: Some(message.clone()),
+            started_at: Some(humantime::format_rfc3339_micros(info.sent_at).to_string()),
+            latency_ms: Some(ms(info.sent.elapsed())),
+            ..base_record(spec, info.attempts, info.wait, redact)
+        })
+        .collect()
+}
+
+/// Records for the items of work that will not go on (the run stopped).
+fn lost_items(work: &Work, attempts: u32, why: &str, redact: bool) -> Vec<RequestRecord> {
+    work.items()
+        .into_iter()
+        .map(|spec| RequestRecord {
+            error_kind: Some(ErrorKind::Cancelled),
+            error: Some(format!("cancelled: {why}")),
+            ..base_record(spec, attempts, Duration::ZERO, redact)
+        })
+        .collect()
 }
 
 /// The record of a batch item that could not be built: never sent.
@@ -579,6 +686,8 @@ fn invalid_record(invalid: &InvalidRequest) -> RequestRecord {
         bytes: 0,
         headers: Default::default(),
         rate_limit: None,
+        batch: None,
+        result: None,
         body: None,
     }
 }

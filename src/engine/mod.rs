@@ -13,8 +13,9 @@
 //! rate is exact from the next start. Front ends (CLI, TUI, probe, tests)
 //! all drive a run through [`RunHandle`].
 
+mod batching;
 mod client;
-mod dispatcher;
+pub(crate) mod dispatcher;
 mod pacer;
 pub mod profile;
 pub mod retry;
@@ -112,6 +113,8 @@ pub struct RunConfig {
     pub respect_limits: bool,
     /// Planned rates over time; any live limit change ends the plan.
     pub profile: Option<profile::Profile>,
+    /// Send the items in batch calls; limits then count calls and polls.
+    pub coalesce: Option<std::sync::Arc<crate::batch::coalesce::CoalesceSpec>>,
 }
 
 impl Default for RunConfig {
@@ -127,6 +130,7 @@ impl Default for RunConfig {
             snapshot_every: Duration::from_millis(100),
             respect_limits: false,
             profile: None,
+            coalesce: None,
         }
     }
 }

@@ -10,6 +10,6 @@ pub mod writer;
 
 pub use browse::{ResultFilter, ResultIndex, ResultOrder};
 pub use convert::{Progress, convert, convert_with_progress, failed_indices};
-pub use record::{ErrorKind, RequestRecord};
+pub use record::{BatchInfo, ErrorKind, RequestRecord};
 pub use summary::RunSummary;
 pub use writer::{CsvRow, ExportFormat, MemorySink, RecordSink, create_journal, writer};

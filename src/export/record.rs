@@ -81,6 +81,12 @@ pub struct RequestRecord {
     /// remaining, reset, Retry-After); absent when there were none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<crate::signals::ServerLimits>,
+    /// For an item sent in a batch call: which call, and what it cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchInfo>,
+    /// For an item sent in a batch call: its own result from the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
     /// The response body (lossy UTF-8), when `--keep-body` asked for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
@@ -98,4 +104,22 @@ pub fn is_selected_header(name: &str) -> bool {
         || starts("ratelimit")
         || starts("x-ratelimit")
         || starts("x-rate-limit")
+}
+
+/// How an item travelled in a batch call (`coalesce`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchInfo {
+    /// The batch call's number in the run (1, 2, ...).
+    pub number: u64,
+    /// Items in that call, and this item's position among them.
+    pub size: usize,
+    pub position: usize,
+    /// The asynchronous job's id, when the call started one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    /// The batch call's latency (sent → answer read).
+    pub call_ms: f64,
+    /// From the batch call's answer to the job's results (0 without a job).
+    pub poll_ms: f64,
+    pub polls: u32,
 }

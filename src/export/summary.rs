@@ -37,6 +37,10 @@ pub struct RunSummary {
     /// (`respect_limits`).
     #[serde(default)]
     pub held_by_server_s: f64,
+    /// HTTP calls made: requests and retries, or batch calls and polls
+    /// when items were coalesced.
+    #[serde(default)]
+    pub calls: u64,
 }
 
 impl RunSummary {
@@ -60,6 +64,13 @@ impl RunSummary {
             row(&mut out, "not sent", self.not_sent.to_string());
         }
         row(&mut out, "retries", self.retries.to_string());
+        if self.calls > 0 && self.calls != self.total + self.retries {
+            row(
+                &mut out,
+                "calls",
+                format!("{} (batch calls and polls)", self.calls),
+            );
+        }
         if self.held_by_server_s > 0.0 {
             row(
                 &mut out,

@@ -131,6 +131,8 @@ mod tests {
             bytes: 0,
             headers: Default::default(),
             rate_limit: None,
+            batch: None,
+            result: None,
             body: None,
         }
     }

@@ -117,6 +117,8 @@ mod tests {
             bytes: 0,
             headers: Default::default(),
             rate_limit: None,
+            batch: None,
+            result: None,
             body: None,
         }
     }

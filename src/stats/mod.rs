@@ -190,6 +190,7 @@ impl Stats {
             not_sent: total.map_or(0, |t| t.saturating_sub(self.done)),
             stopped,
             held_by_server_s: live.held_total.as_secs_f64(),
+            calls: live.started,
         }
     }
 }

@@ -193,7 +193,19 @@ pub(super) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, theme: &
         .limits
         .per_second
         .map_or_else(|| "unlimited".to_owned(), |r| format!("{r}/s"));
-    let title = format!(" throughput {:.1}/s · target {target} ", s.completion_rate);
+    let coalesced = app
+        .batch
+        .as_ref()
+        .is_some_and(|b| b.settings.coalesce.is_some());
+    let title = if coalesced {
+        // Items complete in batches; the limits count the calls.
+        format!(
+            " items {:.1}/s · calls {:.1}/s · target {target} ",
+            s.completion_rate, s.start_rate
+        )
+    } else {
+        format!(" throughput {:.1}/s · target {target} ", s.completion_rate)
+    };
     let achieved: Vec<(f64, f64)> = app
         .history
         .samples()

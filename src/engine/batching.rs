@@ -1,0 +1,391 @@
+//! Coalesced items: one batch call for many items, then polls of its job
+//! until done, and a record for every item. Each call and each poll is
+//! one dispatch, so `per_second` and `max_at_once` count what the server
+//! sees; a job still pending goes back to the dispatcher to poll again
+//! after the interval.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::client::{AttemptResult, attempt};
+use super::dispatcher::{TaskContext, TaskOutcome, Work};
+use super::retry::{backoff, is_retryable, parse_retry_after};
+use crate::batch::RequestSpec;
+use crate::batch::coalesce::{BodyShape, CoalesceSpec, Matching};
+use crate::export::record::BatchInfo;
+use crate::export::{ErrorKind, RequestRecord};
+
+/// Answers larger than this are not read for results.
+const ANSWER_CAP: usize = 64 << 20;
+
+/// A batch of items on its way: its call, or the polls of its job.
+#[derive(Debug)]
+pub(crate) struct BatchWork {
+    pub number: u64,
+    pub items: Vec<RequestSpec>,
+    pub stage: Stage,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Stage {
+    /// The batch call is next.
+    Call,
+    /// Its job is pending: poll it.
+    Poll {
+        job: String,
+        call_ms: f64,
+        polls: u32,
+        since: Instant,
+        deadline: Instant,
+    },
+}
+
+/// What each item gets from the call or the last poll.
+struct Answer<'a> {
+    result: &'a AttemptResult,
+    info: BatchInfo,
+}
+
+/// An item's payload: its JSON body, or else its query parameters.
+fn payload(item: &RequestSpec) -> Value {
+    if let Some(body) = item
+        .body
+        .as_ref()
+        .and_then(|b| serde_json::from_slice(b).ok())
+    {
+        return body;
+    }
+    Value::Object(
+        item.url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect(),
+    )
+}
+
+/// The batch call's request.
+fn call_request(spec: &CoalesceSpec, items: &[RequestSpec]) -> RequestSpec {
+    let array = Value::Array(items.iter().map(payload).collect());
+    let body = match &spec.body {
+        BodyShape::JsonArray => array.to_string(),
+        BodyShape::Template(t) => t.replace("{{items}}", &array.to_string()),
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    RequestSpec {
+        index: 0,
+        name: None,
+        method: spec.method.clone(),
+        url: spec.url.clone(),
+        headers,
+        body: Some(Bytes::from(body)),
+        timeout: None,
+    }
+}
+
+fn poll_request(spec: &CoalesceSpec, job: &str) -> Result<RequestSpec, String> {
+    let poll = spec.poll.as_ref().expect("polling only with a poll spec");
+    let url = spec
+        .url
+        .join(&poll.url.replace("{{id}}", job))
+        .map_err(|e| format!("the poll URL does not resolve: {e}"))?;
+    Ok(RequestSpec {
+        index: 0,
+        name: None,
+        method: reqwest::Method::GET,
+        url,
+        headers: HeaderMap::new(),
+        body: None,
+        timeout: None,
+    })
+}
+
+/// One step for a batch: the call or a poll.
+pub(crate) async fn run(
+    ctx: Arc<TaskContext>,
+    spec: Arc<CoalesceSpec>,
+    work: Arc<BatchWork>,
+    attempts: u32,
+    wait: Duration,
+) -> TaskOutcome {
+    let fail_all = |message: String, kind: Option<ErrorKind>| {
+        TaskOutcome::Done(
+            work.items
+                .iter()
+                .map(|item| failed(&ctx, item, attempts, wait, kind, message.clone()))
+                .collect(),
+        )
+    };
+    let request = match &work.stage {
+        Stage::Call => call_request(&spec, &work.items),
+        Stage::Poll { job, .. } => match poll_request(&spec, job) {
+            Ok(r) => r,
+            Err(e) => return fail_all(e, Some(ErrorKind::Invalid)),
+        },
+    };
+    let result = attempt(&ctx.client, &request, ctx.timeout, Some(ANSWER_CAP)).await;
+    let status = result.status;
+    let error_kind = result.error.as_ref().map(|(k, _)| *k);
+    let is_call = matches!(work.stage, Stage::Call);
+    // A failed call is retried like any request; a failed poll is not.
+    if is_call && attempts <= ctx.retries && is_retryable(status, error_kind) {
+        let delay = result
+            .headers
+            .get("retry-after")
+            .and_then(|v| parse_retry_after(v, SystemTime::now()))
+            .unwrap_or_else(|| backoff(attempts));
+        let last = item_records(&ctx, &work, attempts, wait, &result, None, "not retried");
+        return TaskOutcome::Retry {
+            work: Work::Batch(work),
+            attempts,
+            delay,
+            last,
+            poll: false,
+        };
+    }
+    let what = if is_call {
+        "the batch call"
+    } else {
+        "polling its job"
+    };
+    if let Some((kind, message)) = &result.error {
+        return fail_all(format!("{what} failed: {message}"), Some(*kind));
+    }
+    if status.is_none_or(|s| s >= 400) {
+        return TaskOutcome::Done(item_records(
+            &ctx,
+            &work,
+            attempts,
+            wait,
+            &result,
+            None,
+            &format!("{what} answered HTTP {}", status.unwrap_or(0)),
+        ));
+    }
+    let answer: Value = match result.body.as_deref().map(serde_json::from_slice) {
+        Some(Ok(v)) => v,
+        _ => {
+            return fail_all(
+                format!("{what} answered something that is not JSON"),
+                Some(ErrorKind::Other),
+            );
+        }
+    };
+    let latency_ms = result.latency.as_secs_f64() * 1000.0;
+    let (call_ms, polls, since) = match &work.stage {
+        Stage::Call => (latency_ms, 0, Instant::now()),
+        Stage::Poll {
+            call_ms,
+            polls,
+            since,
+            ..
+        } => (*call_ms, polls + 1, *since),
+    };
+    // Still pending: poll again after the interval, unless time is up.
+    if let Some(poll) = &spec.poll {
+        let (path, value) = &poll.when;
+        if path.get(&answer) == Some(value) {
+            let deadline = match &work.stage {
+                Stage::Poll { deadline, .. } => *deadline,
+                Stage::Call => Instant::now() + poll.timeout,
+            };
+            let job = match (&work.stage, poll.id.get(&answer)) {
+                (Stage::Poll { job, .. }, _) => job.clone(),
+                (Stage::Call, Some(Value::String(id))) => id.clone(),
+                (Stage::Call, Some(id)) => id.to_string(),
+                (Stage::Call, None) => {
+                    return fail_all(
+                        "the batch call's answer is pending but has no job id".into(),
+                        Some(ErrorKind::Other),
+                    );
+                }
+            };
+            if Instant::now() >= deadline {
+                return fail_all(
+                    format!(
+                        "job {job} was still pending after {}",
+                        humantime::format_duration(poll.timeout)
+                    ),
+                    Some(ErrorKind::Timeout),
+                );
+            }
+            let next = BatchWork {
+                number: work.number,
+                items: work.items.clone(),
+                stage: Stage::Poll {
+                    job,
+                    call_ms,
+                    polls,
+                    since,
+                    deadline,
+                },
+            };
+            return TaskOutcome::Retry {
+                work: Work::Batch(Arc::new(next)),
+                attempts,
+                delay: poll.interval,
+                last: Vec::new(),
+                poll: true,
+            };
+        }
+    }
+    let job = match &work.stage {
+        Stage::Poll { job, .. } => Some(job.clone()),
+        Stage::Call => None,
+    };
+    let Some(Value::Array(results)) = spec.items.get(&answer) else {
+        return fail_all(
+            format!("{what} answered no array of results where the batch says"),
+            Some(ErrorKind::Other),
+        );
+    };
+    let poll_ms = if job.is_some() {
+        since.elapsed().as_secs_f64() * 1000.0
+    } else {
+        0.0
+    };
+    let info = |position| BatchInfo {
+        number: work.number,
+        size: work.items.len(),
+        position,
+        job: job.clone(),
+        call_ms,
+        poll_ms,
+        polls,
+    };
+    let found = match &spec.matching {
+        Matching::Index => work
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, _)| results.get(i).cloned())
+            .collect::<Vec<_>>(),
+        Matching::Key { result, item } => work
+            .items
+            .iter()
+            .map(|it| {
+                let key = payload(it).get(item).cloned();
+                results
+                    .iter()
+                    .find(|r| key.is_some() && result.get(r) == key.as_ref())
+                    .cloned()
+            })
+            .collect(),
+    };
+    let got = results.len();
+    let size = work.items.len();
+    TaskOutcome::Done(
+        work.items
+            .iter()
+            .zip(found)
+            .enumerate()
+            .map(|(position, (item, value))| {
+                let answer = Answer {
+                    result: &result,
+                    info: info(position),
+                };
+                match value {
+                    Some(v) => record(&ctx, item, attempts, wait, &answer, Some(v), None),
+                    None => record(
+                        &ctx,
+                        item,
+                        attempts,
+                        wait,
+                        &answer,
+                        None,
+                        Some(format!(
+                            "the batch answered {got} results for {size} items; none for this one"
+                        )),
+                    ),
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Every item of a batch marked with the same outcome of its call.
+fn item_records(
+    ctx: &TaskContext,
+    work: &BatchWork,
+    attempts: u32,
+    wait: Duration,
+    result: &AttemptResult,
+    value: Option<Value>,
+    problem: &str,
+) -> Vec<RequestRecord> {
+    work.items
+        .iter()
+        .enumerate()
+        .map(|(position, item)| {
+            let answer = Answer {
+                result,
+                info: BatchInfo {
+                    number: work.number,
+                    size: work.items.len(),
+                    position,
+                    job: None,
+                    call_ms: result.latency.as_secs_f64() * 1000.0,
+                    poll_ms: 0.0,
+                    polls: 0,
+                },
+            };
+            record(
+                ctx,
+                item,
+                attempts,
+                wait,
+                &answer,
+                value.clone(),
+                Some(problem.to_owned()),
+            )
+        })
+        .collect()
+}
+
+/// An item's record from its batch's answer.
+fn record(
+    ctx: &TaskContext,
+    item: &RequestSpec,
+    attempts: u32,
+    wait: Duration,
+    answer: &Answer,
+    value: Option<Value>,
+    problem: Option<String>,
+) -> RequestRecord {
+    let r = answer.result;
+    let mut record = super::dispatcher::make_record(item, r, attempts, wait, ctx.redact);
+    record.ok = problem.is_none() && record.ok;
+    if let Some(problem) = problem {
+        record.error = Some(problem);
+        // An answer that looked fine but held nothing for this item.
+        if record.error_kind.is_none() && record.status.is_some_and(|s| s < 400) {
+            record.error_kind = Some(ErrorKind::Other);
+        }
+    }
+    record.batch = Some(answer.info.clone());
+    record.result = value;
+    record.body = None;
+    record
+}
+
+/// An item that failed with its whole batch, before any answer.
+fn failed(
+    ctx: &TaskContext,
+    item: &RequestSpec,
+    attempts: u32,
+    wait: Duration,
+    kind: Option<ErrorKind>,
+    message: String,
+) -> RequestRecord {
+    RequestRecord {
+        ok: false,
+        error_kind: kind,
+        error: Some(message),
+        ..super::dispatcher::base_record(item, attempts, wait, ctx.redact)
+    }
+}
