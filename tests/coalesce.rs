@@ -281,14 +281,19 @@ const POLLED: &str = r#"{"url": "/batch/geocode", "max_items": 100,
 
 /// Runs `batch` through the engine, coalesced or not.
 async fn run(batch: &Batch, coalesced: bool) -> (Vec<RequestRecord>, Duration) {
-    let (records, took, _) = run_summary(batch, coalesced).await;
+    let (records, took, _, _) = run_summary(batch, coalesced).await;
     (records, took)
 }
 
 async fn run_summary(
     batch: &Batch,
     coalesced: bool,
-) -> (Vec<RequestRecord>, Duration, ratebench::export::RunSummary) {
+) -> (
+    Vec<RequestRecord>,
+    Duration,
+    ratebench::export::RunSummary,
+    u64,
+) {
     let settings = &batch.settings;
     let config = RunConfig {
         limits: ratebench::engine::Limits::new(
@@ -312,10 +317,20 @@ async fn run_summary(
         Box::new(sink.clone()),
     )
     .unwrap();
+    // Watch the live stats: jobs wait for polls while the run goes.
+    let mut stats = handle.stats.clone();
+    let watcher = tokio::spawn(async move {
+        let mut most = 0;
+        while stats.changed().await.is_ok() {
+            most = most.max(stats.borrow_and_update().jobs_pending);
+        }
+        most
+    });
     let summary = handle.wait().await.unwrap();
+    let most_pending = watcher.await.unwrap();
     let mut records = sink.records();
     records.sort_by_key(|r| r.index);
-    (records, began.elapsed(), summary)
+    (records, began.elapsed(), summary, most_pending)
 }
 
 async fn quick_jobs_mock(batch_route: RouteKnobs) -> MockServer {
@@ -335,7 +350,8 @@ async fn a_thousand_addresses_in_ten_batch_jobs_each_with_its_own_coordinates() 
     let mock = quick_jobs_mock(RouteKnobs::default()).await;
     let batch = geocode_batch(&mock.base_url(), POLLED, 200.0);
     assert_eq!(batch.len(), 1000);
-    let (records, coalesced, summary) = run_summary(&batch, true).await;
+    let (records, coalesced, summary, most_pending) = run_summary(&batch, true).await;
+    assert!(most_pending > 0, "the live stats showed jobs pending");
     let stats = mock.stats();
     let batch_route = &stats.routes["batch"];
     assert_eq!(batch_route.get("202"), Some(&10), "exactly 10 batch calls");

@@ -258,6 +258,7 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
         in_flight: if state == RunState::Done { 0 } else { 4 },
         max_in_flight: 9,
         retries: 2,
+        jobs_pending: 0,
         retrying: 0,
         elapsed: Duration::from_millis(done * 50),
         start_rate: 20.0,
@@ -1565,4 +1566,22 @@ async fn auto_tune_steers_a_real_run_toward_the_servers_limit() {
         "the panel shows the advertised limit: {screen}"
     );
     mock.shutdown().await;
+}
+
+#[test]
+fn a_coalesced_batch_shows_calls_and_jobs_beside_items() {
+    let text = r#"{"base_url": "http://127.0.0.1:3000",
+        "coalesce": {"url": "/batch/geocode", "max_items": 10},
+        "requests": [{"url": "/geocode?text={{i}}", "for_each": {"i": {"range": [0, 100]}}}]}"#;
+    let batch = Batch::parse_str(text, Path::new("c.json"), &LoadOptions::default()).unwrap();
+    let mut app = App::new(None, Limits::new(10, 20.0));
+    app.set_batch(batch);
+    running(&mut app);
+    let mut s = snapshot_stats(RunState::Running, 40);
+    s.jobs_pending = 3;
+    s.start_rate = 2.5;
+    app.update(Msg::Stats(Box::new(s)));
+    let screen = format!("{}", render(&app).backend());
+    assert!(screen.contains("calls 2.5/s"), "{screen}");
+    assert!(screen.contains("jobs pending 3"), "{screen}");
 }

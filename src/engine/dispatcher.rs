@@ -353,7 +353,9 @@ impl Dispatcher {
             }
             let (work, attempts, ready_since) = if retry_due {
                 let Reverse(retry) = self.retries.pop().expect("peeked");
-                if !retry.poll {
+                if retry.poll {
+                    self.live.job_pending(false);
+                } else {
                     self.live.retry_left_queue();
                 }
                 // A poll keeps the call's attempt count; a retry adds one.
@@ -456,7 +458,9 @@ impl Dispatcher {
                         last,
                         poll,
                     }));
-                    if !poll {
+                    if poll {
+                        self.live.job_pending(true);
+                    } else {
                         self.live.retry_queued();
                     }
                     Vec::new()
@@ -518,6 +522,7 @@ impl Dispatcher {
         let stopped = self.state == RunState::Stopping;
         while let Some(Reverse(retry)) = self.retries.pop() {
             let last = if retry.poll {
+                self.live.job_pending(false);
                 lost_items(
                     &retry.work,
                     retry.attempts,

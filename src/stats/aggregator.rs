@@ -185,6 +185,7 @@ impl Aggregator {
             max_in_flight: live.max_in_flight,
             retries: live.retries,
             retrying: live.retrying,
+            jobs_pending: live.jobs_pending,
             elapsed: now.duration_since(self.started_at),
             start_rate,
             completion_rate,

@@ -19,6 +19,8 @@ pub struct LiveCounters {
     retries: AtomicU64,
     /// Requests waiting out a retry backoff.
     retrying: AtomicU64,
+    /// Batch jobs waiting for their next poll (`coalesce`).
+    jobs_pending: AtomicU64,
     /// Starts held because the server asked: until when (µs after
     /// `origin`), and for how long in all (µs).
     held_until_us: AtomicU64,
@@ -42,6 +44,7 @@ pub struct LiveReading {
     pub started: u64,
     pub retries: u64,
     pub retrying: u64,
+    pub jobs_pending: u64,
     /// Starts are held by the server's signals right now.
     pub held_now: bool,
     pub held_total: Duration,
@@ -56,6 +59,7 @@ impl LiveCounters {
             started: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             retrying: AtomicU64::new(0),
+            jobs_pending: AtomicU64::new(0),
             held_until_us: AtomicU64::new(0),
             held_total_us: AtomicU64::new(0),
             origin: Instant::now(),
@@ -83,6 +87,16 @@ impl LiveCounters {
 
     pub(crate) fn retry_left_queue(&self) {
         self.retrying.fetch_sub(1, Relaxed);
+    }
+
+    /// A batch job will be polled again (`true`), or is being polled or
+    /// given up (`false`).
+    pub(crate) fn job_pending(&self, pending: bool) {
+        if pending {
+            self.jobs_pending.fetch_add(1, Relaxed);
+        } else {
+            self.jobs_pending.fetch_sub(1, Relaxed);
+        }
     }
 
     /// Starts are held until `until` (never shortened): counts the time
@@ -115,6 +129,7 @@ impl LiveCounters {
             started: self.started.load(Relaxed),
             retries: self.retries.load(Relaxed),
             retrying: self.retrying.load(Relaxed),
+            jobs_pending: self.jobs_pending.load(Relaxed),
             held_now: self.held_until_us.load(Relaxed) > self.origin.elapsed().as_micros() as u64,
             // Time still ahead of a hold has not been spent yet.
             held_total: {

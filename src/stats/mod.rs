@@ -43,6 +43,8 @@ pub struct StatsSnapshot {
     pub retries: u64,
     /// Requests waiting out a retry backoff.
     pub retrying: u64,
+    /// Batch jobs waiting for their next poll (`coalesce`).
+    pub jobs_pending: u64,
     pub elapsed: Duration,
     /// Attempt starts per second over the last second.
     pub start_rate: f64,
@@ -88,6 +90,7 @@ impl StatsSnapshot {
             max_in_flight: 0,
             retries: 0,
             retrying: 0,
+            jobs_pending: 0,
             elapsed: Duration::ZERO,
             start_rate: 0.0,
             completion_rate: 0.0,

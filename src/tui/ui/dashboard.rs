@@ -388,16 +388,33 @@ pub(super) fn draw_progress(frame: &mut Frame, area: Rect, app: &App, theme: &Th
     } else {
         "-".to_owned()
     };
-    let queued = total.saturating_sub(s.done + s.in_flight + s.retrying);
-    let label = format!(
-        "{}/{}  elapsed {}  ETA {}  retries {}  queued {}",
-        s.done,
-        total,
-        fmt_secs(s.elapsed),
-        eta,
-        s.retries,
-        queued
-    );
+    let coalesced = app
+        .batch
+        .as_ref()
+        .is_some_and(|b| b.settings.coalesce.is_some());
+    let label = if coalesced {
+        // In flight counts calls, not items: say what the calls are doing.
+        format!(
+            "{}/{}  elapsed {}  ETA {}  calls in flight {}  jobs pending {}",
+            s.done,
+            total,
+            fmt_secs(s.elapsed),
+            eta,
+            s.in_flight,
+            s.jobs_pending
+        )
+    } else {
+        let queued = total.saturating_sub(s.done + s.in_flight + s.retrying);
+        format!(
+            "{}/{}  elapsed {}  ETA {}  retries {}  queued {}",
+            s.done,
+            total,
+            fmt_secs(s.elapsed),
+            eta,
+            s.retries,
+            queued
+        )
+    };
     let run = if app.runs > 0 {
         format!(" · run {}", app.runs)
     } else {
