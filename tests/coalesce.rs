@@ -477,3 +477,35 @@ async fn a_short_answer_fails_exactly_the_missing_items_and_a_lone_item_goes_alo
     );
     assert_eq!(records[8].batch.as_ref().unwrap().size, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_per_call_change_while_the_run_goes() {
+    let mock = quick_jobs_mock(RouteKnobs::default()).await;
+    // 5 calls a second, so the change lands between two calls.
+    let batch = geocode_batch(&mock.base_url(), POLLED, 5.0);
+    let config = RunConfig {
+        limits: ratebench::engine::Limits::new(20, 5.0),
+        coalesce: batch.settings.coalesce.clone().map(Arc::new),
+        ..RunConfig::default()
+    };
+    let sink = MemorySink::default();
+    let handle = engine::start(
+        batch.requests(),
+        Some(batch.len()),
+        config,
+        Box::new(sink.clone()),
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    handle.send(ratebench::engine::Command::SetMaxItems(300));
+    handle.wait().await.unwrap();
+    let records = sink.records();
+    assert_eq!(records.len(), 1000);
+    let sizes: std::collections::BTreeSet<usize> = records
+        .iter()
+        .map(|r| r.batch.as_ref().unwrap().size)
+        .collect();
+    assert!(sizes.contains(&100) && sizes.contains(&300), "{sizes:?}");
+    assert!(records.iter().all(|r| r.ok));
+    mock.shutdown().await;
+}

@@ -1011,6 +1011,7 @@ fn run_entry(
         batch: "inventory.json".into(),
         limits: Limits::new(cap, rate),
         failed_only: n == 3,
+        coalesced: false,
         summary: RunSummary {
             total: 100,
             ok: 100 - failed,
@@ -1584,4 +1585,32 @@ fn a_coalesced_batch_shows_calls_and_jobs_beside_items() {
     let screen = format!("{}", render(&app).backend());
     assert!(screen.contains("calls 2.5/s"), "{screen}");
     assert!(screen.contains("jobs pending 3"), "{screen}");
+}
+
+#[test]
+fn k_and_brackets_steer_coalescing() {
+    let text = r#"{"base_url": "http://127.0.0.1:3000",
+        "coalesce": {"url": "/batch/geocode", "max_items": 10},
+        "requests": [{"url": "/geocode?text={{i}}", "for_each": {"i": {"range": [0, 100]}}}]}"#;
+    let batch = Batch::parse_str(text, Path::new("c.json"), &LoadOptions::default()).unwrap();
+    let mut app = App::new(None, Limits::new(10, 20.0));
+    app.set_batch(batch);
+    assert!(app.coalescing());
+    assert_eq!(app.update(ch(']')), [], "idle: nothing to tell the engine");
+    assert_eq!(app.max_items, Some(20));
+    running(&mut app);
+    assert_eq!(
+        app.update(ch('[')),
+        [Effect::Send(Command::SetMaxItems(10))]
+    );
+    let screen = format!("{}", render(&app).backend());
+    assert!(screen.contains("10 per call"), "{screen}");
+    app.update(ch('k'));
+    assert!(!app.coalescing());
+    let screen = format!("{}", render(&app).backend());
+    assert!(screen.contains("one by one"), "{screen}");
+    // A batch without a coalesce section has nothing to toggle.
+    let mut plain = self::app();
+    plain.update(ch('k'));
+    assert!(matches!(&plain.notice, Some(Notice::Error(e)) if e.contains("no coalesce section")));
 }

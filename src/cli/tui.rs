@@ -54,6 +54,7 @@ async fn open(
     app.batch_text = text.map(str::to_owned);
     // --ramp, else the batch's profile.
     app.profile = run.profile.clone();
+    app.one_by_one = args.settings.no_coalesce;
     let runs_file = tui::runs::default_file();
     if let Some(file) = &runs_file {
         app.runs_log = tui::runs::load(file);

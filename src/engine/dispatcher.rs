@@ -304,6 +304,13 @@ impl Dispatcher {
                 self.live.set_limits(limits);
                 let _ = self.events.send(Event::LimitsApplied(limits));
             }
+            Command::SetMaxItems(n) => {
+                if let Some(c) = &self.coalesce {
+                    let mut next = (**c).clone();
+                    next.max_items = n.max(1);
+                    self.coalesce = Some(Arc::new(next));
+                }
+            }
             Command::Pause if self.state == RunState::Running => {
                 self.state = RunState::Paused;
                 self.live.set_state(self.state);

@@ -140,6 +140,8 @@ impl Default for RunConfig {
 pub enum Command {
     /// Replace both limits (and the burst).
     SetLimits(Limits),
+    /// Items per batch call from the next call on (coalescing runs).
+    SetMaxItems(usize),
     /// Pause new dispatches; in-flight requests carry on.
     Pause,
     Resume,

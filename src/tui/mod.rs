@@ -409,9 +409,21 @@ fn start_run(app: &App, config: &TuiConfig) -> Result<(Session, PathBuf), String
     ));
     let sink = create_journal(&journal, ExportFormat::Jsonl)
         .map_err(|e| format!("cannot create {}: {e}", journal.display()))?;
+    // The loaded batch's coalescing (unless `k` turned it off), with the
+    // items per call as set in the app.
+    let coalesce = batch
+        .settings
+        .coalesce
+        .clone()
+        .filter(|_| app.coalescing())
+        .map(|mut c| {
+            c.max_items = app.max_items.unwrap_or(c.max_items);
+            std::sync::Arc::new(c)
+        });
     let run = RunConfig {
         limits: app.limits,
         profile: app.profile.clone(),
+        coalesce,
         ..config.run.clone()
     };
     // A re-run of failures sends only their indices, in batch order.

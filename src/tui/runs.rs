@@ -24,6 +24,9 @@ pub struct RunEntry {
     pub limits: Limits,
     /// Only the failed requests of an earlier run.
     pub failed_only: bool,
+    /// The items went in batch calls (`coalesce`).
+    #[serde(default)]
+    pub coalesced: bool,
     pub summary: RunSummary,
     pub results: Option<PathBuf>,
 }
@@ -89,6 +92,7 @@ mod tests {
             batch: "inventory.json".into(),
             limits: Limits::new(10, 20.0),
             failed_only: false,
+            coalesced: false,
             summary: RunSummary {
                 total: 100,
                 ok: 99,

@@ -241,6 +241,10 @@ pub struct App {
     pub profile: Option<crate::engine::profile::Profile>,
     /// The current run's plan was ended by a limit change.
     pub profile_taken_over: bool,
+    /// Send a coalescing batch's items one by one (`k`), to compare.
+    pub one_by_one: bool,
+    /// Items per batch call, when the batch coalesces (`[` `]` change it).
+    pub max_items: Option<usize>,
     /// How far the export under way has got.
     pub exporting: Option<Progress>,
     /// Finished runs, oldest first (loaded from the runs log at start).
@@ -279,11 +283,53 @@ impl App {
             show_limits: false,
             profile: None,
             profile_taken_over: false,
+            one_by_one: false,
+            max_items: None,
             exporting: None,
             runs_log: Vec::new(),
             runs_view: RunsView::default(),
             batch_text: None,
             dirty: true,
+        }
+    }
+
+    /// Whether runs send this batch's items in batch calls.
+    pub fn coalescing(&self) -> bool {
+        self.max_items.is_some() && !self.one_by_one
+    }
+
+    /// `k`: the next run coalesces, or sends the items one by one.
+    fn toggle_coalescing(&mut self) {
+        if self.max_items.is_none() {
+            self.notice = Some(Notice::Error(
+                "this batch has no coalesce section: its items go one by one".into(),
+            ));
+            return;
+        }
+        self.one_by_one = !self.one_by_one;
+        self.notice = Some(Notice::Info(if self.one_by_one {
+            "the next run sends the items one by one (k: back to batch calls)".into()
+        } else {
+            "the next run sends the items in batch calls".into()
+        }));
+    }
+
+    /// `[` `]`: halve or double the items per batch call, at once.
+    fn step_max_items(&mut self, up: bool) -> Vec<Effect> {
+        let Some(n) = self.max_items else {
+            return vec![];
+        };
+        let next = if up {
+            n.saturating_mul(2)
+        } else {
+            (n / 2).max(1)
+        }
+        .min(10_000);
+        self.max_items = Some(next);
+        if self.is_active() && self.coalescing() {
+            vec![Effect::Send(Command::SetMaxItems(next))]
+        } else {
+            vec![]
         }
     }
 
@@ -342,6 +388,7 @@ impl App {
         if s.profile.is_some() {
             self.profile = s.profile.clone();
         }
+        self.max_items = s.coalesce.as_ref().map(|c| c.max_items);
         self.notice = Some(Notice::Info(format!(
             "loaded {} ({} requests)",
             batch.path.display(),
@@ -478,6 +525,7 @@ impl App {
                         .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
                     limits: self.limits,
                     failed_only: self.only.is_some(),
+                    coalesced: self.coalescing(),
                     summary: (*summary).clone(),
                     results: self.journal.clone(),
                 };
@@ -598,6 +646,9 @@ impl App {
                 }
             },
             KeyCode::Char('a') => return self.toggle_autotune(),
+            KeyCode::Char('k') => self.toggle_coalescing(),
+            KeyCode::Char('[') => return self.step_max_items(false),
+            KeyCode::Char(']') => return self.step_max_items(true),
             KeyCode::Char('t') => self.show_limits = !self.show_limits,
             KeyCode::Char('x') => {
                 if self.stats.errors.is_empty() {

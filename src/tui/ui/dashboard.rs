@@ -124,6 +124,13 @@ pub(super) fn draw_controls(frame: &mut Frame, area: Rect, app: &App, theme: &Th
         }
         spans.push(Span::raw("  "));
     }
+    match app.max_items {
+        Some(n) if app.coalescing() => {
+            spans.push(Span::styled(format!(" {n} per call "), theme.accent));
+        }
+        Some(_) => spans.push(Span::styled(" one by one ", theme.dim)),
+        None => {}
+    }
     let s = &app.stats;
     let binding = match (app.state, s.binding) {
         (RunState::Running, Binding::Rate) => "limited by rate",

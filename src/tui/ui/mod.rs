@@ -180,8 +180,9 @@ fn draw_runs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     .unwrap_or(&run.finished_at)
                     .to_owned(),
                 format!(
-                    "{}{}",
+                    "{}{}{}",
                     run.batch,
+                    if run.coalesced { " (batched)" } else { "" },
                     if run.failed_only { " (failed)" } else { "" }
                 ),
                 short_limits(run.limits),
@@ -427,6 +428,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("x", "errors: each group's details"),
     ("t", "rate limits panel (instead of errors)"),
     ("a", "auto-tune: find the highest rate that holds"),
+    ("k, [ ]", "batch calls on/off; items per call -/+"),
     ("f", "re-run only the requests that failed"),
     ("e", "export results (CSV, JSON or JSONL)"),
     ("w", "save the batch with the current limits"),
