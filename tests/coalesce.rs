@@ -319,6 +319,7 @@ async fn run_summary(
     .unwrap();
     // Watch the live stats: jobs wait for polls while the run goes.
     let mut stats = handle.stats.clone();
+    let last = stats.clone();
     let watcher = tokio::spawn(async move {
         let mut most = 0;
         while stats.changed().await.is_ok() {
@@ -328,6 +329,13 @@ async fn run_summary(
     });
     let summary = handle.wait().await.unwrap();
     let most_pending = watcher.await.unwrap();
+    if coalesced {
+        let b = last.borrow().batches.expect("batch figures in the stats");
+        assert_eq!(
+            b.calls,
+            summary.total.div_ceil(b.items_per_call.round() as u64)
+        );
+    }
     let mut records = sink.records();
     records.sort_by_key(|r| r.index);
     (records, began.elapsed(), summary, most_pending)
@@ -447,6 +455,9 @@ async fn a_job_that_never_finishes_fails_its_items_at_the_poll_timeout() {
             .unwrap()
             .contains("still pending after 400ms")
     );
+    // Each failed item still says which call and which job it was in.
+    let info = records[0].batch.as_ref().unwrap();
+    assert!(info.job.is_some() && info.polls >= 1, "{info:?}");
     mock.shutdown().await;
 }
 

@@ -259,6 +259,7 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
         max_in_flight: 9,
         retries: 2,
         jobs_pending: 0,
+        batches: None,
         retrying: 0,
         elapsed: Duration::from_millis(done * 50),
         start_rate: 20.0,
@@ -1581,10 +1582,23 @@ fn a_coalesced_batch_shows_calls_and_jobs_beside_items() {
     let mut s = snapshot_stats(RunState::Running, 40);
     s.jobs_pending = 3;
     s.start_rate = 2.5;
+    s.batches = Some(ratebench::stats::BatchStats {
+        calls: 4,
+        items_per_call: 10.0,
+        polling: Percentiles {
+            p50: 350.0,
+            p99: 610.0,
+            ..Percentiles::default()
+        },
+    });
     app.update(Msg::Stats(Box::new(s)));
-    let screen = format!("{}", render(&app).backend());
+    let screen = format!("{}", render_at(&app, 100, 32).backend());
     assert!(screen.contains("calls 2.5/s"), "{screen}");
     assert!(screen.contains("jobs pending 3"), "{screen}");
+    assert!(
+        screen.contains("4 calls · 10 items each · jobs done in p50 350 ms, p99 610 ms"),
+        "{screen}"
+    );
 }
 
 #[test]

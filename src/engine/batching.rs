@@ -117,7 +117,12 @@ pub(crate) async fn run(
         TaskOutcome::Done(
             work.items
                 .iter()
-                .map(|item| failed(&ctx, item, attempts, wait, kind, message.clone()))
+                .enumerate()
+                .map(|(position, item)| {
+                    let mut r = failed(&ctx, item, attempts, wait, kind, message.clone());
+                    r.batch = Some(stage_info(&work, position));
+                    r
+                })
                 .collect(),
         )
     };
@@ -306,6 +311,35 @@ pub(crate) async fn run(
             })
             .collect(),
     )
+}
+
+/// What is known of an item's batch before an answer: its call, and its
+/// job so far.
+fn stage_info(work: &BatchWork, position: usize) -> BatchInfo {
+    let (job, call_ms, poll_ms, polls) = match &work.stage {
+        Stage::Call => (None, 0.0, 0.0, 0),
+        Stage::Poll {
+            job,
+            call_ms,
+            polls,
+            since,
+            ..
+        } => (
+            Some(job.clone()),
+            *call_ms,
+            since.elapsed().as_secs_f64() * 1000.0,
+            *polls,
+        ),
+    };
+    BatchInfo {
+        number: work.number,
+        size: work.items.len(),
+        position,
+        job,
+        call_ms,
+        poll_ms,
+        polls,
+    }
 }
 
 /// Every item of a batch marked with the same outcome of its call.

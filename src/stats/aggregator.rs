@@ -186,6 +186,7 @@ impl Aggregator {
             retries: live.retries,
             retrying: live.retrying,
             jobs_pending: live.jobs_pending,
+            batches: s.batches.stats(),
             elapsed: now.duration_since(self.started_at),
             start_rate,
             completion_rate,

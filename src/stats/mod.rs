@@ -3,6 +3,7 @@
 //! [`StatsSnapshot`] several times a second.
 
 mod aggregator;
+mod batches;
 mod endpoints;
 mod errors;
 mod histogram;
@@ -15,6 +16,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 pub(crate) use aggregator::{AggMsg, Aggregator};
+pub use batches::{BatchStats, Batches};
 pub use endpoints::{EndpointStats, Endpoints, endpoint_key};
 pub use errors::{ErrorGroup, ErrorGroups, FailureClass};
 pub use histogram::{LatencyHistogram, Percentiles};
@@ -45,6 +47,8 @@ pub struct StatsSnapshot {
     pub retrying: u64,
     /// Batch jobs waiting for their next poll (`coalesce`).
     pub jobs_pending: u64,
+    /// Calls, fill and polling time of a coalescing run.
+    pub batches: Option<BatchStats>,
     pub elapsed: Duration,
     /// Attempt starts per second over the last second.
     pub start_rate: f64,
@@ -91,6 +95,7 @@ impl StatsSnapshot {
             retries: 0,
             retrying: 0,
             jobs_pending: 0,
+            batches: None,
             elapsed: Duration::ZERO,
             start_rate: 0.0,
             completion_rate: 0.0,
@@ -121,6 +126,7 @@ pub struct Stats {
     pub by_error: BTreeMap<ErrorKind, u64>,
     pub errors: ErrorGroups,
     pub endpoints: Endpoints,
+    pub batches: Batches,
     /// Latency of the responses since the current one-second window began.
     pub window_latency: LatencyHistogram,
     /// The latest rate-limit signals seen.
@@ -131,6 +137,7 @@ impl Stats {
     pub fn add(&mut self, r: &RequestRecord) {
         self.done += 1;
         self.endpoints.add(r);
+        self.batches.add(r);
         if r.ok {
             self.ok += 1;
         } else {

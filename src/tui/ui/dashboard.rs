@@ -248,6 +248,15 @@ pub(super) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, theme: &
             .data(&achieved),
     ];
     let mut block = Block::bordered().title(title);
+    if let Some(b) = &s.batches {
+        block = block.title_bottom(Line::styled(
+            format!(
+                " {} calls · {:.0} items each · jobs done in p50 {:.0} ms, p99 {:.0} ms ",
+                b.calls, b.items_per_call, b.polling.p50, b.polling.p99
+            ),
+            theme.dim,
+        ));
+    }
     if let Some(profile) = &app.profile {
         let plan = if app.profile_taken_over {
             format!(" plan {} · taken over ", limits::describe(profile))

@@ -1,0 +1,59 @@
+//! Figures of a coalescing run: how many batch calls the items went in,
+//! how full they were, and how long their jobs took to finish after the
+//! call (the polling time), so the items per call can be tuned.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{LatencyHistogram, Percentiles};
+use crate::export::RequestRecord;
+
+/// Batch numbers remembered to count calls; past this many the count
+/// stops growing exactly (the figures stay right for any run a person
+/// watches).
+const MAX_TRACKED: usize = 100_000;
+
+#[derive(Debug, Default)]
+pub struct Batches {
+    seen: BTreeSet<u64>,
+    items: u64,
+    size_sum: u64,
+    polling: LatencyHistogram,
+}
+
+/// What the dashboard shows of a coalescing run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct BatchStats {
+    /// Batch calls whose items have results.
+    pub calls: u64,
+    /// Items per call, on average.
+    pub items_per_call: f64,
+    /// Call answered → job's results, in ms (0 without jobs).
+    pub polling: Percentiles,
+}
+
+impl Batches {
+    pub fn add(&mut self, r: &RequestRecord) {
+        let Some(b) = &r.batch else {
+            return;
+        };
+        self.items += 1;
+        self.size_sum += b.size as u64;
+        // Once per call: its first item to arrive.
+        if self.seen.len() < MAX_TRACKED && self.seen.insert(b.number) && b.job.is_some() {
+            self.polling
+                .record(Duration::from_secs_f64(b.poll_ms.max(0.0) / 1000.0));
+        }
+    }
+
+    /// `None` when no item came through a batch call.
+    pub fn stats(&self) -> Option<BatchStats> {
+        (self.items > 0).then(|| BatchStats {
+            calls: self.seen.len() as u64,
+            items_per_call: self.size_sum as f64 / self.items as f64,
+            polling: self.polling.percentiles(),
+        })
+    }
+}
