@@ -322,9 +322,14 @@ async fn run_summary(
     let last = stats.clone();
     let watcher = tokio::spawn(async move {
         let mut most = 0;
+        let mut aged = false;
         while stats.changed().await.is_ok() {
-            most = most.max(stats.borrow_and_update().jobs_pending);
+            let s = stats.borrow_and_update();
+            most = most.max(s.jobs_pending);
+            aged |= s.oldest_job.is_some_and(|d| d > Duration::ZERO);
         }
+        // A pending job has an age.
+        assert_eq!(most > 0, aged);
         most
     });
     let summary = handle.wait().await.unwrap();

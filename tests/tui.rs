@@ -259,6 +259,7 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
         max_in_flight: 9,
         retries: 2,
         jobs_pending: 0,
+        oldest_job: None,
         batches: None,
         retrying: 0,
         elapsed: Duration::from_millis(done * 50),
@@ -1581,6 +1582,7 @@ fn a_coalesced_batch_shows_calls_and_jobs_beside_items() {
     running(&mut app);
     let mut s = snapshot_stats(RunState::Running, 40);
     s.jobs_pending = 3;
+    s.oldest_job = Some(Duration::from_millis(1_500));
     s.start_rate = 2.5;
     s.batches = Some(ratebench::stats::BatchStats {
         calls: 4,
@@ -1594,7 +1596,7 @@ fn a_coalesced_batch_shows_calls_and_jobs_beside_items() {
     app.update(Msg::Stats(Box::new(s)));
     let screen = format!("{}", render_at(&app, 100, 32).backend());
     assert!(screen.contains("calls 2.5/s"), "{screen}");
-    assert!(screen.contains("jobs pending 3"), "{screen}");
+    assert!(screen.contains("jobs pending 3 (oldest 1.5s)"), "{screen}");
     assert!(
         screen.contains("4 calls · 10 items each · jobs done in p50 350 ms, p99 610 ms"),
         "{screen}"

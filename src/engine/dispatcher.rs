@@ -362,6 +362,7 @@ impl Dispatcher {
                 let Reverse(retry) = self.retries.pop().expect("peeked");
                 if retry.poll {
                     self.live.job_pending(false);
+                    self.publish_oldest_job();
                 } else {
                     self.live.retry_left_queue();
                 }
@@ -467,6 +468,7 @@ impl Dispatcher {
                     }));
                     if poll {
                         self.live.job_pending(true);
+                        self.publish_oldest_job();
                     } else {
                         self.live.retry_queued();
                     }
@@ -522,6 +524,23 @@ impl Dispatcher {
                 self.live.hold_until(until);
             }
         }
+    }
+
+    /// Tells the live counters since when the oldest pending job waits.
+    /// A scan of the waiting work: it holds one entry per job at most.
+    fn publish_oldest_job(&self) {
+        let oldest = self
+            .retries
+            .iter()
+            .filter_map(|r| match &r.0.work {
+                Work::Batch(b) => match &b.stage {
+                    Stage::Poll { since, .. } => Some(*since),
+                    Stage::Call => None,
+                },
+                Work::One(_) => None,
+            })
+            .min();
+        self.live.set_oldest_job(oldest);
     }
 
     /// Records what a stop left behind and tells the aggregator it is over.

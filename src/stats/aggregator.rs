@@ -186,6 +186,7 @@ impl Aggregator {
             retries: live.retries,
             retrying: live.retrying,
             jobs_pending: live.jobs_pending,
+            oldest_job: live.oldest_job,
             batches: s.batches.stats(),
             elapsed: now.duration_since(self.started_at),
             start_rate,

@@ -19,8 +19,10 @@ pub struct LiveCounters {
     retries: AtomicU64,
     /// Requests waiting out a retry backoff.
     retrying: AtomicU64,
-    /// Batch jobs waiting for their next poll (`coalesce`).
+    /// Batch jobs waiting for their next poll (`coalesce`), and since
+    /// when the oldest has been pending (µs after `origin`, 0: none).
     jobs_pending: AtomicU64,
+    oldest_job_us: AtomicU64,
     /// Starts held because the server asked: until when (µs after
     /// `origin`), and for how long in all (µs).
     held_until_us: AtomicU64,
@@ -45,6 +47,8 @@ pub struct LiveReading {
     pub retries: u64,
     pub retrying: u64,
     pub jobs_pending: u64,
+    /// How long the oldest pending job has waited for its results.
+    pub oldest_job: Option<Duration>,
     /// Starts are held by the server's signals right now.
     pub held_now: bool,
     pub held_total: Duration,
@@ -60,6 +64,7 @@ impl LiveCounters {
             retries: AtomicU64::new(0),
             retrying: AtomicU64::new(0),
             jobs_pending: AtomicU64::new(0),
+            oldest_job_us: AtomicU64::new(0),
             held_until_us: AtomicU64::new(0),
             held_total_us: AtomicU64::new(0),
             origin: Instant::now(),
@@ -110,6 +115,14 @@ impl LiveCounters {
         self.held_total_us.fetch_add(added, Relaxed);
     }
 
+    /// Since when the oldest pending job has waited (`None`: no job).
+    pub(crate) fn set_oldest_job(&self, since: Option<Instant>) {
+        let us = since.map_or(0, |t| {
+            (t.saturating_duration_since(self.origin).as_micros() as u64).max(1)
+        });
+        self.oldest_job_us.store(us, Relaxed);
+    }
+
     fn with_control(&self, f: impl FnOnce(&mut Control)) {
         f(&mut self.control.lock().unwrap_or_else(|p| p.into_inner()));
     }
@@ -130,6 +143,14 @@ impl LiveCounters {
             retries: self.retries.load(Relaxed),
             retrying: self.retrying.load(Relaxed),
             jobs_pending: self.jobs_pending.load(Relaxed),
+            oldest_job: match self.oldest_job_us.load(Relaxed) {
+                0 => None,
+                us => Some(
+                    self.origin
+                        .elapsed()
+                        .saturating_sub(Duration::from_micros(us)),
+                ),
+            },
             held_now: self.held_until_us.load(Relaxed) > self.origin.elapsed().as_micros() as u64,
             // Time still ahead of a hold has not been spent yet.
             held_total: {

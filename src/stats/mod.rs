@@ -47,6 +47,8 @@ pub struct StatsSnapshot {
     pub retrying: u64,
     /// Batch jobs waiting for their next poll (`coalesce`).
     pub jobs_pending: u64,
+    /// How long the oldest pending job has waited for its results.
+    pub oldest_job: Option<Duration>,
     /// Calls, fill and polling time of a coalescing run.
     pub batches: Option<BatchStats>,
     pub elapsed: Duration,
@@ -95,6 +97,7 @@ impl StatsSnapshot {
             retries: 0,
             retrying: 0,
             jobs_pending: 0,
+            oldest_job: None,
             batches: None,
             elapsed: Duration::ZERO,
             start_rate: 0.0,

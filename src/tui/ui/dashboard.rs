@@ -410,8 +410,11 @@ pub(super) fn draw_progress(frame: &mut Frame, area: Rect, app: &App, theme: &Th
         .is_some_and(|b| b.settings.coalesce.is_some());
     let label = if coalesced {
         // In flight counts calls, not items: say what the calls are doing.
+        let oldest = s
+            .oldest_job
+            .map_or_else(String::new, |d| format!(" (oldest {})", fmt_secs(d)));
         format!(
-            "{}/{}  elapsed {}  ETA {}  calls in flight {}  jobs pending {}",
+            "{}/{}  elapsed {}  ETA {}  calls in flight {}  jobs pending {}{oldest}",
             s.done,
             total,
             fmt_secs(s.elapsed),
