@@ -1609,6 +1609,8 @@ fn k_and_brackets_steer_coalescing() {
         "coalesce": {"url": "/batch/geocode", "max_items": 10},
         "requests": [{"url": "/geocode?text={{i}}", "for_each": {"i": {"range": [0, 100]}}}]}"#;
     let batch = Batch::parse_str(text, Path::new("c.json"), &LoadOptions::default()).unwrap();
+    // Opened with the batch, as `ratebench BATCH` does, or loaded later.
+    assert!(App::new(Some(batch.clone()), Limits::default()).coalescing());
     let mut app = App::new(None, Limits::new(10, 20.0));
     app.set_batch(batch);
     assert!(app.coalescing());

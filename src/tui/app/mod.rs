@@ -258,6 +258,10 @@ pub struct App {
 
 impl App {
     pub fn new(batch: Option<Batch>, limits: Limits) -> Self {
+        let max_items = batch
+            .as_ref()
+            .and_then(|b| b.settings.coalesce.as_ref())
+            .map(|c| c.max_items);
         let total = batch.as_ref().map(Batch::len);
         Self {
             batch,
@@ -284,7 +288,7 @@ impl App {
             profile: None,
             profile_taken_over: false,
             one_by_one: false,
-            max_items: None,
+            max_items,
             exporting: None,
             runs_log: Vec::new(),
             runs_view: RunsView::default(),

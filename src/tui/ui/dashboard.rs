@@ -200,10 +200,7 @@ pub(super) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, theme: &
         .limits
         .per_second
         .map_or_else(|| "unlimited".to_owned(), |r| format!("{r}/s"));
-    let coalesced = app
-        .batch
-        .as_ref()
-        .is_some_and(|b| b.settings.coalesce.is_some());
+    let coalesced = app.coalescing();
     let title = if coalesced {
         // Items complete in batches; the limits count the calls.
         format!(
@@ -404,10 +401,7 @@ pub(super) fn draw_progress(frame: &mut Frame, area: Rect, app: &App, theme: &Th
     } else {
         "-".to_owned()
     };
-    let coalesced = app
-        .batch
-        .as_ref()
-        .is_some_and(|b| b.settings.coalesce.is_some());
+    let coalesced = app.coalescing();
     let label = if coalesced {
         // In flight counts calls, not items: say what the calls are doing.
         let oldest = s
