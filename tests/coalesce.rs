@@ -279,6 +279,19 @@ const POLLED: &str = r#"{"url": "/batch/geocode", "max_items": 100,
     "poll": {"when": {"status": "pending"}, "id": "$.id", "url": "/batch/geocode?id={{id}}",
              "interval": "50ms", "timeout": "10s"}}"#;
 
+/// Starts `batch` under `config`, its records kept in memory.
+fn start(batch: &Batch, config: RunConfig) -> (engine::RunHandle, MemorySink) {
+    let sink = MemorySink::default();
+    let handle = engine::start(
+        batch.requests(),
+        Some(batch.len()),
+        config,
+        Box::new(sink.clone()),
+    )
+    .unwrap();
+    (handle, sink)
+}
+
 /// Runs `batch` through the engine, coalesced or not.
 async fn run(batch: &Batch, coalesced: bool) -> (Vec<RequestRecord>, Duration) {
     let (records, took, _, _) = run_summary(batch, coalesced).await;
@@ -308,15 +321,8 @@ async fn run_summary(
             .map(Arc::new),
         ..RunConfig::default()
     };
-    let sink = MemorySink::default();
     let began = Instant::now();
-    let handle = engine::start(
-        batch.requests(),
-        Some(batch.len()),
-        config,
-        Box::new(sink.clone()),
-    )
-    .unwrap();
+    let (handle, sink) = start(batch, config);
     // Watch the live stats: jobs wait for polls while the run goes.
     let mut stats = handle.stats.clone();
     let last = stats.clone();
@@ -504,14 +510,7 @@ async fn items_per_call_change_while_the_run_goes() {
         coalesce: batch.settings.coalesce.clone().map(Arc::new),
         ..RunConfig::default()
     };
-    let sink = MemorySink::default();
-    let handle = engine::start(
-        batch.requests(),
-        Some(batch.len()),
-        config,
-        Box::new(sink.clone()),
-    )
-    .unwrap();
+    let (handle, sink) = start(&batch, config);
     tokio::time::sleep(Duration::from_millis(300)).await;
     handle.send(ratebench::engine::Command::SetMaxItems(300));
     handle.wait().await.unwrap();
