@@ -424,16 +424,11 @@ fn selection_shows_without_colour() {
 
 // ---- End to end ------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_app_runs_a_batch_against_the_mock_with_a_live_change() {
+/// The mock with these knobs on `/inventory`, and an app with the
+/// inventory sample aimed at it.
+async fn inventory_against_mock(inventory: RouteKnobs) -> (MockServer, App) {
     let knobs = Knobs {
-        routes: BTreeMap::from([(
-            "inventory".to_owned(),
-            RouteKnobs {
-                latency: Some(Latency::Fixed(Duration::from_millis(30))),
-                ..Default::default()
-            },
-        )]),
+        routes: BTreeMap::from([("inventory".to_owned(), inventory)]),
         ..Knobs::default()
     };
     let mock = MockServer::start("127.0.0.1:0".parse::<SocketAddr>().unwrap(), knobs)
@@ -450,6 +445,16 @@ async fn the_app_runs_a_batch_against_the_mock_with_a_live_change() {
     .unwrap();
     let mut app = App::new(None, Limits::default());
     app.set_batch(batch);
+    (mock, app)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_runs_a_batch_against_the_mock_with_a_live_change() {
+    let (mock, mut app) = inventory_against_mock(RouteKnobs {
+        latency: Some(Latency::Fixed(Duration::from_millis(30))),
+        ..Default::default()
+    })
+    .await;
     // Start capped at 5 at once, no rate limit; raise the cap mid-run.
     app.limits = Limits::new(5, 0.0);
     let dir = tempfile::tempdir().unwrap();
@@ -578,31 +583,12 @@ fn records_in(path: &Path) -> Vec<ratebench::RequestRecord> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rerunning_the_failed_sends_exactly_them_and_export_writes_them() {
-    let knobs = Knobs {
-        routes: BTreeMap::from([(
-            "inventory".to_owned(),
-            RouteKnobs {
-                error_rate: Some(0.2),
-                latency: Some(Latency::Fixed(Duration::from_millis(5))),
-                ..Default::default()
-            },
-        )]),
-        ..Knobs::default()
-    };
-    let mock = MockServer::start("127.0.0.1:0".parse::<SocketAddr>().unwrap(), knobs)
-        .await
-        .unwrap();
-    let options = LoadOptions {
-        base_url: Some(mock.base_url()),
-        format: None,
-    };
-    let batch = Batch::load_with(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-batches/inventory.json"),
-        &options,
-    )
-    .unwrap();
-    let mut app = App::new(None, Limits::default());
-    app.set_batch(batch);
+    let (mock, mut app) = inventory_against_mock(RouteKnobs {
+        error_rate: Some(0.2),
+        latency: Some(Latency::Fixed(Duration::from_millis(5))),
+        ..Default::default()
+    })
+    .await;
     app.limits = Limits::new(10, 0.0);
     let dir = tempfile::tempdir().unwrap();
     let config = TuiConfig {
