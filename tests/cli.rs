@@ -568,3 +568,82 @@ async fn probe_prints_a_recommendation_writes_its_evidence_and_saves_it() {
     assert!(tuned.settings.max_at_once.is_some());
     mock.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_summary_in_markdown_and_rebuilt_from_the_journal() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let batch = dir.path().join("b.txt");
+    let mut lines = String::new();
+    for i in 0..20 {
+        let path = if i % 5 == 0 { "/status/503" } else { "/ok" };
+        lines.push_str(&format!("{}\n", server.url(path)));
+    }
+    std::fs::write(&batch, lines).unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let out = ratebench(args(&[
+        "run",
+        batch.to_str().unwrap(),
+        "-r",
+        "100",
+        "--retries",
+        "1",
+        "--quiet",
+        "--out",
+        &path("j.jsonl"),
+        "--summary-json",
+        &path("live.json"),
+        "--summary-md",
+        &path("live.md"),
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let md = std::fs::read_to_string(path("live.md")).unwrap();
+    assert!(md.contains("| requests | 20 (16 ok, 4 failed) |"), "{md}");
+    assert!(
+        md.contains("| per second | 100 |") && md.contains("| retries | 4 |"),
+        "{md}"
+    );
+
+    let rebuilt = ratebench(args(&[
+        "export-summary",
+        &path("j.jsonl"),
+        "--summary-json",
+        &path("rebuilt.json"),
+        "--summary-md",
+        &path("rebuilt.md"),
+    ]))
+    .await;
+    assert_eq!(rebuilt.status.code(), Some(0), "{rebuilt:?}");
+    assert!(String::from_utf8_lossy(&rebuilt.stdout).contains("20 (16 ok, 4 failed)"));
+    let read = |name: &str| -> ratebench::export::RunSummary {
+        serde_json::from_str(&std::fs::read_to_string(path(name)).unwrap()).unwrap()
+    };
+    let (live, again) = (read("live.json"), read("rebuilt.json"));
+    assert_eq!(
+        (again.total, again.ok, again.failed, again.retries),
+        (live.total, live.ok, live.failed, live.retries)
+    );
+    assert_eq!(again.by_status, live.by_status);
+    assert_eq!(again.latency_ms, live.latency_ms, "the same histogram");
+    // About 0.2 s at 100/s, give or take the clocks.
+    assert!(
+        (again.wall_s - live.wall_s).abs() < 0.1,
+        "{} vs {}",
+        again.wall_s,
+        live.wall_s
+    );
+    assert!(
+        std::fs::read_to_string(path("rebuilt.md"))
+            .unwrap()
+            .contains("| results |")
+    );
+
+    std::fs::write(path("bad.jsonl"), "{\"index\": 1}\n").unwrap();
+    let bad = ratebench(args(&["export-summary", &path("bad.jsonl")])).await;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("line 1"),
+        "{bad:?}"
+    );
+}

@@ -46,6 +46,8 @@ pub enum Cmd {
     Mock(MockArgs),
     /// Find the highest rate the API sustains: ramp up, back off, settle.
     Probe(ProbeArgs),
+    /// Rebuild a run's summary from its results journal (JSON Lines).
+    ExportSummary(ExportSummaryArgs),
     /// Open the terminal workbench, with BATCH loaded if given.
     Tui(TuiArgs),
     /// The mock API on a free port and the workbench aimed at it: start here.
@@ -165,6 +167,20 @@ fn parse_probability(s: &str) -> Result<f64, String> {
 }
 
 #[derive(Debug, Args)]
+pub struct ExportSummaryArgs {
+    /// The results journal (`run --out FILE.jsonl`, or the workbench's).
+    pub journal: PathBuf,
+
+    /// Also write the summary as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+
+    /// Also write the summary as Markdown to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary_md: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct ProbeArgs {
     /// Batch file; its requests are sent over and over while probing.
     pub batch: PathBuf,
@@ -224,6 +240,11 @@ pub struct RunArgs {
     /// Write the run summary as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
+
+    /// Write the summary and the settings as Markdown to FILE (for a pull
+    /// request or an issue).
+    #[arg(long, value_name = "FILE")]
+    pub summary_md: Option<PathBuf>,
 
     /// Record URLs as sent, without masking key-like query values.
     #[arg(long)]

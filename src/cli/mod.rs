@@ -28,6 +28,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Some(Cmd::Run(args)) => run::run(args).await,
         Some(Cmd::Mock(args)) => mock::run(args).await,
         Some(Cmd::Probe(args)) => probe::run(args).await,
+        Some(Cmd::ExportSummary(args)) => run::export_summary(args),
         Some(Cmd::Tui(args)) => tui::run(args).await,
         Some(Cmd::Demo) => tui::demo(cli.tui).await,
         None => tui::run(cli.tui).await,

@@ -99,6 +99,13 @@ pub async fn run(args: RunArgs) -> u8 {
             return EXIT_ERROR;
         }
     }
+    if let Some(path) = &args.summary_md {
+        let settings = settings_table(&args.batch, &config);
+        if let Err(e) = std::fs::write(path, summary.render_markdown(&settings)) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return EXIT_ERROR;
+        }
+    }
     if !args.quiet {
         print!("{}", summary.render_table());
         if let Some(out) = &args.out {
@@ -175,4 +182,56 @@ fn write_summary(path: &std::path::Path, summary: &RunSummary) -> io::Result<()>
     let mut file = File::create(path)?;
     serde_json::to_writer_pretty(&mut file, summary)?;
     file.write_all(b"\n")
+}
+
+/// The settings a Markdown summary lists beside the figures.
+fn settings_table(batch: &std::path::Path, config: &RunConfig) -> Vec<(String, String)> {
+    let limits = config.limits;
+    let or_unlimited = |v: Option<String>| v.unwrap_or_else(|| "unlimited".into());
+    vec![
+        ("batch".into(), batch.display().to_string()),
+        (
+            "max at once".into(),
+            or_unlimited(limits.max_at_once.map(|n| n.to_string())),
+        ),
+        (
+            "per second".into(),
+            or_unlimited(limits.per_second.map(|r| r.to_string())),
+        ),
+        ("retries".into(), config.retries.to_string()),
+        (
+            "timeout".into(),
+            humantime::format_duration(config.timeout).to_string(),
+        ),
+        (
+            "version".into(),
+            concat!("ratebench ", env!("CARGO_PKG_VERSION")).into(),
+        ),
+    ]
+}
+
+/// `ratebench export-summary`: the summary of a run from its journal.
+pub fn export_summary(args: super::args::ExportSummaryArgs) -> u8 {
+    let summary = match ratebench::export::summary_from_journal(&args.journal) {
+        Ok(summary) => summary,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", args.journal.display());
+            return EXIT_USAGE;
+        }
+    };
+    if let Some(path) = &args.summary_json {
+        if let Err(e) = write_summary(path, &summary) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return EXIT_ERROR;
+        }
+    }
+    if let Some(path) = &args.summary_md {
+        let settings = vec![("results".into(), args.journal.display().to_string())];
+        if let Err(e) = std::fs::write(path, summary.render_markdown(&settings)) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return EXIT_ERROR;
+        }
+    }
+    print!("{}", summary.render_table());
+    EXIT_OK
 }

@@ -9,7 +9,7 @@ pub mod summary;
 pub mod writer;
 
 pub use browse::{ResultFilter, ResultIndex, ResultOrder};
-pub use convert::{Progress, convert, convert_with_progress, failed_indices};
+pub use convert::{Progress, convert, convert_with_progress, failed_indices, summary_from_journal};
 pub use record::{BatchInfo, ErrorKind, RequestRecord};
 pub use summary::RunSummary;
 pub use writer::{CsvRow, ExportFormat, MemorySink, RecordSink, create_journal, writer};

@@ -44,78 +44,109 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
-    /// A plain-text table for the terminal.
-    pub fn render_table(&self) -> String {
-        let mut out = String::new();
-        let row = |out: &mut String, k: &str, v: String| {
-            let _ = writeln!(out, "  {k:<16} {v}");
-        };
-        let _ = writeln!(
-            out,
-            "Summary{}",
-            if self.stopped { " (stopped early)" } else { "" }
-        );
-        row(
-            &mut out,
+    /// The summary's lines, label and value, as both renderings show them.
+    fn rows(&self) -> Vec<(&'static str, String)> {
+        let mut rows = vec![(
             "requests",
             format!("{} ({} ok, {} failed)", self.total, self.ok, self.failed),
-        );
+        )];
         if self.not_sent > 0 {
-            row(&mut out, "not sent", self.not_sent.to_string());
+            rows.push(("not sent", self.not_sent.to_string()));
         }
-        row(&mut out, "retries", self.retries.to_string());
+        rows.push(("retries", self.retries.to_string()));
         if self.calls > 0 && self.calls != self.total + self.retries {
-            row(
-                &mut out,
-                "calls",
-                format!("{} (batch calls and polls)", self.calls),
-            );
+            rows.push(("calls", format!("{} (batch calls and polls)", self.calls)));
         }
         if self.held_by_server_s > 0.0 {
-            row(
-                &mut out,
-                "held by server",
-                format!("{:.1} s", self.held_by_server_s),
-            );
+            rows.push(("held by server", format!("{:.1} s", self.held_by_server_s)));
         }
-        row(&mut out, "wall time", format!("{:.3} s", self.wall_s));
-        row(
-            &mut out,
-            "achieved rate",
-            format!("{:.2} req/s", self.achieved_per_s),
-        );
-        row(&mut out, "max in flight", self.max_in_flight.to_string());
+        rows.push(("wall time", format!("{:.3} s", self.wall_s)));
+        rows.push(("achieved rate", format!("{:.2} req/s", self.achieved_per_s)));
+        rows.push(("max in flight", self.max_in_flight.to_string()));
         let p = &self.latency_ms;
-        row(
-            &mut out,
+        rows.push((
             "latency (ms)",
             format!(
                 "p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
                 p.p50, p.p90, p.p99, p.p999, p.max
             ),
-        );
+        ));
         let w = &self.wait_ms;
-        row(
-            &mut out,
+        rows.push((
             "wait (ms)",
             format!("p50 {:.2}  p99 {:.2}  max {:.2}", w.p50, w.p99, w.max),
-        );
-        if !self.by_status.is_empty() {
-            let codes: Vec<String> = self
-                .by_status
-                .iter()
+        ));
+        let counts = |map: &BTreeMap<String, u64>| {
+            map.iter()
                 .map(|(k, v)| format!("{k}: {v}"))
-                .collect();
-            row(&mut out, "status codes", codes.join(", "));
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !self.by_status.is_empty() {
+            rows.push(("status codes", counts(&self.by_status)));
         }
         if !self.by_error.is_empty() {
-            let errors: Vec<String> = self
-                .by_error
-                .iter()
-                .map(|(k, v)| format!("{k}: {v}"))
-                .collect();
-            row(&mut out, "errors", errors.join(", "));
+            rows.push(("errors", counts(&self.by_error)));
+        }
+        rows
+    }
+
+    fn title(&self) -> &'static str {
+        if self.stopped {
+            "Summary (stopped early)"
+        } else {
+            "Summary"
+        }
+    }
+
+    /// A plain-text table for the terminal.
+    pub fn render_table(&self) -> String {
+        let mut out = format!("{}\n", self.title());
+        for (k, v) in self.rows() {
+            let _ = writeln!(out, "  {k:<16} {v}");
         }
         out
+    }
+
+    /// A Markdown summary, ready to paste into a pull request or an issue:
+    /// the figures, then `settings` (name, value) as run.
+    pub fn render_markdown(&self, settings: &[(String, String)]) -> String {
+        // A pipe in a value would end its cell.
+        let cell = |v: &str| v.replace('|', "\\|");
+        let mut out = format!("### ratebench: {}\n\n| | |\n|---|---|\n", self.title());
+        for (k, v) in self.rows() {
+            let _ = writeln!(out, "| {k} | {} |", cell(&v));
+        }
+        if !settings.is_empty() {
+            out.push_str("\n| setting | value |\n|---|---|\n");
+            for (k, v) in settings {
+                let _ = writeln!(out, "| {} | {} |", cell(k), cell(v));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_has_the_figures_and_settings_with_pipes_escaped() {
+        let s = RunSummary {
+            total: 3,
+            ok: 2,
+            failed: 1,
+            by_status: BTreeMap::from([("200".into(), 2), ("503".into(), 1)]),
+            ..RunSummary::default()
+        };
+        let md = s.render_markdown(&[("batch".into(), "a|b.json".into())]);
+        assert!(
+            md.starts_with("### ratebench: Summary\n\n| | |\n|---|---|\n"),
+            "{md}"
+        );
+        assert!(md.contains("| requests | 3 (2 ok, 1 failed) |"), "{md}");
+        assert!(md.contains("| status codes | 200: 2, 503: 1 |"), "{md}");
+        assert!(md.contains("| batch | a\\|b.json |"), "{md}");
     }
 }

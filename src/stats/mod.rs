@@ -20,7 +20,7 @@ pub use batches::{BatchStats, Batches};
 pub use endpoints::{EndpointStats, Endpoints, endpoint_key};
 pub use errors::{ErrorGroup, ErrorGroups, FailureClass};
 pub use histogram::{LatencyHistogram, Percentiles};
-pub use live::{LiveCounters, LiveReading};
+pub use live::{Control, LiveCounters, LiveReading};
 
 use crate::engine::{Binding, Limits, RunState};
 use crate::export::{ErrorKind, RequestRecord, RunSummary};
