@@ -647,3 +647,104 @@ async fn a_summary_in_markdown_and_rebuilt_from_the_journal() {
         "{bad:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_halfway_resumes_to_exactly_one_result_per_row() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let batch = dir.path().join("b.txt");
+    let lines: String = (0..120)
+        .map(|i| server.url(&format!("/ok?i={i}")) + "\n")
+        .collect();
+    std::fs::write(&batch, lines).unwrap();
+    let journal_file = dir.path().join("j.jsonl");
+    // 120 rows at 60/s: killed (SIGKILL, no chance to clean up) after ~1 s.
+    let mut child = Command::new(BIN)
+        .args([
+            "run",
+            batch.to_str().unwrap(),
+            "-r",
+            "60",
+            "--quiet",
+            "--out",
+            journal_file.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = journal_indices(&journal_file);
+    assert!(
+        !before.is_empty() && before.len() < 120,
+        "{} done",
+        before.len()
+    );
+
+    let out = ratebench(args(&[
+        "run",
+        batch.to_str().unwrap(),
+        "--resume",
+        "--out",
+        journal_file.to_str().unwrap(),
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("resuming:"));
+    let after = journal(&journal_file);
+    let indices: BTreeSet<u64> = after.iter().map(|r| r.index).collect();
+    assert_eq!(after.len(), 120, "exactly one final record per row");
+    assert_eq!(indices, (0..120).collect());
+    // The rows done before the kill were not sent again.
+    let sent = server.seen.count();
+    assert!(sent <= 120 + 2, "{sent} requests for 120 rows");
+}
+
+/// The indices in a journal, ignoring a last line cut off mid-write.
+fn journal_indices(path: &Path) -> BTreeSet<u64> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<RequestRecord>(l).ok())
+        .map(|r| r.index)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_with_retry_failed_sends_the_failures_again() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let batch = dir.path().join("b.txt");
+    // /flaky/KEY fails the first time and succeeds after.
+    let lines: String = (0..6)
+        .map(|i| {
+            let path = if i % 2 == 0 {
+                format!("/flaky/k{i}")
+            } else {
+                "/ok".into()
+            };
+            server.url(&path) + "\n"
+        })
+        .collect();
+    std::fs::write(&batch, lines).unwrap();
+    let journal_file = dir.path().join("j.jsonl");
+    let run = |extra: &[&str]| {
+        let mut list = vec!["run", batch.to_str().unwrap(), "--quiet", "--out"];
+        list.push(journal_file.to_str().unwrap());
+        list.extend_from_slice(extra);
+        args(&list)
+    };
+    assert_eq!(ratebench(run(&[])).await.status.code(), Some(1));
+    assert_eq!(journal(&journal_file).iter().filter(|r| !r.ok).count(), 3);
+    // Resuming alone keeps the failures: nothing to send.
+    let out = ratebench(run(&["--resume"])).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(server.seen.count(), 6);
+    // With --retry-failed the three go again, and now pass.
+    let out = ratebench(run(&["--resume", "--retry-failed"])).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(server.seen.count(), 9);
+    let records = journal(&journal_file);
+    assert_eq!(records.len(), 6);
+    assert!(records.iter().all(|r| r.ok));
+}

@@ -246,6 +246,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub summary_md: Option<PathBuf>,
 
+    /// Go on with an interrupted run: read --out (JSON Lines), skip every
+    /// row that has a final result there, and append the rest.
+    #[arg(long, requires = "out")]
+    pub resume: bool,
+
+    /// With --resume, also send again the rows that failed.
+    #[arg(long, requires = "resume")]
+    pub retry_failed: bool,
+
     /// Record URLs as sent, without masking key-like query values.
     #[arg(long)]
     pub no_redact: bool,

@@ -42,8 +42,39 @@ pub async fn run(args: RunArgs) -> u8 {
         }
     };
     let config = config_from(&args, &batch);
+    let mut done = std::collections::BTreeSet::new();
     let sink: Box<dyn RecordSink> = match &args.out {
         None => Box::new(Discard),
+        Some(path) if args.resume => {
+            if ExportFormat::from_path(path) != ExportFormat::Jsonl
+                || args.format.is_some_and(|f| f != ExportFormat::Jsonl)
+            {
+                eprintln!("error: --resume needs a JSON Lines journal (--out FILE.jsonl)");
+                return EXIT_USAGE;
+            }
+            match ratebench::export::resume::resume_journal(path, args.retry_failed) {
+                Ok((resumed, sink)) => {
+                    if !args.quiet {
+                        eprintln!(
+                            "resuming: {} of {} rows already have a result{}; sending the rest",
+                            resumed.done.len(),
+                            batch.len(),
+                            if resumed.failed > 0 {
+                                format!(" ({} failed, kept)", resumed.failed)
+                            } else {
+                                String::new()
+                            }
+                        );
+                    }
+                    done = resumed.done;
+                    sink
+                }
+                Err(e) => {
+                    eprintln!("error: cannot resume from {}: {e}", path.display());
+                    return EXIT_USAGE;
+                }
+            }
+        }
         Some(path) => {
             let format = args.format.unwrap_or_else(|| ExportFormat::from_path(path));
             match create_journal(path, format) {
@@ -56,8 +87,12 @@ pub async fn run(args: RunArgs) -> u8 {
         }
     };
 
-    let total = batch.len();
-    let handle = match engine::start(batch.requests(), Some(total), config.clone(), sink) {
+    let total = batch.len().saturating_sub(done.len() as u64);
+    let requests = batch.requests().filter(move |r| {
+        let index = r.as_ref().map_or_else(|bad| bad.index, |spec| spec.index);
+        !done.contains(&index)
+    });
+    let handle = match engine::start(requests, Some(total), config.clone(), sink) {
         Ok(handle) => handle,
         Err(e) => {
             eprintln!("error: {e}");

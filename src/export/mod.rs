@@ -5,6 +5,7 @@ pub mod browse;
 pub mod convert;
 pub mod record;
 pub mod redact;
+pub mod resume;
 pub mod summary;
 pub mod writer;
 

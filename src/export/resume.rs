@@ -1,0 +1,136 @@
+//! Resuming a run from its journal: which input rows already have a final
+//! result, and a journal that keeps exactly those, ready to be appended to.
+//!
+//! A run killed mid-write can leave a last line without its newline; it is
+//! dropped (that request is sent again). Any other line that does not parse
+//! is an error: the journal is not what it should be, and nothing is sent.
+
+use std::collections::BTreeSet;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+
+use super::record::{ErrorKind, RequestRecord};
+use super::writer::{ExportFormat, RecordSink, writer};
+
+/// What a journal says is done.
+#[derive(Debug, Default)]
+pub struct Resumed {
+    /// Rows whose result is kept: they are not sent again.
+    pub done: BTreeSet<u64>,
+    /// Kept results that were failures (counted for the user).
+    pub failed: u64,
+}
+
+/// Rewrites `journal` to keep one final result per row (the last one seen),
+/// leaving out rows cancelled by a stop and, with `retry_failed`, rows
+/// that failed; returns the rows kept and a writer appending to it.
+pub fn resume_journal(
+    journal: &Path,
+    retry_failed: bool,
+) -> io::Result<(Resumed, Box<dyn RecordSink>)> {
+    let mut last: std::collections::BTreeMap<u64, RequestRecord> = Default::default();
+    if journal.exists() {
+        let mut reader = BufReader::new(File::open(journal)?);
+        let mut line = String::new();
+        let mut number = 0u64;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                break;
+            }
+            number += 1;
+            if !line.ends_with('\n') {
+                // Cut off by a kill: that request goes again.
+                break;
+            }
+            if line.trim().is_empty() {
+                continue;
+            }
+            let record: RequestRecord = serde_json::from_str(&line).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: line {number}: {e}", journal.display()),
+                )
+            })?;
+            last.insert(record.index, record);
+        }
+    }
+    let keep =
+        |r: &RequestRecord| r.error_kind != Some(ErrorKind::Cancelled) && (r.ok || !retry_failed);
+    // Write the kept results to a new file, then swap it in: a kill during
+    // the rewrite leaves the old journal whole.
+    let fresh = journal.with_extension("jsonl.resuming");
+    let mut resumed = Resumed::default();
+    {
+        let mut out = BufWriter::new(File::create(&fresh)?);
+        for record in last.values().filter(|r| keep(r)) {
+            serde_json::to_writer(&mut out, record)?;
+            out.write_all(b"\n")?;
+            resumed.done.insert(record.index);
+            resumed.failed += u64::from(!record.ok);
+        }
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    }
+    std::fs::rename(&fresh, journal)?;
+    let append = OpenOptions::new().append(true).open(journal)?;
+    Ok((
+        resumed,
+        writer(
+            BufWriter::with_capacity(64 * 1024, append),
+            ExportFormat::Jsonl,
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(index: u64, ok: bool, kind: Option<&str>) -> String {
+        let kind = kind.map_or("null".to_owned(), |k| format!("\"{k}\""));
+        format!(
+            "{{\"index\":{index},\"name\":null,\"method\":\"GET\",\"url\":\"http://h/\",\"status\":{},\"ok\":{ok},\"error_kind\":{kind},\"error\":null,\"attempts\":1,\"started_at\":null,\"wait_ms\":0.0,\"latency_ms\":null,\"bytes\":0}}\n",
+            if ok { "200" } else { "500" }
+        )
+    }
+
+    #[test]
+    fn keeps_one_result_per_row_and_drops_a_cut_off_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("j.jsonl");
+        let text = [
+            line(0, false, None),
+            line(1, true, None),
+            line(0, true, None), // a later result for row 0 wins
+            line(2, false, Some("cancelled")),
+            line(3, false, None),
+        ]
+        .concat()
+            + "{\"index\":4,\"na"; // killed mid-write
+        std::fs::write(&journal, text).unwrap();
+        let (resumed, mut sink) = resume_journal(&journal, false).unwrap();
+        assert_eq!(resumed.done, BTreeSet::from([0, 1, 3]));
+        assert_eq!(resumed.failed, 1);
+        sink.write(&serde_json::from_str(&line(2, true, None)).unwrap())
+            .unwrap();
+        sink.finish().unwrap();
+        let kept: Vec<u64> = std::fs::read_to_string(&journal)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<RequestRecord>(l).unwrap().index)
+            .collect();
+        assert_eq!(kept, [0, 1, 3, 2], "rewritten, then appended to");
+        let (again, _) = resume_journal(&journal, true).unwrap();
+        assert_eq!(
+            again.done,
+            BTreeSet::from([0, 1, 2]),
+            "the failure goes again"
+        );
+        std::fs::write(&journal, "not json\n").unwrap();
+        let Err(e) = resume_journal(&journal, false) else {
+            panic!("a broken journal is an error");
+        };
+        assert!(e.to_string().contains("line 1"), "{e}");
+    }
+}
