@@ -171,24 +171,11 @@ fn result_index_pages_a_filtered_ordered_journal() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("j.jsonl");
     let record = |index: u64, status: Option<u16>, latency: f64| RequestRecord {
-        index,
-        name: None,
-        method: "GET".into(),
-        url: format!("http://h/{index}"),
         status,
         ok: status.is_some_and(|s| s < 400),
-        error_kind: None,
-        error: None,
         attempts: 1,
-        started_at: None,
-        wait_ms: 0.0,
         latency_ms: Some(latency),
-        bytes: 0,
-        headers: Default::default(),
-        rate_limit: None,
-        batch: None,
-        result: None,
-        body: None,
+        ..RequestRecord::new(index, "GET", format!("http://h/{index}"))
     };
     // Completion order, not index order; every 10th is a 503, every 7th got no answer.
     let all: Vec<RequestRecord> = (0..1000u64)
@@ -243,24 +230,11 @@ fn conversion_reports_progress_and_the_index_skips_a_line_being_written() {
     let journal = dir.path().join("j.jsonl");
     let records: Vec<RequestRecord> = (0..25_000u64)
         .map(|index| RequestRecord {
-            index,
-            name: None,
-            method: "GET".into(),
-            url: format!("http://h/{index}"),
             status: Some(200),
             ok: true,
-            error_kind: None,
-            error: None,
             attempts: 1,
-            started_at: None,
-            wait_ms: 0.0,
             latency_ms: Some(1.0),
-            bytes: 0,
-            headers: Default::default(),
-            rate_limit: None,
-            batch: None,
-            result: None,
-            body: None,
+            ..RequestRecord::new(index, "GET", format!("http://h/{index}"))
         })
         .collect();
     std::fs::write(&journal, write_all(&records, ExportFormat::Jsonl)).unwrap();

@@ -787,7 +787,6 @@ fn snapshot_batch_editor() {
 
 fn result_record(index: u64, status: Option<u16>, latency: f64) -> ratebench::RequestRecord {
     ratebench::RequestRecord {
-        index,
         name: Some(
             if index % 2 == 0 {
                 "inventory"
@@ -796,8 +795,6 @@ fn result_record(index: u64, status: Option<u16>, latency: f64) -> ratebench::Re
             }
             .into(),
         ),
-        method: "GET".into(),
-        url: format!("http://127.0.0.1:3000/inventory/products?id={index}"),
         status,
         ok: status.is_some_and(|s| s < 400),
         error_kind: status.is_none().then_some(ErrorKind::Timeout),
@@ -808,10 +805,12 @@ fn result_record(index: u64, status: Option<u16>, latency: f64) -> ratebench::Re
         latency_ms: Some(latency),
         bytes: 68,
         headers: BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]),
-        rate_limit: None,
-        batch: None,
-        result: None,
         body: Some("{\"id\": 1, \"name\": \"Heavy Stool\"}".into()),
+        ..ratebench::RequestRecord::new(
+            index,
+            "GET",
+            format!("http://127.0.0.1:3000/inventory/products?id={index}"),
+        )
     }
 }
 

@@ -609,29 +609,16 @@ pub(crate) fn base_record(
     wait: Duration,
     redact: bool,
 ) -> RequestRecord {
+    let url = if redact {
+        redact_url(&spec.url)
+    } else {
+        spec.url.to_string()
+    };
     RequestRecord {
-        index: spec.index,
         name: spec.name.clone(),
-        method: spec.method.to_string(),
-        url: if redact {
-            redact_url(&spec.url)
-        } else {
-            spec.url.to_string()
-        },
-        status: None,
-        ok: false,
-        error_kind: None,
-        error: None,
         attempts,
-        started_at: None,
         wait_ms: ms(wait),
-        latency_ms: None,
-        bytes: 0,
-        headers: Default::default(),
-        rate_limit: None,
-        batch: None,
-        result: None,
-        body: None,
+        ..RequestRecord::new(spec.index, spec.method.to_string(), url)
     }
 }
 
@@ -702,24 +689,9 @@ fn lost_items(work: &Work, attempts: u32, why: &str, redact: bool) -> Vec<Reques
 /// The record of a batch item that could not be built: never sent.
 fn invalid_record(invalid: &InvalidRequest) -> RequestRecord {
     RequestRecord {
-        index: invalid.index,
-        name: None,
-        method: String::new(),
-        url: String::new(),
-        status: None,
-        ok: false,
         error_kind: Some(ErrorKind::Invalid),
         error: Some(invalid.error.to_string()),
-        attempts: 0,
-        started_at: None,
-        wait_ms: 0.0,
-        latency_ms: None,
-        bytes: 0,
-        headers: Default::default(),
-        rate_limit: None,
-        batch: None,
-        result: None,
-        body: None,
+        ..RequestRecord::new(invalid.index, "", "")
     }
 }
 

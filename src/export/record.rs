@@ -92,6 +92,34 @@ pub struct RequestRecord {
     pub body: Option<String>,
 }
 
+impl RequestRecord {
+    /// The record of row `index` with nothing known yet of how it went:
+    /// not ok, no answer, no attempt. Fill in what is known with struct
+    /// update syntax (`RequestRecord { status, ..RequestRecord::new(..) }`).
+    pub fn new(index: u64, method: impl Into<String>, url: impl Into<String>) -> Self {
+        Self {
+            index,
+            name: None,
+            method: method.into(),
+            url: url.into(),
+            status: None,
+            ok: false,
+            error_kind: None,
+            error: None,
+            attempts: 0,
+            started_at: None,
+            wait_ms: 0.0,
+            latency_ms: None,
+            bytes: 0,
+            headers: BTreeMap::new(),
+            rate_limit: None,
+            batch: None,
+            result: None,
+            body: None,
+        }
+    }
+}
+
 /// Whether a response header is kept in the record. Called per response
 /// header, so it must not allocate.
 pub fn is_selected_header(name: &str) -> bool {

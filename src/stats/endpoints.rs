@@ -116,24 +116,12 @@ mod tests {
 
     fn record(name: Option<&str>, url: &str, status: u16) -> RequestRecord {
         RequestRecord {
-            index: 0,
             name: name.map(str::to_owned),
-            method: "GET".into(),
-            url: url.into(),
             status: Some(status),
             ok: status < 400,
-            error_kind: None,
-            error: None,
             attempts: 1,
-            started_at: None,
-            wait_ms: 0.0,
             latency_ms: Some(10.0),
-            bytes: 0,
-            headers: Default::default(),
-            rate_limit: None,
-            batch: None,
-            result: None,
-            body: None,
+            ..RequestRecord::new(0, "GET", url)
         }
     }
 

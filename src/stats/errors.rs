@@ -102,24 +102,12 @@ mod tests {
 
     fn record(index: u64, status: Option<u16>, kind: Option<ErrorKind>) -> RequestRecord {
         RequestRecord {
-            index,
-            name: None,
-            method: "GET".into(),
-            url: format!("http://127.0.0.1/x/{index}"),
             status,
             ok: status.is_some_and(|s| s < 400) && kind.is_none(),
             error_kind: kind,
             error: kind.map(|k| format!("{k} happened")),
             attempts: 1,
-            started_at: None,
-            wait_ms: 0.0,
-            latency_ms: None,
-            bytes: 0,
-            headers: Default::default(),
-            rate_limit: None,
-            batch: None,
-            result: None,
-            body: None,
+            ..RequestRecord::new(index, "GET", format!("http://127.0.0.1/x/{index}"))
         }
     }
 
