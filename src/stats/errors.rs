@@ -54,10 +54,21 @@ pub struct ErrorGroup {
     pub attempts: u32,
 }
 
+/// One group as it is kept: the latest failure's fields, reused in place
+/// (a storm of failures must not allocate a message each).
+#[derive(Debug)]
+struct Tally {
+    count: u64,
+    error: Option<String>,
+    url: String,
+    index: u64,
+    attempts: u32,
+}
+
 /// Failure groups of a run so far.
 #[derive(Debug, Default)]
 pub struct ErrorGroups {
-    groups: BTreeMap<FailureClass, ErrorGroup>,
+    groups: BTreeMap<FailureClass, Tally>,
 }
 
 impl ErrorGroups {
@@ -65,32 +76,42 @@ impl ErrorGroups {
         let Some(class) = FailureClass::of(r) else {
             return;
         };
-        let message = r.error.clone().unwrap_or_else(|| {
-            format!(
-                "HTTP {} after {} attempt{}",
-                r.status.unwrap_or(0),
-                r.attempts,
-                if r.attempts == 1 { "" } else { "s" }
-            )
-        });
-        let group = self.groups.entry(class).or_insert_with(|| ErrorGroup {
-            class,
+        let tally = self.groups.entry(class).or_insert_with(|| Tally {
             count: 0,
-            message: String::new(),
+            error: None,
             url: String::new(),
             index: r.index,
             attempts: 0,
         });
-        group.count += 1;
-        group.message = message;
-        group.url.clone_from(&r.url);
-        group.index = r.index;
-        group.attempts = r.attempts;
+        tally.count += 1;
+        tally.error.clone_from(&r.error);
+        tally.url.clone_from(&r.url);
+        tally.index = r.index;
+        tally.attempts = r.attempts;
     }
 
     /// The groups, most failures first.
     pub fn top(&self) -> Vec<ErrorGroup> {
-        let mut groups: Vec<ErrorGroup> = self.groups.values().cloned().collect();
+        let mut groups: Vec<ErrorGroup> = self
+            .groups
+            .iter()
+            .map(|(class, t)| ErrorGroup {
+                class: *class,
+                count: t.count,
+                // An error status without a message says what it was.
+                message: t.error.clone().unwrap_or_else(|| {
+                    format!(
+                        "{} after {} attempt{}",
+                        class.label(),
+                        t.attempts,
+                        if t.attempts == 1 { "" } else { "s" }
+                    )
+                }),
+                url: t.url.clone(),
+                index: t.index,
+                attempts: t.attempts,
+            })
+            .collect();
         groups.sort_by(|a, b| b.count.cmp(&a.count).then(a.class.cmp(&b.class)));
         groups
     }
