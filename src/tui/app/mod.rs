@@ -257,18 +257,15 @@ pub struct App {
 }
 
 impl App {
+    /// An app with `batch` loaded (its own limits give way to `limits`,
+    /// which the command line has already merged).
     pub fn new(batch: Option<Batch>, limits: Limits) -> Self {
-        let max_items = batch
-            .as_ref()
-            .and_then(|b| b.settings.coalesce.as_ref())
-            .map(|c| c.max_items);
-        let total = batch.as_ref().map(Batch::len);
-        Self {
-            batch,
+        let mut app = Self {
+            batch: None,
             limits,
             selected: Slider::MaxAtOnce,
             input: None,
-            stats: StatsSnapshot::initial(total, limits),
+            stats: StatsSnapshot::initial(None, limits),
             state: RunState::Idle,
             history: History::default(),
             summary: None,
@@ -288,13 +285,30 @@ impl App {
             profile: None,
             profile_taken_over: false,
             one_by_one: false,
-            max_items,
+            max_items: None,
             exporting: None,
             runs_log: Vec::new(),
             runs_view: RunsView::default(),
             batch_text: None,
             dirty: true,
+        };
+        if let Some(batch) = batch {
+            app.adopt(batch);
         }
+        app
+    }
+
+    /// Takes `batch` and what follows from it (its plan, items per call,
+    /// totals); the limits stay as they are. Every way a batch arrives
+    /// goes through here.
+    fn adopt(&mut self, batch: Batch) {
+        let s = &batch.settings;
+        if s.profile.is_some() {
+            self.profile = s.profile.clone();
+        }
+        self.max_items = s.coalesce.as_ref().map(|c| c.max_items);
+        self.stats = StatsSnapshot::initial(Some(batch.len()), self.limits);
+        self.batch = Some(batch);
     }
 
     /// Whether runs send this batch's items in batch calls.
@@ -389,17 +403,12 @@ impl App {
         if let Some(r) = s.per_second {
             self.limits.per_second = (r > 0.0).then_some(r);
         }
-        if s.profile.is_some() {
-            self.profile = s.profile.clone();
-        }
-        self.max_items = s.coalesce.as_ref().map(|c| c.max_items);
         self.notice = Some(Notice::Info(format!(
             "loaded {} ({} requests)",
             batch.path.display(),
             batch.len()
         )));
-        self.stats = StatsSnapshot::initial(Some(batch.len()), self.limits);
-        self.batch = Some(batch);
+        self.adopt(batch);
         self.editor.loaded = false;
         self.state = RunState::Idle;
         self.summary = None;
