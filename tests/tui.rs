@@ -424,6 +424,17 @@ fn selection_shows_without_colour() {
 
 // ---- End to end ------------------------------------------------------------------
 
+/// How the app's loop runs in these tests: default engine settings,
+/// results journaled to `journal_dir`.
+fn tui_config(journal_dir: std::path::PathBuf, runs_file: Option<std::path::PathBuf>) -> TuiConfig {
+    TuiConfig {
+        run: RunConfig::default(),
+        base_url: None,
+        journal_dir,
+        runs_file,
+    }
+}
+
 /// The mock with these knobs on `/inventory`, and an app with the
 /// inventory sample aimed at it.
 async fn inventory_against_mock(inventory: RouteKnobs) -> (MockServer, App) {
@@ -458,12 +469,7 @@ async fn the_app_runs_a_batch_against_the_mock_with_a_live_change() {
     // Start capped at 5 at once, no rate limit; raise the cap mid-run.
     app.limits = Limits::new(5, 0.0);
     let dir = tempfile::tempdir().unwrap();
-    let config = TuiConfig {
-        run: RunConfig::default(),
-        base_url: None,
-        journal_dir: dir.path().to_path_buf(),
-        runs_file: None,
-    };
+    let config = tui_config(dir.path().to_path_buf(), None);
 
     let (keys, input) = scripted_keys();
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
@@ -591,12 +597,10 @@ async fn rerunning_the_failed_sends_exactly_them_and_export_writes_them() {
     .await;
     app.limits = Limits::new(10, 0.0);
     let dir = tempfile::tempdir().unwrap();
-    let config = TuiConfig {
-        run: RunConfig::default(),
-        base_url: None,
-        journal_dir: dir.path().join("results"),
-        runs_file: Some(dir.path().join("data/runs.jsonl")),
-    };
+    let config = tui_config(
+        dir.path().join("results"),
+        Some(dir.path().join("data/runs.jsonl")),
+    );
     let export = dir.path().join("failed.csv");
 
     let (keys, input) = scripted_keys();
@@ -1076,12 +1080,7 @@ async fn w_saves_the_batch_with_the_current_limits() {
         Some(target.display().to_string()),
         "a text batch gets a JSON file beside it"
     );
-    let config = TuiConfig {
-        run: RunConfig::default(),
-        base_url: None,
-        journal_dir: dir.path().join("r"),
-        runs_file: None,
-    };
+    let config = tui_config(dir.path().join("r"), None);
     let (keys, input) = scripted_keys();
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
     let driver = async {
@@ -1118,12 +1117,7 @@ async fn o_opens_a_batch_in_the_background() {
     )
     .unwrap();
     let app = App::new(None, Limits::default());
-    let config = TuiConfig {
-        run: RunConfig::default(),
-        base_url: None,
-        journal_dir: dir.path().join("r"),
-        runs_file: None,
-    };
+    let config = tui_config(dir.path().join("r"), None);
     let (keys, input) = scripted_keys();
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
     let type_path = |path: &str| {
@@ -1518,12 +1512,7 @@ async fn auto_tune_steers_a_real_run_toward_the_servers_limit() {
     let mut app = App::new(None, Limits::default());
     app.set_batch(batch);
     let dir = tempfile::tempdir().unwrap();
-    let config = TuiConfig {
-        run: RunConfig::default(),
-        base_url: None,
-        journal_dir: dir.path().to_path_buf(),
-        runs_file: None,
-    };
+    let config = tui_config(dir.path().to_path_buf(), None);
     let (keys, input) = scripted_keys();
     let mut terminal = Terminal::new(TestBackend::new(100, 32)).unwrap();
     let driver = async {

@@ -144,7 +144,7 @@ pub(crate) async fn run(
             .get("retry-after")
             .and_then(|v| parse_retry_after(v, SystemTime::now()))
             .unwrap_or_else(|| backoff(attempts));
-        let last = item_records(&ctx, &work, attempts, wait, &result, None, "not retried");
+        let last = item_records(&ctx, &work, attempts, wait, &result, "not retried");
         return TaskOutcome::Retry {
             work: Work::Batch(work),
             attempts,
@@ -168,7 +168,6 @@ pub(crate) async fn run(
             attempts,
             wait,
             &result,
-            None,
             &format!("{what} answered HTTP {}", status.unwrap_or(0)),
         ));
     }
@@ -349,7 +348,6 @@ fn item_records(
     attempts: u32,
     wait: Duration,
     result: &AttemptResult,
-    value: Option<Value>,
     problem: &str,
 ) -> Vec<RequestRecord> {
     work.items
@@ -374,7 +372,7 @@ fn item_records(
                 attempts,
                 wait,
                 &answer,
-                value.clone(),
+                None,
                 Some(problem.to_owned()),
             )
         })
