@@ -41,6 +41,8 @@ pub(crate) struct Aggregator {
     /// the current slice began, and the three before it.
     window_start: Instant,
     past_quarters: std::collections::VecDeque<LatencyHistogram>,
+    /// The four quarters summed, reused at each rotation.
+    second: LatencyHistogram,
     recent_latency: Percentiles,
     server_at: Option<Duration>,
 }
@@ -68,6 +70,7 @@ impl Aggregator {
             last_done_at: None,
             window_start: Instant::now(),
             past_quarters: std::collections::VecDeque::new(),
+            second: LatencyHistogram::default(),
             recent_latency: Percentiles::default(),
             server_at: None,
         }
@@ -152,17 +155,26 @@ impl Aggregator {
             .rates
             .sample(now, [live.started, self.stats.done, rate_limited]);
         if now.duration_since(self.window_start) >= QUARTER {
-            // The last second, ending at most a quarter of a second ago.
-            let mut second = self.stats.window_latency.clone();
+            // The last second, ending at most a quarter of a second ago,
+            // summed into one histogram kept for the purpose.
+            self.second.clear();
+            self.second.add(&self.stats.window_latency);
             for quarter in &self.past_quarters {
-                second.add(quarter);
+                self.second.add(quarter);
             }
-            self.recent_latency = second.percentiles();
-            self.past_quarters
-                .push_back(std::mem::take(&mut self.stats.window_latency));
-            if self.past_quarters.len() > 3 {
-                self.past_quarters.pop_front();
-            }
+            self.recent_latency = self.second.percentiles();
+            // The oldest quarter, emptied, becomes the current one: the
+            // four histograms are allocated once per run.
+            let fresh = match self.past_quarters.len() {
+                3 => {
+                    let mut oldest = self.past_quarters.pop_front().expect("three");
+                    oldest.clear();
+                    oldest
+                }
+                _ => LatencyHistogram::default(),
+            };
+            let done = std::mem::replace(&mut self.stats.window_latency, fresh);
+            self.past_quarters.push_back(done);
             self.window_start = now;
         }
         let s = &self.stats;
