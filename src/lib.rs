@@ -6,7 +6,8 @@
 //! - [`engine`]: run a batch under live [`engine::Limits`] via a
 //!   [`engine::RunHandle`] (commands in, events and stats out);
 //! - [`stats`]: snapshots and histograms;
-//! - [`export`]: result records, the journal writers and the summary.
+//! - [`export`]: result records, the journal writers and the summary;
+//! - [`import`]: curl, .http, HAR and Postman requests as batches.
 //!
 //! See `examples/run_batch.rs` for a complete program.
 
@@ -14,6 +15,7 @@ pub mod batch;
 pub mod coalesce;
 pub mod engine;
 pub mod export;
+pub mod import;
 pub mod mock;
 pub mod probe;
 pub mod signals;

@@ -792,7 +792,7 @@ fn snapshot_batch_editor() {
 fn result_record(index: u64, status: Option<u16>, latency: f64) -> ratebench::RequestRecord {
     ratebench::RequestRecord {
         name: Some(
-            if index % 2 == 0 {
+            if index.is_multiple_of(2) {
                 "inventory"
             } else {
                 "geocode"

@@ -41,11 +41,16 @@ pub enum Format {
     JsonLines,
     /// One URL per line (optionally `METHOD URL`); `#` starts a comment.
     Text,
+    /// Another tool's format (curl, .http, HAR, Postman), imported on load.
+    Imported(crate::import::Source),
 }
 
 impl Format {
     /// The format an extension names, if it names one.
     pub fn from_path(path: &Path) -> Option<Self> {
+        if let Some(source) = crate::import::Source::from_path(path) {
+            return Some(Format::Imported(source));
+        }
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "json" => Some(Format::Json),
             "jsonl" | "ndjson" => Some(Format::JsonLines),
@@ -58,6 +63,9 @@ impl Format {
     /// several objects on their own lines are JSON Lines, anything else is
     /// a URL list.
     pub fn sniff(text: &str) -> Self {
+        if let Some(source) = crate::import::Source::sniff(text) {
+            return Format::Imported(source);
+        }
         let trimmed = text.trim_start();
         if trimmed.starts_with('[') {
             return Format::Json;
@@ -114,6 +122,8 @@ pub struct Batch {
     pub path: PathBuf,
     pub format: Format,
     pub settings: BatchSettings,
+    /// What importing another tool's format skipped or changed.
+    pub warnings: Vec<String>,
     entries: Arc<[Entry]>,
     defaults: Arc<Defaults>,
     total: u64,
@@ -149,12 +159,35 @@ impl Batch {
     pub fn parse_str(text: &str, path: &Path, options: &LoadOptions) -> Result<Self, BatchError> {
         let format = options
             .format
-            .or_else(|| Format::from_path(path))
+            .or_else(|| match Format::from_path(path) {
+                // A `.json` or `.txt` may hold a HAR, a collection or curl lines.
+                Some(Format::Json | Format::Text) => match Format::sniff(text) {
+                    imported @ Format::Imported(_) => Some(imported),
+                    _ => Format::from_path(path),
+                },
+                other => other,
+            })
             .unwrap_or_else(|| Format::sniff(text));
+        let mut warnings = Vec::new();
         let (mut settings, specs, coalesce) = match format {
             Format::Json => parse_json(text, path)?,
             Format::JsonLines => (BatchSettings::default(), parse_jsonl(text, path)?, None),
             Format::Text => (BatchSettings::default(), parse_text(text, path)?, None),
+            Format::Imported(source) => {
+                let imported = crate::import::import(source, text, path, &Default::default())?;
+                warnings = imported.warnings.clone();
+                let json = imported.to_json_text();
+                // Positions in the generated JSON mean nothing to the user:
+                // point at the request's line in the source instead.
+                parse_json(&json, path).map_err(|mut e| {
+                    e.line = e
+                        .entry
+                        .and_then(|i| imported.requests.get(i))
+                        .map(|r| r.line);
+                    e.column = None;
+                    e
+                })?
+            }
         };
         if specs.is_empty() {
             return Err(BatchError::new(
@@ -208,6 +241,7 @@ impl Batch {
                 headers: settings.headers.clone(),
             }),
             settings,
+            warnings,
             entries: entries.into(),
             total: 0,
         };
@@ -408,6 +442,15 @@ fn parse_text(text: &str, path: &Path) -> Result<Vec<EntrySpec>, BatchError> {
     Ok(entries)
 }
 
+/// Deserializes a whole JSON document, errors positioned and naming the
+/// field (for importers of JSON formats).
+pub(crate) fn deserialize_json<T: DeserializeOwned>(
+    text: &str,
+    path: &Path,
+) -> Result<T, BatchError> {
+    deserialize(text, path, 1)
+}
+
 /// Deserializes with the path to the failing field, mapping serde's errors
 /// onto positions; `first_line` offsets lines (JSON Lines parse per line).
 fn deserialize<T: DeserializeOwned>(
@@ -444,17 +487,17 @@ fn locate(
     }
     // Paths look like `requests[3].method` or `[3].params.a`.
     let rest = at.strip_prefix("requests").unwrap_or(at);
-    if let Some(after) = rest.strip_prefix('[') {
-        if let Some((index, field)) = after.split_once(']') {
-            if let Ok(index) = index.parse() {
-                err = err.entry(index);
-            }
-            let field = field.trim_start_matches('.');
-            if !field.is_empty() {
-                err = err.field(field);
-            }
-            return err;
+    if let Some(after) = rest.strip_prefix('[')
+        && let Some((index, field)) = after.split_once(']')
+    {
+        if let Ok(index) = index.parse() {
+            err = err.entry(index);
         }
+        let field = field.trim_start_matches('.');
+        if !field.is_empty() {
+            err = err.field(field);
+        }
+        return err;
     }
     if at != "." && !at.is_empty() {
         err = err.field(at);

@@ -10,8 +10,19 @@ use crate::engine::Limits;
 /// The batch `text` (in `format`) as a pretty JSON object carrying
 /// `limits`. An unlimited limit is written as 0, which the loader reads
 /// as unlimited (leaving the key out would mean the default instead).
-pub fn with_limits(text: &str, format: Format, limits: Limits) -> Result<String, String> {
+pub fn with_limits(
+    text: &str,
+    format: Format,
+    path: &std::path::Path,
+    limits: Limits,
+) -> Result<String, String> {
     let mut object = match format {
+        Format::Imported(source) => {
+            let imported = crate::import::import(source, text, path, &Default::default())
+                .map_err(|e| e.to_string())?;
+            let requests = imported.requests.iter().map(|r| r.to_entry()).collect();
+            Map::from_iter([("requests".to_owned(), Value::Array(requests))])
+        }
         Format::Json => match serde_json::from_str::<Value>(text).map_err(|e| e.to_string())? {
             Value::Object(map) => map,
             Value::Array(requests) => {
@@ -93,9 +104,14 @@ mod tests {
                 "# urls\nhttp://h/a\n\nPOST http://h/b\n",
                 "text",
             ),
+            (
+                Format::Imported(crate::import::Source::Curl),
+                "curl http://h/a\ncurl -X POST http://h/b\n",
+                "curl",
+            ),
         ];
         for (format, text, what) in cases {
-            let saved = with_limits(text, format, limits).unwrap();
+            let saved = with_limits(text, format, Path::new("b.json"), limits).unwrap();
             let batch = reload(&saved);
             assert_eq!(batch.settings.max_at_once, Some(25), "{what}");
             assert_eq!(batch.settings.per_second, Some(12.5), "{what}");
@@ -106,6 +122,7 @@ mod tests {
                     Format::Json => "b.json",
                     Format::JsonLines => "b.jsonl",
                     Format::Text => "b.txt",
+                    Format::Imported(_) => "b.curl",
                 }),
                 &LoadOptions {
                     base_url: Some("http://h".into()),
@@ -123,12 +140,19 @@ mod tests {
             }
         }
         // Unlimited is written as 0, which loads as unlimited, not the default.
-        let saved = with_limits("[\"http://h/a\"]", Format::Json, Limits::new(0, 0.0)).unwrap();
+        let saved = with_limits(
+            "[\"http://h/a\"]",
+            Format::Json,
+            Path::new("b.json"),
+            Limits::new(0, 0.0),
+        )
+        .unwrap();
         assert!(saved.contains("\"max_at_once\": 0"), "{saved}");
         // Other keys and their order survive; limits come before requests.
         let saved = with_limits(
             r#"{"base_url": "http://h", "retries": 2, "requests": ["/a"]}"#,
             Format::Json,
+            Path::new("b.json"),
             limits,
         )
         .unwrap();

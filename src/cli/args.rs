@@ -48,6 +48,9 @@ pub enum Cmd {
     Probe(ProbeArgs),
     /// Rebuild a run's summary from its results journal (JSON Lines).
     ExportSummary(ExportSummaryArgs),
+    /// Turn curl commands, a .http file, a HAR or a Postman collection into
+    /// a batch file (JSON) you can edit.
+    Import(ImportArgs),
     /// Open the terminal workbench, with BATCH loaded if given.
     Tui(TuiArgs),
     /// The mock API on a free port and the workbench aimed at it: start here.
@@ -57,7 +60,8 @@ pub enum Cmd {
 /// The workbench's arguments.
 #[derive(Debug, Args)]
 pub struct TuiArgs {
-    /// Batch file to load: .json, .jsonl/.ndjson or .txt.
+    /// Batch file to load: .json, .jsonl/.ndjson or .txt, or imported
+    /// on the way: .curl, .http/.rest, .har, .postman_collection.json.
     pub batch: Option<PathBuf>,
 
     #[command(flatten)]
@@ -164,6 +168,32 @@ fn parse_probability(s: &str) -> Result<f64, String> {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
         _ => Err(format!("expected a probability from 0 to 1, got {s:?}")),
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// What the file holds.
+    #[arg(value_enum)]
+    pub kind: ratebench::import::Source,
+
+    /// The file to import; `-` reads standard input.
+    pub file: PathBuf,
+
+    /// Write the batch here instead of to standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// HAR: keep only entries whose URL matches this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    pub filter_url: Option<String>,
+
+    /// HAR: keep only these methods (comma-separated, e.g. GET,POST).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub methods: Option<Vec<String>>,
+
+    /// HAR: keep Cookie and Authorization headers (dropped by default).
+    #[arg(long)]
+    pub keep_auth: bool,
 }
 
 #[derive(Debug, Args)]

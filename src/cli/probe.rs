@@ -21,7 +21,12 @@ pub async fn run(args: ProbeArgs) -> u8 {
         format: None,
     };
     let batch = match Batch::load_with(&args.batch, &options) {
-        Ok(batch) if !batch.is_empty() => batch,
+        Ok(batch) if !batch.is_empty() => {
+            for warning in &batch.warnings {
+                eprintln!("note: {warning}");
+            }
+            batch
+        }
         Ok(_) => {
             eprintln!("error: {}: the batch has no requests", args.batch.display());
             return EXIT_USAGE;
@@ -111,7 +116,7 @@ pub async fn run(args: ProbeArgs) -> u8 {
         let saved = std::fs::read_to_string(&batch.path)
             .map_err(|e| e.to_string())
             .and_then(|text| {
-                ratebench::batch::save::with_limits(&text, batch.format, limits)
+                ratebench::batch::save::with_limits(&text, batch.format, &batch.path, limits)
                     .map_err(|e| e.to_string())
             })
             .and_then(|text| std::fs::write(path, text).map_err(|e| e.to_string()));

@@ -41,6 +41,9 @@ pub async fn run(args: RunArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
+    for warning in &batch.warnings {
+        eprintln!("note: {warning}");
+    }
     let config = config_from(&args, &batch);
     let mut done = std::collections::BTreeSet::new();
     let sink: Box<dyn RecordSink> = match &args.out {
@@ -128,11 +131,11 @@ pub async fn run(args: RunArgs) -> u8 {
     ticker.abort();
     progress.finish_and_clear();
 
-    if let Some(path) = &args.summary_json {
-        if let Err(e) = write_summary(path, &summary) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return EXIT_ERROR;
-        }
+    if let Some(path) = &args.summary_json
+        && let Err(e) = write_summary(path, &summary)
+    {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        return EXIT_ERROR;
     }
     if let Some(path) = &args.summary_md {
         let settings = settings_table(&args.batch, &config);
@@ -254,11 +257,11 @@ pub fn export_summary(args: super::args::ExportSummaryArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    if let Some(path) = &args.summary_json {
-        if let Err(e) = write_summary(path, &summary) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return EXIT_ERROR;
-        }
+    if let Some(path) = &args.summary_json
+        && let Err(e) = write_summary(path, &summary)
+    {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        return EXIT_ERROR;
     }
     if let Some(path) = &args.summary_md {
         let settings = vec![("results".into(), args.journal.display().to_string())];

@@ -74,12 +74,12 @@ pub async fn attempt(
         Ok(mut response) => {
             result.status = Some(response.status().as_u16());
             for (name, value) in response.headers() {
-                if is_selected_header(name.as_str()) {
-                    if let Ok(v) = value.to_str() {
-                        result
-                            .headers
-                            .insert(name.as_str().to_owned(), v.to_owned());
-                    }
+                if is_selected_header(name.as_str())
+                    && let Ok(v) = value.to_str()
+                {
+                    result
+                        .headers
+                        .insert(name.as_str().to_owned(), v.to_owned());
                 }
             }
             let mut kept = keep_body.map(|cap| Vec::with_capacity(cap.min(16 * 1024)));

@@ -86,7 +86,7 @@ pub fn convert_with_progress(
         sink.write(&record)?;
         at.records += 1;
         at.bytes_read = read;
-        if at.records % PROGRESS_EVERY == 0 {
+        if at.records.is_multiple_of(PROGRESS_EVERY) {
             progress(at);
         }
     }

@@ -323,20 +323,20 @@ impl Knobs {
                 ("close_rate", knobs.close_rate),
                 ("truncate_rate", knobs.truncate_rate),
             ] {
-                if let Some(p) = p {
-                    if !(0.0..=1.0).contains(&p) {
-                        return Err(format!(
-                            "{name}.{field} = {p}: expected a probability from 0 to 1"
-                        ));
-                    }
-                }
-            }
-            if let Some(codes) = &knobs.error_statuses {
-                if codes.is_empty() || codes.iter().any(|c| !(500..=599).contains(c)) {
+                if let Some(p) = p
+                    && !(0.0..=1.0).contains(&p)
+                {
                     return Err(format!(
-                        "{name}.error_statuses: expected a non-empty list of 5xx codes"
+                        "{name}.{field} = {p}: expected a probability from 0 to 1"
                     ));
                 }
+            }
+            if let Some(codes) = &knobs.error_statuses
+                && (codes.is_empty() || codes.iter().any(|c| !(500..=599).contains(c)))
+            {
+                return Err(format!(
+                    "{name}.error_statuses: expected a non-empty list of 5xx codes"
+                ));
             }
             if knobs.max_concurrent == Some(0) {
                 return Err(format!("{name}.max_concurrent: expected at least 1"));

@@ -123,18 +123,18 @@ impl Aggregator {
         if record.rate_limit.is_some() {
             self.server_at = Some(now.duration_since(self.started_at));
         }
-        if !self.sink_failed {
-            if let Err(e) = self.sink.write(record) {
-                self.journal_failed(e);
-            }
+        if !self.sink_failed
+            && let Err(e) = self.sink.write(record)
+        {
+            self.journal_failed(e);
         }
     }
 
     fn flush(&mut self) {
-        if !self.sink_failed {
-            if let Err(e) = self.sink.flush() {
-                self.journal_failed(e);
-            }
+        if !self.sink_failed
+            && let Err(e) = self.sink.flush()
+        {
+            self.journal_failed(e);
         }
     }
 

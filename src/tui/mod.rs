@@ -226,10 +226,10 @@ where
                 Effect::Quit => {
                     // A run being quit was told to stop: let it record what
                     // is in flight and flush the journal before we go.
-                    if let Some(done) = session.done.take() {
-                        if let Ok(Ok(summary)) = tokio::time::timeout(QUIT_FLUSH, done).await {
-                            app.summary = Some(summary);
-                        }
+                    if let Some(done) = session.done.take()
+                        && let Ok(Ok(summary)) = tokio::time::timeout(QUIT_FLUSH, done).await
+                    {
+                        app.summary = Some(summary);
                     }
                     terminal
                         .draw(|f| ui::draw(f, &app, &theme))
@@ -385,7 +385,7 @@ fn save_batch(
         None => std::fs::read_to_string(from)
             .map_err(|e| format!("cannot read {}: {e}", from.display()))?,
     };
-    let saved = crate::batch::save::with_limits(&text, format, limits)
+    let saved = crate::batch::save::with_limits(&text, format, from, limits)
         .map_err(|e| format!("cannot save: {e}"))?;
     std::fs::write(path, saved).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Batch::load(path).map_err(|e| format!("saved, but it does not load back: {e}"))?;

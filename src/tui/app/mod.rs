@@ -573,15 +573,19 @@ impl App {
         if self.view == View::Batch && !self.confirm_quit {
             return self.on_editor_key(key);
         }
-        if self.view == View::Runs && !self.confirm_quit && !self.show_help {
-            if let Some(effects) = self.on_runs_key(key) {
-                return effects;
-            }
+        if self.view == View::Runs
+            && !self.confirm_quit
+            && !self.show_help
+            && let Some(effects) = self.on_runs_key(key)
+        {
+            return effects;
         }
-        if self.view == View::Results && !self.confirm_quit && !self.show_help {
-            if let Some(effects) = self.on_results_key(key) {
-                return effects;
-            }
+        if self.view == View::Results
+            && !self.confirm_quit
+            && !self.show_help
+            && let Some(effects) = self.on_results_key(key)
+        {
+            return effects;
         }
         if self.confirm_quit {
             return match key.code {

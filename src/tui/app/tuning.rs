@@ -45,11 +45,11 @@ impl App {
                 let mut effects = self.apply_value(Slider::PerSecond, Some(rate));
                 // A cap that binds would hide the rate's effect: lift it
                 // (the answer suggests a cap of its own when it settles).
-                if self.stats.binding == crate::engine::Binding::MaxAtOnce {
-                    if let Some(cap) = self.limits.max_at_once.filter(|c| *c < AUTOTUNE_MAX_CAP) {
-                        let lifted = (cap * 2).min(AUTOTUNE_MAX_CAP);
-                        effects.extend(self.apply_value(Slider::MaxAtOnce, Some(lifted as f64)));
-                    }
+                if self.stats.binding == crate::engine::Binding::MaxAtOnce
+                    && let Some(cap) = self.limits.max_at_once.filter(|c| *c < AUTOTUNE_MAX_CAP)
+                {
+                    let lifted = (cap * 2).min(AUTOTUNE_MAX_CAP);
+                    effects.extend(self.apply_value(Slider::MaxAtOnce, Some(lifted as f64)));
                 }
                 effects
             }

@@ -1,0 +1,938 @@
+//! curl command lines, as browsers' "Copy as cURL (bash)" and API docs
+//! write them, to requests.
+//!
+//! The words are split by a small POSIX-shell reader of our own rather than
+//! `shlex`: Chrome writes bodies with special characters in ANSI-C quotes
+//! (`$'…'`), which shlex does not know, and a shell variable (`$TOKEN`,
+//! `"${TOKEN}"`) must become a batch `${TOKEN}` only outside single quotes,
+//! which needs the quoting that shlex does not report. The option mapping
+//! follows curl's manual; an option it does not know is an error naming it,
+//! because guessing whether it takes a value would misread the rest.
+
+use std::path::Path;
+
+use super::vars::{is_env_name, literal};
+use super::{Body, Imported, Request, basic_auth, body_from, header};
+use crate::batch::BatchError;
+
+/// Imports every curl command in `text`.
+pub fn import(text: &str, path: &Path) -> Result<Imported, BatchError> {
+    let commands = split(text).map_err(|e| e.into_error(path))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut imported = Imported {
+        requests: Vec::new(),
+        warnings: Vec::new(),
+    };
+    for command in commands {
+        let requests = command_requests(&command, dir, &mut imported.warnings)
+            .map_err(|e| e.into_error(path))?;
+        imported.requests.extend(requests);
+    }
+    Ok(imported)
+}
+
+/// Converts one curl command line (for pasting into the workbench).
+pub fn import_line(text: &str) -> Result<Imported, String> {
+    import(text, Path::new("pasted curl command")).map_err(|e| e.to_string())
+}
+
+/// A shell word: its text in batch syntax and as the shell would see it.
+#[derive(Debug, Clone, PartialEq)]
+struct Word {
+    /// Literal text escaped, shell variables as `${NAME}`.
+    text: String,
+    /// Whether it uses a shell variable.
+    has_vars: bool,
+    line: usize,
+    column: usize,
+}
+
+#[derive(Debug)]
+struct Command {
+    words: Vec<Word>,
+}
+
+/// An error at a position in the source.
+#[derive(Debug)]
+struct Positioned {
+    line: usize,
+    column: usize,
+    message: String,
+}
+
+impl Positioned {
+    fn new(line: usize, column: usize, message: impl Into<String>) -> Self {
+        Self {
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    fn at(word: &Word, message: impl Into<String>) -> Self {
+        Self::new(word.line, word.column, message)
+    }
+
+    fn into_error(self, path: &Path) -> BatchError {
+        BatchError::new(path, self.message).at(self.line, self.column)
+    }
+}
+
+/// Reads the text as shell commands: quoting, escapes, continuations,
+/// comments and variables, one command per unescaped line end.
+fn split(text: &str) -> Result<Vec<Command>, Positioned> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut commands = Vec::new();
+    let mut words: Vec<Word> = Vec::new();
+    let mut current: Option<Word> = None;
+    let (mut line, mut column) = (1usize, 1usize);
+    let mut i = 0;
+
+    // Advances over one char, keeping the position.
+    macro_rules! bump {
+        () => {{
+            let c = chars[i];
+            i += 1;
+            if c == '\n' {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
+            c
+        }};
+    }
+    fn start(current: &mut Option<Word>, line: usize, column: usize) -> &mut Word {
+        current.get_or_insert_with(|| Word {
+            text: String::new(),
+            has_vars: false,
+            line,
+            column,
+        })
+    }
+    fn end_command(commands: &mut Vec<Command>, words: &mut Vec<Word>) {
+        if !words.is_empty() {
+            commands.push(Command {
+                words: std::mem::take(words),
+            });
+        }
+    }
+
+    while i < chars.len() {
+        let c = chars[i];
+        let (l, col) = (line, column);
+        match c {
+            '\n' => {
+                bump!();
+                words.extend(current.take());
+                end_command(&mut commands, &mut words);
+            }
+            c if c.is_whitespace() => {
+                bump!();
+                words.extend(current.take());
+            }
+            '#' if current.is_none() => {
+                while i < chars.len() && chars[i] != '\n' {
+                    bump!();
+                }
+            }
+            '\\' => {
+                bump!();
+                match chars.get(i) {
+                    Some('\n') => {
+                        bump!();
+                    }
+                    Some('\r') if chars.get(i + 1) == Some(&'\n') => {
+                        bump!();
+                        bump!();
+                    }
+                    Some(_) => {
+                        let escaped = bump!();
+                        push_lit(start(&mut current, l, col), escaped);
+                    }
+                    None => {}
+                }
+            }
+            '^' if current.is_none() && rest_of_line_blank(&chars[i + 1..]) => {
+                return Err(Positioned::new(
+                    l,
+                    col,
+                    "this is Windows cmd quoting (`^` at the end of a line): copy the request as cURL (bash) instead",
+                ));
+            }
+            '|' | ';' | '&' => {
+                // The command ends here; what follows (| jq, && echo) is not curl's.
+                while i < chars.len() && chars[i] != '\n' {
+                    bump!();
+                }
+                words.extend(current.take());
+                end_command(&mut commands, &mut words);
+            }
+            '\'' => {
+                bump!();
+                let word = start(&mut current, l, col);
+                loop {
+                    match chars.get(i) {
+                        None => {
+                            return Err(Positioned::new(
+                                l,
+                                col,
+                                "unterminated single quote: expected a closing `'`",
+                            ));
+                        }
+                        Some('\'') => {
+                            bump!();
+                            break;
+                        }
+                        Some(_) => {
+                            let ch = bump!();
+                            push_lit(word, ch);
+                        }
+                    }
+                }
+            }
+            '"' => {
+                bump!();
+                start(&mut current, l, col);
+                loop {
+                    match chars.get(i) {
+                        None => {
+                            return Err(Positioned::new(
+                                l,
+                                col,
+                                "unterminated double quote: expected a closing `\"`",
+                            ));
+                        }
+                        Some('"') => {
+                            bump!();
+                            break;
+                        }
+                        Some('\\') if matches!(chars.get(i + 1), Some('$' | '`' | '"' | '\\')) => {
+                            bump!();
+                            let ch = bump!();
+                            push_lit(current.as_mut().expect("started"), ch);
+                        }
+                        Some('\\') if chars.get(i + 1) == Some(&'\n') => {
+                            bump!();
+                            bump!();
+                        }
+                        Some('$') => {
+                            let (vl, vc) = (line, column);
+                            let taken =
+                                variable(&chars[i..]).map_err(|m| Positioned::new(vl, vc, m))?;
+                            let word = current.as_mut().expect("started");
+                            match taken {
+                                Some((name, len)) => {
+                                    for _ in 0..len {
+                                        bump!();
+                                    }
+                                    push_env(word, &name);
+                                }
+                                None => {
+                                    bump!();
+                                    push_lit(word, '$');
+                                }
+                            }
+                        }
+                        Some(_) => {
+                            let ch = bump!();
+                            push_lit(current.as_mut().expect("started"), ch);
+                        }
+                    }
+                }
+            }
+            '$' if chars.get(i + 1) == Some(&'\'') => {
+                bump!();
+                bump!();
+                let word = start(&mut current, l, col);
+                loop {
+                    match chars.get(i) {
+                        None => {
+                            return Err(Positioned::new(
+                                l,
+                                col,
+                                "unterminated `$'` quote: expected a closing `'`",
+                            ));
+                        }
+                        Some('\'') => {
+                            bump!();
+                            break;
+                        }
+                        Some('\\') => {
+                            bump!();
+                            let (decoded, len) = ansi_c_escape(&chars[i..]);
+                            for _ in 0..len {
+                                bump!();
+                            }
+                            for ch in decoded {
+                                push_lit(word, ch);
+                            }
+                        }
+                        Some(_) => {
+                            let ch = bump!();
+                            push_lit(word, ch);
+                        }
+                    }
+                }
+            }
+            '$' => {
+                let taken = variable(&chars[i..]).map_err(|m| Positioned::new(l, col, m))?;
+                let word = start(&mut current, l, col);
+                match taken {
+                    Some((name, len)) => {
+                        for _ in 0..len {
+                            bump!();
+                        }
+                        push_env(word, &name);
+                    }
+                    None => {
+                        bump!();
+                        push_lit(word, '$');
+                    }
+                }
+            }
+            _ => {
+                let ch = bump!();
+                push_lit(start(&mut current, l, col), ch);
+            }
+        }
+    }
+    words.extend(current.take());
+    end_command(&mut commands, &mut words);
+    Ok(commands)
+}
+
+fn rest_of_line_blank(rest: &[char]) -> bool {
+    rest.iter()
+        .take_while(|c| **c != '\n')
+        .all(|c| c.is_whitespace())
+}
+
+fn push_lit(word: &mut Word, c: char) {
+    word.text.push(c);
+    // A literal `${` must not read as a batch variable.
+    // (`push_env` writes variables whole, so a `${` made here is literal.)
+    if c == '{' && word.text.ends_with("${") {
+        word.text.insert(word.text.len() - 2, '$');
+    }
+}
+
+fn push_env(word: &mut Word, name: &str) {
+    word.text.push_str("${");
+    word.text.push_str(name);
+    word.text.push('}');
+    word.has_vars = true;
+}
+
+/// A shell variable at the start of `rest` (which begins with `$`): its
+/// name and how many chars it spans; `None` for a `$` that is literal.
+fn variable(rest: &[char]) -> Result<Option<(String, usize)>, String> {
+    match rest.get(1) {
+        Some('{') => {
+            let close = rest
+                .iter()
+                .position(|c| *c == '}')
+                .ok_or("unterminated `${`: expected `}`")?;
+            let name: String = rest[2..close].iter().collect();
+            if is_env_name(&name) {
+                Ok(Some((name, close + 1)))
+            } else {
+                Err(format!(
+                    "`${{{name}}}` is a shell expansion ratebench cannot evaluate: use a plain `${{NAME}}`"
+                ))
+            }
+        }
+        Some('(') => Err("command substitution `$(…)` is not supported: put its value in the command or an environment variable".into()),
+        Some(c) if c.is_ascii_alphabetic() || *c == '_' => {
+            let len = rest[1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == '_')
+                .count();
+            Ok(Some((rest[1..=len].iter().collect(), len + 1)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Decodes one ANSI-C escape (after the backslash): the chars it stands
+/// for and how many chars it spans.
+fn ansi_c_escape(rest: &[char]) -> (Vec<char>, usize) {
+    let hex = |digits: &[char], max: usize| {
+        let n = digits
+            .iter()
+            .take(max)
+            .take_while(|c| c.is_ascii_hexdigit())
+            .count();
+        let s: String = digits[..n].iter().collect();
+        (u32::from_str_radix(&s, 16).ok().and_then(char::from_u32), n)
+    };
+    match rest.first() {
+        None => (vec!['\\'], 0),
+        Some('n') => (vec!['\n'], 1),
+        Some('t') => (vec!['\t'], 1),
+        Some('r') => (vec!['\r'], 1),
+        Some('a') => (vec!['\x07'], 1),
+        Some('b') => (vec!['\x08'], 1),
+        Some('e' | 'E') => (vec!['\x1b'], 1),
+        Some('f') => (vec!['\x0c'], 1),
+        Some('v') => (vec!['\x0b'], 1),
+        Some('\\') => (vec!['\\'], 1),
+        Some('\'') => (vec!['\''], 1),
+        Some('"') => (vec!['"'], 1),
+        Some('?') => (vec!['?'], 1),
+        Some('x') => match hex(&rest[1..], 2) {
+            (Some(c), n) if n > 0 => (vec![c], 1 + n),
+            _ => (vec!['\\', 'x'], 1),
+        },
+        Some('u') => match hex(&rest[1..], 4) {
+            (Some(c), n) if n > 0 => (vec![c], 1 + n),
+            _ => (vec!['\\', 'u'], 1),
+        },
+        Some('U') => match hex(&rest[1..], 8) {
+            (Some(c), n) if n > 0 => (vec![c], 1 + n),
+            _ => (vec!['\\', 'U'], 1),
+        },
+        Some(d) if d.is_digit(8) => {
+            let n = rest.iter().take(3).take_while(|c| c.is_digit(8)).count();
+            let s: String = rest[..n].iter().collect();
+            let c = u32::from_str_radix(&s, 8)
+                .ok()
+                .and_then(char::from_u32)
+                .unwrap_or('\0');
+            (vec![c], n)
+        }
+        Some(other) => (vec!['\\', *other], 1),
+    }
+}
+
+/// How an option is spelled in full, from its one-letter form.
+fn long_name(short: char) -> Option<&'static str> {
+    Some(match short {
+        'X' => "request",
+        'H' => "header",
+        'd' => "data",
+        'A' => "user-agent",
+        'e' => "referer",
+        'b' => "cookie",
+        'u' => "user",
+        'o' => "output",
+        'O' => "remote-name",
+        'w' => "write-out",
+        'm' => "max-time",
+        'F' => "form",
+        'T' => "upload-file",
+        'x' => "proxy",
+        'E' => "cert",
+        'r' => "range",
+        'c' => "cookie-jar",
+        'K' => "config",
+        's' => "silent",
+        'S' => "show-error",
+        'L' => "location",
+        'k' => "insecure",
+        'i' => "include",
+        'I' => "head",
+        'v' => "verbose",
+        'G' => "get",
+        'f' => "fail",
+        'N' => "no-buffer",
+        'g' => "globoff",
+        '4' => "ipv4",
+        '6' => "ipv6",
+        '0' => "http1.0",
+        '#' => "progress-bar",
+        'q' => "disable",
+        _ => return None,
+    })
+}
+
+/// Options that take a value.
+const WITH_VALUE: &[&str] = &[
+    "request",
+    "header",
+    "data",
+    "data-ascii",
+    "data-binary",
+    "data-raw",
+    "data-urlencode",
+    "json",
+    "url",
+    "user-agent",
+    "referer",
+    "cookie",
+    "user",
+    "oauth2-bearer",
+    "max-time",
+    "output",
+    "write-out",
+    "connect-timeout",
+    "retry",
+    "retry-delay",
+    "retry-max-time",
+    "max-redirs",
+    "limit-rate",
+    "proxy",
+    "cacert",
+    "cert",
+    "key",
+    "resolve",
+    "connect-to",
+    "range",
+    "cookie-jar",
+    "form",
+    "form-string",
+    "upload-file",
+    "config",
+    "interface",
+    "dns-servers",
+    "user-agent",
+    "expect100-timeout",
+    "keepalive-time",
+    "trace",
+    "trace-ascii",
+    "stderr",
+    "dump-header",
+];
+
+/// Options that change nothing a batch would send differently: accepted
+/// quietly (ratebench follows redirects and decompresses on its own).
+const QUIET: &[&str] = &[
+    "compressed",
+    "location",
+    "location-trusted",
+    "silent",
+    "show-error",
+    "verbose",
+    "include",
+    "fail",
+    "fail-with-body",
+    "no-buffer",
+    "globoff",
+    "ipv4",
+    "ipv6",
+    "progress-bar",
+    "no-progress-meter",
+    "disable",
+    "output",
+    "remote-name",
+    "write-out",
+    "dump-header",
+    "stderr",
+    "trace",
+    "trace-ascii",
+    "http1.1",
+    "path-as-is",
+    "raw",
+    "tr-encoding",
+    "tcp-nodelay",
+    "no-keepalive",
+    "keepalive-time",
+    "expect100-timeout",
+    "max-redirs",
+    "cookie-jar",
+];
+
+/// Options accepted with a warning: they change how curl connects, which
+/// a batch sets elsewhere or not at all.
+const IGNORED: &[(&str, &str)] = &[
+    ("insecure", "ratebench always verifies certificates"),
+    ("http2", "set `\"http2\": true` in the batch instead"),
+    (
+        "http2-prior-knowledge",
+        "set `\"http2\": true` in the batch instead",
+    ),
+    ("http1.0", "ratebench speaks HTTP/1.1 or HTTP/2"),
+    (
+        "connect-timeout",
+        "the batch's `timeout` covers the whole request",
+    ),
+    ("retry", "set `retries` in the batch or pass --retries"),
+    ("retry-delay", "ratebench backs off on its own"),
+    ("retry-max-time", "ratebench backs off on its own"),
+    ("limit-rate", "ratebench limits requests, not bytes"),
+    ("proxy", "proxies are not supported"),
+    ("cacert", "custom CA files are not supported"),
+    ("cert", "client certificates are not supported"),
+    ("key", "client certificates are not supported"),
+    ("resolve", "set the address in the URL instead"),
+    ("connect-to", "set the address in the URL instead"),
+    ("interface", "network interfaces cannot be chosen"),
+    ("dns-servers", "DNS servers cannot be chosen"),
+];
+
+/// What one command says, before it becomes requests.
+#[derive(Default)]
+struct Parsed {
+    method: Option<String>,
+    urls: Vec<Word>,
+    headers: Vec<(String, String)>,
+    data: Vec<String>,
+    json: Vec<String>,
+    get: bool,
+    head: bool,
+    timeout_s: Option<f64>,
+}
+
+fn command_requests(
+    command: &Command,
+    dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Request>, Positioned> {
+    let mut words = command.words.iter().peekable();
+    if words.peek().is_some_and(|w| w.text == "$") {
+        words.next();
+    }
+    let Some(first) = words.next() else {
+        return Ok(vec![]);
+    };
+    let program = first.text.rsplit('/').next().unwrap_or("");
+    if program != "curl" && program != "curl.exe" {
+        return Err(Positioned::at(
+            first,
+            format!("expected a curl command, found `{}`", first.text),
+        ));
+    }
+    let line = first.line;
+    let mut parsed = Parsed::default();
+    let mut options_done = false;
+    while let Some(word) = words.next() {
+        let text = word.text.as_str();
+        if options_done || !text.starts_with('-') || text == "-" {
+            parsed.urls.push(word.clone());
+            continue;
+        }
+        if text == "--" {
+            options_done = true;
+            continue;
+        }
+        // Expand the word into (long name, attached value) pairs.
+        let mut options: Vec<(String, Option<String>)> = Vec::new();
+        if let Some(long) = text.strip_prefix("--") {
+            match long.split_once('=') {
+                // curl itself takes no `--opt=value`, but people write it.
+                Some((name, value)) if WITH_VALUE.contains(&name) => {
+                    options.push((name.to_owned(), Some(value.to_owned())))
+                }
+                _ => options.push((long.to_owned(), None)),
+            }
+        } else {
+            let cluster: Vec<char> = text[1..].chars().collect();
+            for (k, c) in cluster.iter().enumerate() {
+                let name = long_name(*c).ok_or_else(|| {
+                    Positioned::at(word, format!("unknown curl option `-{c}` in `{text}`"))
+                })?;
+                if WITH_VALUE.contains(&name) {
+                    let attached: String = cluster[k + 1..].iter().collect();
+                    options.push((name.to_owned(), (!attached.is_empty()).then_some(attached)));
+                    break;
+                }
+                options.push((name.to_owned(), None));
+            }
+        }
+        for (name, attached) in options {
+            // Errors about a value point at the value.
+            let (value, at) = if WITH_VALUE.contains(&name.as_str()) {
+                match attached {
+                    Some(v) => (Some(v), word),
+                    None => {
+                        let next = words.next().ok_or_else(|| {
+                            Positioned::at(word, format!("`{text}` expects a value after it"))
+                        })?;
+                        (Some(next.text.clone()), next)
+                    }
+                }
+            } else {
+                (None, word)
+            };
+            apply(&mut parsed, &name, value, (word, at), dir, warnings)?;
+        }
+    }
+    if parsed.urls.is_empty() {
+        return Err(Positioned::new(
+            line,
+            1,
+            "this curl command has no URL: expected one like `curl https://api.example.com/items`",
+        ));
+    }
+    parsed.finish(line)
+}
+
+fn apply(
+    p: &mut Parsed,
+    name: &str,
+    value: Option<String>,
+    (option, word): (&Word, &Word),
+    dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<(), Positioned> {
+    let value = value.unwrap_or_default();
+    match name {
+        "request" => p.method = Some(value.to_ascii_uppercase()),
+        "header" => {
+            if let Some((k, v)) = value.split_once(':') {
+                if !v.trim().is_empty() {
+                    p.headers.push((k.trim().to_owned(), v.trim().to_owned()));
+                }
+                // `Name:` with nothing after it removes a header curl adds.
+            } else if let Some(k) = value.strip_suffix(';') {
+                p.headers.push((k.trim().to_owned(), String::new()));
+            } else {
+                return Err(Positioned::at(
+                    word,
+                    format!("header {value:?} has no `:`: expected `Name: value`"),
+                ));
+            }
+        }
+        "data" | "data-ascii" | "data-binary" => {
+            let data = match value.strip_prefix('@') {
+                Some(file) => {
+                    let text = read_file(dir, file, word)?;
+                    if name == "data-binary" {
+                        literal(&text)
+                    } else {
+                        literal(&text.replace(['\r', '\n'], ""))
+                    }
+                }
+                None => value,
+            };
+            p.data.push(data);
+        }
+        "data-raw" => p.data.push(value),
+        "data-urlencode" => p.data.push(urlencode_data(&value, word)?),
+        "json" => {
+            let data = match value.strip_prefix('@') {
+                Some(file) => literal(&read_file(dir, file, word)?),
+                None => value,
+            };
+            p.json.push(data);
+        }
+        "url" => p.urls.push(Word {
+            text: value,
+            ..word.clone()
+        }),
+        "user-agent" => p.headers.push(("User-Agent".into(), value)),
+        "referer" => p.headers.push(("Referer".into(), value)),
+        "cookie" => {
+            if !value.contains('=') {
+                return Err(Positioned::at(
+                    word,
+                    format!(
+                        "`-b {value}` reads cookies from a file: put them inline as `-b 'name=value'`"
+                    ),
+                ));
+            }
+            p.headers.push(("Cookie".into(), value));
+        }
+        "user" => {
+            if word_has_var(&value) {
+                return Err(Positioned::at(
+                    word,
+                    "`-u` with a shell variable cannot be encoded ahead of time: use `-H \"Authorization: Basic …\"` or `-H \"Authorization: Bearer ${TOKEN}\"`",
+                ));
+            }
+            let credentials = value.replace("$${", "${");
+            if !credentials.contains(':') {
+                warnings.push(format!(
+                    "line {}: `-u {credentials}` has no password; sent as `{credentials}:`",
+                    word.line
+                ));
+            }
+            let credentials = if credentials.contains(':') {
+                credentials
+            } else {
+                format!("{credentials}:")
+            };
+            p.headers
+                .push(("Authorization".into(), basic_auth(&credentials)));
+        }
+        "oauth2-bearer" => p
+            .headers
+            .push(("Authorization".into(), format!("Bearer {value}"))),
+        "max-time" => {
+            let secs: f64 = value.parse().map_err(|_| {
+                Positioned::at(
+                    word,
+                    format!("`--max-time {value}`: expected a number of seconds"),
+                )
+            })?;
+            p.timeout_s = Some(secs);
+        }
+        "get" => p.get = true,
+        "head" => p.head = true,
+        "form" | "form-string" => {
+            return Err(Positioned::at(
+                option,
+                "`-F`/`--form` sends multipart bodies, which ratebench batches do not support",
+            ));
+        }
+        "upload-file" => {
+            return Err(Positioned::at(
+                option,
+                "`-T`/`--upload-file` is not supported: use `--data-binary @FILE`",
+            ));
+        }
+        "range" => p.headers.push(("Range".into(), format!("bytes={value}"))),
+        "config" => {
+            return Err(Positioned::at(
+                option,
+                "`-K`/`--config` files are not supported",
+            ));
+        }
+        n if QUIET.contains(&n) => {}
+        n => match IGNORED.iter().find(|(o, _)| *o == n) {
+            Some((_, why)) => {
+                warnings.push(format!("line {}: ignored `--{n}`: {why}", option.line))
+            }
+            None => {
+                return Err(Positioned::at(
+                    option,
+                    format!(
+                        "unknown curl option `--{n}`: remove it or tell us at the issue tracker"
+                    ),
+                ));
+            }
+        },
+    }
+    Ok(())
+}
+
+fn word_has_var(text: &str) -> bool {
+    text.replace("$${", "").contains("${")
+}
+
+fn read_file(dir: &Path, file: &str, word: &Word) -> Result<String, Positioned> {
+    let path = dir.join(file);
+    std::fs::read_to_string(&path).map_err(|e| {
+        Positioned::at(
+            word,
+            format!("cannot read {} (named by `@{file}`): {e}", path.display()),
+        )
+    })
+}
+
+/// `--data-urlencode` in its forms: `content`, `=content`, `name=content`.
+fn urlencode_data(value: &str, word: &Word) -> Result<String, Positioned> {
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    if let Some(rest) = value.strip_prefix('=') {
+        return Ok(encode(rest));
+    }
+    match value.split_once('=') {
+        Some((name, content)) => Ok(format!("{name}={}", encode(content))),
+        None if value.contains('@') => Err(Positioned::at(
+            word,
+            "`--data-urlencode` reading a file is not supported: put the content inline",
+        )),
+        None => Ok(encode(value)),
+    }
+}
+
+impl Parsed {
+    fn finish(self, line: usize) -> Result<Vec<Request>, Positioned> {
+        let mut headers = self.headers;
+        let mut url_query: Option<String> = None;
+        let body = if !self.json.is_empty() {
+            let text = self.json.concat();
+            if header(&headers, "content-type").is_none() {
+                headers.push(("Content-Type".into(), "application/json".into()));
+            }
+            if header(&headers, "accept").is_none() {
+                headers.push(("Accept".into(), "application/json".into()));
+            }
+            body_from(&text, Some("application/json"))
+        } else if !self.data.is_empty() {
+            let text = self.data.join("&");
+            if self.get {
+                url_query = Some(text);
+                Body::None
+            } else {
+                let ct = header(&headers, "content-type")
+                    .unwrap_or("application/x-www-form-urlencoded")
+                    .to_owned();
+                body_from(&text, Some(&ct))
+            }
+        } else {
+            Body::None
+        };
+        let method = match self.method {
+            Some(m) => m,
+            None if self.head => "HEAD".into(),
+            None if !matches!(body, Body::None) => "POST".into(),
+            None => "GET".into(),
+        };
+        let mut requests = Vec::new();
+        for url in self.urls {
+            let mut text = url.text.clone();
+            if !text.contains("://") {
+                // curl assumes http:// for a bare host.
+                text = format!("http://{text}");
+            }
+            if let Some(q) = &url_query {
+                text.push(if text.contains('?') { '&' } else { '?' });
+                text.push_str(q);
+            }
+            requests.push(Request {
+                name: None,
+                method: method.clone(),
+                url: text,
+                headers: headers.clone(),
+                body: body.clone(),
+                timeout_s: self.timeout_s,
+                line,
+            });
+        }
+        Ok(requests)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<Vec<String>> {
+        split(text)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.words.into_iter().map(|w| w.text).collect())
+            .collect()
+    }
+
+    #[test]
+    fn quoting_as_bash_reads_it() {
+        assert_eq!(
+            words(r#"curl 'a b' "c \"d\" \$e" f\ g $'h\n\'i\x41' "${T}x" '$NOT' "$1""#),
+            [[
+                "curl",
+                "a b",
+                "c \"d\" $e",
+                "f g",
+                "h\n'iA",
+                "${T}x",
+                "$NOT",
+                "$1"
+            ]]
+        );
+    }
+
+    #[test]
+    fn continuations_comments_and_several_commands() {
+        let text = "# list\ncurl https://a/1 \\\n  -H 'X: 1'\ncurl https://a/2 | jq .\n";
+        assert_eq!(
+            words(text),
+            [
+                vec!["curl", "https://a/1", "-H", "X: 1"],
+                vec!["curl", "https://a/2"]
+            ]
+        );
+    }
+
+    #[test]
+    fn literal_dollar_brace_is_escaped_for_the_batch() {
+        assert_eq!(words(r#"curl 'x${y}'"#), [["curl", "x$${y}"]]);
+    }
+
+    #[test]
+    fn unterminated_quote_points_at_the_quote() {
+        let e = split("curl 'https://a\n").unwrap_err();
+        assert_eq!((e.line, e.column), (1, 6));
+    }
+}

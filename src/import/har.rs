@@ -1,0 +1,146 @@
+//! HAR 1.2 recordings (a browser's "Save all as HAR") to requests.
+//!
+//! Parsed with the `har` crate's types, through serde_path_to_error so a
+//! broken file is reported with its line, column and field. Headers only a
+//! browser sends (HTTP/2 pseudo-headers, `Host`, `Sec-Fetch-*`, …) are
+//! dropped; cookies and authorization are dropped unless asked for.
+
+use std::path::Path;
+
+use har::v1_2;
+
+use super::vars::literal;
+use super::{Body, ImportOptions, Imported, Request, body_from};
+use crate::batch::BatchError;
+
+/// Request headers a browser adds on its own, which a batch must not copy
+/// (the client sets them, or they describe the browser's connection).
+fn browser_only(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with(':')
+        || lower.starts_with("sec-")
+        || matches!(
+            lower.as_str(),
+            "host"
+                | "connection"
+                | "content-length"
+                | "keep-alive"
+                | "transfer-encoding"
+                | "te"
+                | "upgrade"
+                | "accept-encoding"
+                | "upgrade-insecure-requests"
+                | "priority"
+                | "dnt"
+                | "pragma"
+                | "cache-control"
+                | "if-none-match"
+                | "if-modified-since"
+        )
+}
+
+fn is_auth(name: &str) -> bool {
+    name.eq_ignore_ascii_case("cookie") || name.eq_ignore_ascii_case("authorization")
+}
+
+/// Imports the entries of a HAR.
+pub fn import(text: &str, path: &Path, options: &ImportOptions) -> Result<Imported, BatchError> {
+    let har: har::Har = crate::batch::deserialize_json(text, path)?;
+    let entries = match har.log {
+        har::Spec::V1_2(log) => log.entries,
+        har::Spec::V1_3(_) => {
+            return Err(BatchError::new(
+                path,
+                "this is a HAR 1.3 draft file: expected HAR 1.2, as browsers export it",
+            )
+            .field("log.version"));
+        }
+    };
+    let lines = entry_lines(text);
+    let mut imported = Imported {
+        requests: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let (mut not_http, mut filtered, mut auth_dropped) = (0, 0, 0);
+    for (i, entry) in entries.into_iter().enumerate() {
+        let v1_2::Request {
+            method,
+            url,
+            headers,
+            post_data,
+            ..
+        } = entry.request;
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            not_http += 1;
+            continue;
+        }
+        let method = method.to_ascii_uppercase();
+        let wanted_url = options.filter_url.as_ref().is_none_or(|r| r.is_match(&url));
+        let wanted_method = options.methods.as_ref().is_none_or(|m| m.contains(&method));
+        if !(wanted_url && wanted_method) {
+            filtered += 1;
+            continue;
+        }
+        let mut kept = Vec::new();
+        for h in headers {
+            if browser_only(&h.name) {
+                continue;
+            }
+            if is_auth(&h.name) && !options.keep_auth {
+                auth_dropped += 1;
+                continue;
+            }
+            kept.push((h.name, literal(&h.value)));
+        }
+        let body = match post_data {
+            None => Body::None,
+            Some(data) => match (data.text, data.params) {
+                (Some(text), _) if !text.is_empty() => {
+                    body_from(&literal(&text), Some(&data.mime_type))
+                }
+                (_, Some(params)) if !params.is_empty() => Body::Form(
+                    params
+                        .into_iter()
+                        .map(|p| (literal(&p.name), literal(&p.value.unwrap_or_default())))
+                        .collect(),
+                ),
+                _ => Body::None,
+            },
+        };
+        imported.requests.push(Request {
+            name: None,
+            method,
+            url: literal(&url),
+            headers: kept,
+            body,
+            timeout_s: None,
+            line: lines.get(i).copied().unwrap_or(1),
+        });
+    }
+    if not_http > 0 {
+        imported.warnings.push(format!(
+            "skipped {not_http} entries that are not http(s) (data:, blob:, extensions)"
+        ));
+    }
+    if filtered > 0 {
+        imported.warnings.push(format!(
+            "skipped {filtered} entries that --filter-url or --methods left out"
+        ));
+    }
+    if auth_dropped > 0 {
+        imported.warnings.push(format!(
+            "dropped {auth_dropped} Cookie and Authorization headers (--keep-auth keeps them)"
+        ));
+    }
+    Ok(imported)
+}
+
+/// The line each entry starts on, best effort (for error messages about
+/// the batch the import becomes): the lines holding `"request"` keys.
+fn entry_lines(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("\"request\""))
+        .map(|(i, _)| i + 1)
+        .collect()
+}

@@ -1,0 +1,334 @@
+//! `.http` / `.rest` files (JetBrains HTTP Client, VS Code REST Client).
+//!
+//! A parser of our own: the crate for the job (rest_parser 0.1.7) needs an
+//! `HTTP/1.1` on every request line, which most files leave out, drops the
+//! `Authorization` header, truncates `### names with spaces`, prints to
+//! stdout on bad input (which would garble the workbench) and reports no
+//! positions. The format is small: requests separated by `###`, `@var =
+//! value` definitions, `{{var}}` uses, `#`/`//` comments, `# @name` labels,
+//! a request line, headers, a blank line and a body.
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+
+use super::vars::{Resolved, resolve};
+use super::{Imported, Request, body_from, header};
+use crate::batch::BatchError;
+
+const METHODS: &[&str] = &[
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE",
+];
+
+/// One request as written, its lines still raw.
+#[derive(Debug, Default)]
+struct Block {
+    name: Option<String>,
+    line: usize,
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Vec<String>,
+}
+
+/// Imports every request of an `.http` file.
+pub fn import(text: &str, path: &Path) -> Result<Imported, BatchError> {
+    let (blocks, variables) =
+        parse(text).map_err(|(line, column, m)| BatchError::new(path, m).at(line, column))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let lookup = |name: &str| variables.get(name).cloned();
+    let mut imported = Imported {
+        requests: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut from_env: Vec<String> = Vec::new();
+    for block in blocks {
+        let label = block
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{} {}", block.method, block.url));
+        let mut fields = Vec::new();
+        let mut resolve_field = |text: &str| -> Result<String, String> {
+            let Resolved {
+                text,
+                from_env: names,
+            } = resolve(text, &lookup)?;
+            fields.extend(names);
+            Ok(text)
+        };
+        let converted = (|| -> Result<Result<Request, String>, BatchError> {
+            let url = match resolve_field(&block.url) {
+                Ok(u) => u,
+                Err(dynamic) => return Ok(Err(dynamic)),
+            };
+            let mut headers = Vec::new();
+            for (k, v) in &block.headers {
+                match resolve_field(v) {
+                    Ok(v) => headers.push((k.clone(), v)),
+                    Err(dynamic) => return Ok(Err(dynamic)),
+                }
+            }
+            let raw_body = block.body.join("\n");
+            let raw_body = match body_file(&raw_body, dir) {
+                Some(Ok(text)) => text,
+                Some(Err(m)) => {
+                    return Err(BatchError::new(path, m).line(block.line));
+                }
+                None => raw_body,
+            };
+            let body = if raw_body.trim().is_empty() {
+                super::Body::None
+            } else {
+                match resolve_field(&raw_body) {
+                    Ok(b) => body_from(&b, header(&headers, "content-type")),
+                    Err(dynamic) => return Ok(Err(dynamic)),
+                }
+            };
+            let url = absolute(url, &headers);
+            Ok(Ok(Request {
+                name: block.name.as_deref().map(super::vars::literal),
+                method: block.method.clone(),
+                url,
+                headers: headers
+                    .into_iter()
+                    .filter(|(k, _)| !k.eq_ignore_ascii_case("host"))
+                    .collect(),
+                body,
+                timeout_s: None,
+                line: block.line,
+            }))
+        })()?;
+        match converted {
+            Ok(request) => {
+                for name in fields {
+                    if !from_env.contains(&name) {
+                        from_env.push(name);
+                    }
+                }
+                imported.requests.push(request);
+            }
+            Err(dynamic) => imported.warnings.push(format!(
+                "line {}: skipped `{label}`: `{dynamic}` is a value the editor generates, which a batch cannot",
+                block.line
+            )),
+        }
+    }
+    if !from_env.is_empty() {
+        imported.warnings.push(format!(
+            "variables the file does not define are read from the environment when the batch loads: {}",
+            from_env.join(", ")
+        ));
+    }
+    Ok(imported)
+}
+
+/// A body that is a file reference (`< ./body.json`): the file's text.
+fn body_file(body: &str, dir: &Path) -> Option<Result<String, String>> {
+    let rest = body.trim().strip_prefix('<')?;
+    let file = rest.trim_start_matches('@').trim();
+    if file.is_empty() || file.contains('\n') {
+        return None;
+    }
+    let path = dir.join(file);
+    Some(
+        std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read the body file {}: {e}", path.display())),
+    )
+}
+
+/// A URL written as a path takes its host from the `Host` header.
+fn absolute(url: String, headers: &[(String, String)]) -> String {
+    if url.contains("://") || url.starts_with("${") {
+        return url;
+    }
+    match (url.starts_with('/'), header(headers, "host")) {
+        (true, Some(host)) => format!("http://{host}{url}"),
+        _ => format!("http://{url}"),
+    }
+}
+
+type Parsed = (Vec<Block>, IndexMap<String, String>);
+
+/// Splits the file into requests and file variables; an error is a line,
+/// a column and a message.
+fn parse(text: &str) -> Result<Parsed, (usize, usize, String)> {
+    #[derive(PartialEq)]
+    enum Part {
+        Before,
+        Headers,
+        Body,
+    }
+    let mut blocks = Vec::new();
+    let mut variables = IndexMap::new();
+    let mut block = Block::default();
+    let mut part = Part::Before;
+    let mut pending_name: Option<String> = None;
+
+    let finish = |block: &mut Block, blocks: &mut Vec<Block>| {
+        let mut done = std::mem::take(block);
+        if done.method.is_empty() {
+            return;
+        }
+        while done.body.last().is_some_and(|l| l.trim().is_empty()) {
+            done.body.pop();
+        }
+        blocks.push(done);
+    };
+
+    for (i, raw) in text.lines().enumerate() {
+        let number = i + 1;
+        let line = raw.trim_end_matches('\r');
+        let trimmed = line.trim();
+        if let Some(rest) = trimmed.strip_prefix("###") {
+            finish(&mut block, &mut blocks);
+            part = Part::Before;
+            let name = rest.trim();
+            pending_name = (!name.is_empty()).then(|| name.to_owned());
+            continue;
+        }
+        match part {
+            Part::Before => {
+                if trimmed.is_empty() {
+                    continue;
+                }
+                if let Some(comment) = trimmed
+                    .strip_prefix('#')
+                    .or_else(|| trimmed.strip_prefix("//"))
+                {
+                    let comment = comment.trim();
+                    if let Some(name) = comment.strip_prefix("@name") {
+                        let name = name.trim_start_matches([' ', '=']).trim();
+                        if !name.is_empty() {
+                            pending_name = Some(name.to_owned());
+                        }
+                    }
+                    continue;
+                }
+                if let Some(def) = trimmed.strip_prefix('@') {
+                    let Some((name, value)) = def.split_once('=') else {
+                        return Err((
+                            number,
+                            1,
+                            format!(
+                                "expected a variable definition `@name = value`, found {trimmed:?}"
+                            ),
+                        ));
+                    };
+                    variables.insert(name.trim().to_owned(), value.trim().to_owned());
+                    continue;
+                }
+                let (method, url) = request_line(trimmed)
+                    .map_err(|m| (number, line.len() - line.trim_start().len() + 1, m))?;
+                block = Block {
+                    name: pending_name.take(),
+                    line: number,
+                    method,
+                    url,
+                    ..Block::default()
+                };
+                part = Part::Headers;
+            }
+            Part::Headers => {
+                if trimmed.is_empty() {
+                    part = Part::Body;
+                } else if (trimmed.starts_with('?') || trimmed.starts_with('&'))
+                    && block.headers.is_empty()
+                {
+                    // A query continued on its own lines.
+                    block.url.push_str(trimmed);
+                } else if trimmed.starts_with('#') || trimmed.starts_with("//") {
+                    continue;
+                } else if let Some((name, value)) = trimmed.split_once(':') {
+                    let name = name.trim();
+                    if name.is_empty() || name.contains(char::is_whitespace) {
+                        return Err((
+                            number,
+                            1,
+                            format!("expected a header `Name: value`, found {trimmed:?}"),
+                        ));
+                    }
+                    block
+                        .headers
+                        .push((name.to_owned(), value.trim().to_owned()));
+                } else {
+                    return Err((
+                        number,
+                        1,
+                        format!(
+                            "expected a header `Name: value` (or a blank line before the body), found {trimmed:?}"
+                        ),
+                    ));
+                }
+            }
+            Part::Body => {
+                // A response handler (`> {% … %}`, `> file.js`) or response
+                // reference (`<> file`) ends the body; it is the editor's.
+                if trimmed.starts_with("> ")
+                    || trimmed.starts_with(">>")
+                    || trimmed.starts_with("<>")
+                {
+                    part = Part::Before;
+                    finish(&mut block, &mut blocks);
+                    continue;
+                }
+                block.body.push(line.to_owned());
+            }
+        }
+    }
+    finish(&mut block, &mut blocks);
+    Ok((blocks, variables))
+}
+
+/// `METHOD URL [HTTP/1.1]` or a bare URL (GET).
+fn request_line(line: &str) -> Result<(String, String), String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let version = |w: &str| w.to_ascii_uppercase().starts_with("HTTP/");
+    match words.as_slice() {
+        [method] if METHODS.contains(method) => Err(format!("expected a URL after `{method}`")),
+        [url] => Ok(("GET".into(), (*url).to_owned())),
+        [first, url] if version(url) => Ok(("GET".into(), (*first).to_owned())),
+        [method, url] | [method, url, _] if METHODS.contains(method) => {
+            if let [_, _, v] = words.as_slice()
+                && !version(v)
+            {
+                return Err(format!(
+                    "expected `HTTP/1.1` or nothing after the URL, found {v:?}"
+                ));
+            }
+            Ok(((*method).to_owned(), (*url).to_owned()))
+        }
+        [method, ..]
+            if method.chars().all(|c| c.is_ascii_alphabetic()) && !method.contains('.') =>
+        {
+            Err(format!(
+                "unknown method `{method}`: expected one of {} followed by a URL",
+                METHODS.join(", ")
+            ))
+        }
+        _ => Err(format!(
+            "expected a request line `METHOD URL`, found {line:?}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_lines_with_and_without_method_and_version() {
+        assert_eq!(
+            request_line("https://a/x").unwrap(),
+            ("GET".into(), "https://a/x".into())
+        );
+        assert_eq!(
+            request_line("POST {{host}}/x HTTP/1.1").unwrap(),
+            ("POST".into(), "{{host}}/x".into())
+        );
+        assert!(
+            request_line("FETCH /x")
+                .unwrap_err()
+                .contains("unknown method `FETCH`")
+        );
+    }
+}

@@ -1,0 +1,251 @@
+//! Importers: requests written for other tools, turned into a batch.
+//!
+//! ```text
+//!  curl lines │ .http file │ HAR │ Postman v2.1 ──importer──▶ [Request] ──▶ batch JSON
+//! ```
+//! Every importer produces the same [`Request`]s, which become the JSON
+//! object form of a batch: `ratebench import` writes it for the user to
+//! edit, and the loader opens these formats directly through the same path.
+//! Literal text is escaped for the batch syntax (`${` becomes `$${`), so only
+//! what the source meant as a variable is read from the environment.
+
+pub mod curl;
+pub mod har;
+pub mod http;
+pub mod postman;
+mod vars;
+
+use std::path::Path;
+
+use serde_json::{Map, Value, json};
+
+use crate::batch::BatchError;
+
+/// The formats ratebench imports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Source {
+    /// curl command lines, one per line or backslash-continued.
+    Curl,
+    /// A JetBrains / VS Code REST Client `.http` or `.rest` file.
+    Http,
+    /// An HTTP Archive 1.2, as browsers export it.
+    Har,
+    /// A Postman Collection v2.1.
+    Postman,
+}
+
+impl Source {
+    /// The format a file name implies, if it implies an imported one.
+    pub fn from_path(path: &Path) -> Option<Self> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        let ext = name.rsplit('.').next()?;
+        match ext {
+            "curl" => Some(Source::Curl),
+            "http" | "rest" => Some(Source::Http),
+            "har" => Some(Source::Har),
+            _ if name.ends_with(".postman_collection.json") => Some(Source::Postman),
+            _ => None,
+        }
+    }
+
+    /// Recognises an imported format by content, for files whose extension
+    /// says only `.json` or `.txt`: a HAR's top-level `log`, a Postman
+    /// collection's schema address, a list of curl commands.
+    pub fn sniff(text: &str) -> Option<Self> {
+        let trimmed = text.trim_start();
+        if let Some(object) = trimmed.strip_prefix('{') {
+            if object.trim_start().starts_with("\"log\"") {
+                return Some(Source::Har);
+            }
+            let mut end = trimmed.len().min(64 * 1024);
+            while !trimmed.is_char_boundary(end) {
+                end -= 1;
+            }
+            let head = &trimmed[..end];
+            if head.contains("schema.getpostman.com") || head.contains("\"_postman_id\"") {
+                return Some(Source::Postman);
+            }
+            return None;
+        }
+        let first = trimmed
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))?;
+        let first = first.strip_prefix("$ ").unwrap_or(first);
+        (first.starts_with("curl ") || first == "curl").then_some(Source::Curl)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Curl => "curl",
+            Source::Http => "http",
+            Source::Har => "har",
+            Source::Postman => "postman",
+        }
+    }
+}
+
+/// Choices the importers take beyond the file itself.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// HAR: keep only entries whose URL matches.
+    pub filter_url: Option<regex::Regex>,
+    /// HAR: keep only these methods (upper case).
+    pub methods: Option<Vec<String>>,
+    /// HAR: keep Cookie and Authorization headers (dropped by default: a
+    /// recording's session is rarely what a batch should send).
+    pub keep_auth: bool,
+}
+
+/// One imported request, in batch syntax (literal `${` already escaped).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub name: Option<String>,
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Body,
+    /// Per-request timeout in seconds (curl `--max-time`).
+    pub timeout_s: Option<f64>,
+    /// Where in the source it was written (1-based line), for errors.
+    pub line: usize,
+}
+
+/// An imported body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    None,
+    Text(String),
+    Json(Value),
+    Form(Vec<(String, String)>),
+}
+
+/// The result of an import: the batch and what the user should know.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    pub requests: Vec<Request>,
+    /// Things skipped or changed on the way, one sentence each.
+    pub warnings: Vec<String>,
+}
+
+impl Imported {
+    /// The batch in its JSON object form.
+    pub fn to_batch(&self) -> Value {
+        let requests = self.requests.iter().map(Request::to_entry).collect();
+        json!({ "requests": Value::Array(requests) })
+    }
+
+    /// The batch as the pretty JSON text `ratebench import` writes.
+    pub fn to_json_text(&self) -> String {
+        let mut text =
+            serde_json::to_string_pretty(&self.to_batch()).expect("a Value always serialises");
+        text.push('\n');
+        text
+    }
+}
+
+impl Request {
+    /// The entry's object form in a batch file.
+    pub fn to_entry(&self) -> Value {
+        let mut entry = Map::new();
+        if let Some(name) = &self.name {
+            entry.insert("name".into(), json!(name));
+        }
+        if self.method != "GET" {
+            entry.insert("method".into(), json!(self.method));
+        }
+        entry.insert("url".into(), json!(self.url));
+        if !self.headers.is_empty() {
+            let mut headers = Map::new();
+            for (name, value) in &self.headers {
+                // The batch holds one value per name: join repeats as HTTP does.
+                let joined = match headers.get(name).and_then(Value::as_str) {
+                    Some(prev) if name.eq_ignore_ascii_case("cookie") => format!("{prev}; {value}"),
+                    Some(prev) => format!("{prev}, {value}"),
+                    None => value.clone(),
+                };
+                headers.insert(name.clone(), json!(joined));
+            }
+            entry.insert("headers".into(), Value::Object(headers));
+        }
+        match &self.body {
+            Body::None => {}
+            Body::Text(text) => {
+                entry.insert("body".into(), json!(text));
+            }
+            Body::Json(value) => {
+                entry.insert("json".into(), value.clone());
+            }
+            Body::Form(pairs) => {
+                let form: Map<String, Value> =
+                    pairs.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+                entry.insert("form".into(), Value::Object(form));
+            }
+        }
+        if let Some(t) = self.timeout_s {
+            entry.insert("timeout".into(), json!(format!("{t}s")));
+        }
+        Value::Object(entry)
+    }
+}
+
+/// Imports `text` (read from `path`, which names it in errors and anchors
+/// relative file references) as `source`.
+pub fn import(
+    source: Source,
+    text: &str,
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<Imported, BatchError> {
+    let imported = match source {
+        Source::Curl => curl::import(text, path)?,
+        Source::Http => http::import(text, path)?,
+        Source::Har => har::import(text, path, options)?,
+        Source::Postman => postman::import(text, path)?,
+    };
+    if imported.requests.is_empty() {
+        let mut message = format!("no requests found in this {} file", source.name());
+        if let Some(first) = imported.warnings.first() {
+            message.push_str(&format!(" ({first})"));
+        }
+        return Err(BatchError::new(path, message));
+    }
+    Ok(imported)
+}
+
+/// A body from text and its content type: JSON when the type says JSON and
+/// the text parses, a form when it says form-urlencoded, else the text.
+/// `literal` escapes text for the batch syntax; `text` is already escaped.
+pub(crate) fn body_from(text: &str, content_type: Option<&str>) -> Body {
+    let ct = content_type.unwrap_or("").to_ascii_lowercase();
+    if ct.contains("json")
+        && let Ok(value) = serde_json::from_str::<Value>(text)
+    {
+        return Body::Json(value);
+    }
+    if ct.starts_with("application/x-www-form-urlencoded") && !text.contains(['\n', ' ']) {
+        return Body::Form(
+            url::form_urlencoded::parse(text.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        );
+    }
+    Body::Text(text.to_owned())
+}
+
+/// The value of header `name` (any case) among `headers`.
+pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// `Authorization: Basic …` for `user:password`.
+pub(crate) fn basic_auth(credentials: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(credentials)
+    )
+}

@@ -1,0 +1,404 @@
+//! Postman Collection v2.1 to requests.
+//!
+//! Parsed with the `postman_collection` crate's v2.1 types (through
+//! serde_path_to_error, for positions). Folders are walked in order and
+//! named into each request (`Folder / Request`); auth is inherited from the
+//! nearest folder or the collection; collection variables are substituted
+//! and the rest (a Postman environment's) are read from the process
+//! environment. Scripts cannot run here and are reported.
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+use postman_collection::v2_1_0 as pm;
+use serde_json::Value;
+
+use super::vars::{Resolved, resolve};
+use super::{Body, Imported, Request, basic_auth, body_from, header};
+use crate::batch::BatchError;
+
+/// Imports every request of a collection.
+pub fn import(text: &str, path: &Path) -> Result<Imported, BatchError> {
+    let spec: pm::Spec = crate::batch::deserialize_json(text, path)?;
+    if !spec.info.schema.contains("v2.1") {
+        return Err(BatchError::new(
+            path,
+            format!(
+                "collection schema {:?}: expected a Postman Collection v2.1 (export it as \"Collection v2.1\")",
+                spec.info.schema
+            ),
+        )
+        .field("info.schema"));
+    }
+    let mut walk = Walk {
+        variables: IndexMap::new(),
+        imported: Imported {
+            requests: Vec::new(),
+            warnings: Vec::new(),
+        },
+        from_env: Vec::new(),
+        scripts: 0,
+        lines: request_lines(text),
+    };
+    for v in spec.variable.iter().flatten() {
+        walk.add_variable(v);
+    }
+    walk.scripts += count_scripts(spec.event.as_deref());
+    walk.items(&spec.item, &[], spec.auth.as_ref());
+    let mut imported = walk.imported;
+    if walk.scripts > 0 {
+        imported.warnings.push(format!(
+            "skipped {} pre-request and test scripts: ratebench sends the requests as they are written",
+            walk.scripts
+        ));
+    }
+    if !walk.from_env.is_empty() {
+        imported.warnings.push(format!(
+            "variables the collection does not define are read from the environment when the batch loads: {}",
+            walk.from_env.join(", ")
+        ));
+    }
+    Ok(imported)
+}
+
+struct Walk {
+    variables: IndexMap<String, String>,
+    imported: Imported,
+    from_env: Vec<String>,
+    scripts: usize,
+    lines: Vec<usize>,
+}
+
+fn count_scripts(events: Option<&[pm::Event]>) -> usize {
+    events
+        .into_iter()
+        .flatten()
+        .filter(|e| e.disabled != Some(true) && e.script.as_ref().is_some_and(|s| s.exec.is_some()))
+        .count()
+}
+
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+impl Walk {
+    fn add_variable(&mut self, v: &pm::Variable) {
+        if v.disabled == Some(true) {
+            return;
+        }
+        if let (Some(key), Some(value)) = (v.key.as_ref().or(v.id.as_ref()), v.value.as_ref()) {
+            self.variables.insert(key.clone(), value_text(value));
+        }
+    }
+
+    fn items(&mut self, items: &[pm::Items], folders: &[String], auth: Option<&pm::Auth>) {
+        for item in items {
+            match item {
+                pm::Items::ItemGroup(group) => {
+                    self.scripts += count_scripts(group.event.as_deref());
+                    for v in group.variable.iter().flatten() {
+                        self.add_variable(v);
+                    }
+                    let mut path = folders.to_vec();
+                    path.push(group.name.clone().unwrap_or_else(|| "folder".into()));
+                    self.items(&group.item, &path, group.auth.as_ref().or(auth));
+                }
+                pm::Items::Item(item) => {
+                    self.scripts += count_scripts(item.event.as_deref());
+                    let mut name = folders.to_vec();
+                    name.push(item.name.clone().unwrap_or_else(|| "request".into()));
+                    let name = name.join(" / ");
+                    let line = self
+                        .lines
+                        .get(self.imported.requests.len())
+                        .copied()
+                        .unwrap_or(1);
+                    match self.request(&item.request, auth, &name, line) {
+                        Ok(Some(request)) => self.imported.requests.push(request),
+                        Ok(None) => {}
+                        Err(dynamic) => self.imported.warnings.push(format!(
+                            "skipped `{name}`: `{dynamic}` is a value Postman generates, which a batch cannot"
+                        )),
+                    }
+                }
+            }
+        }
+    }
+
+    fn resolve(&mut self, text: &str) -> Result<String, String> {
+        let variables = &self.variables;
+        let Resolved { text, from_env } = resolve(text, &|n| variables.get(n).cloned())?;
+        for name in from_env {
+            if !self.from_env.contains(&name) {
+                self.from_env.push(name);
+            }
+        }
+        Ok(text)
+    }
+
+    /// The request, `None` when it cannot be sent (reported), or the
+    /// dynamic variable that stopped it.
+    fn request(
+        &mut self,
+        request: &pm::RequestUnion,
+        inherited: Option<&pm::Auth>,
+        name: &str,
+        line: usize,
+    ) -> Result<Option<Request>, String> {
+        let request = match request {
+            pm::RequestUnion::String(url) => {
+                return Ok(Some(Request {
+                    name: Some(super::vars::literal(name)),
+                    method: "GET".into(),
+                    url: self.resolve(url)?,
+                    headers: vec![],
+                    body: Body::None,
+                    timeout_s: None,
+                    line,
+                }));
+            }
+            pm::RequestUnion::RequestClass(r) => r,
+        };
+        let Some(url) = request.url.as_ref().map(url_text) else {
+            self.imported
+                .warnings
+                .push(format!("skipped `{name}`: it has no URL"));
+            return Ok(None);
+        };
+        let mut url = self.resolve(&url)?;
+        let mut headers = Vec::new();
+        match &request.header {
+            Some(pm::HeaderUnion::HeaderArray(list)) => {
+                for h in list.iter().filter(|h| h.disabled != Some(true)) {
+                    headers.push((h.key.clone(), self.resolve(&h.value)?));
+                }
+            }
+            Some(pm::HeaderUnion::String(raw)) => {
+                for line in raw.lines() {
+                    if let Some((k, v)) = line.split_once(':') {
+                        headers.push((k.trim().to_owned(), self.resolve(v.trim())?));
+                    }
+                }
+            }
+            None => {}
+        }
+        match request.auth.as_ref().or(inherited) {
+            None => {}
+            Some(auth) => {
+                if let Some((k, v, in_query)) = self.auth(auth, name)? {
+                    if in_query {
+                        url.push(if url.contains('?') { '&' } else { '?' });
+                        url.push_str(&format!(
+                            "{}={}",
+                            url::form_urlencoded::byte_serialize(k.as_bytes()).collect::<String>(),
+                            v
+                        ));
+                    } else if header(&headers, &k).is_none() {
+                        headers.push((k, v));
+                    }
+                }
+            }
+        }
+        let body = match &request.body {
+            Some(body) if body.disabled != Some(true) => self.body(body, &mut headers, name)?,
+            _ => Body::None,
+        };
+        Ok(Some(Request {
+            name: Some(super::vars::literal(name)),
+            method: request
+                .method
+                .clone()
+                .unwrap_or_else(|| "GET".into())
+                .to_ascii_uppercase(),
+            url,
+            headers,
+            body,
+            timeout_s: None,
+            line,
+        }))
+    }
+
+    /// The header (or query parameter, when the flag is set) an auth
+    /// helper amounts to.
+    fn auth(
+        &mut self,
+        auth: &pm::Auth,
+        name: &str,
+    ) -> Result<Option<(String, String, bool)>, String> {
+        let attr = |list: &Option<Vec<pm::AuthAttribute>>, key: &str| -> Option<String> {
+            list.as_ref()?
+                .iter()
+                .find(|a| a.key == key)
+                .and_then(|a| a.value.as_ref())
+                .map(value_text)
+        };
+        Ok(match auth.auth_type {
+            pm::AuthType::Noauth => None,
+            pm::AuthType::Bearer => {
+                let token = attr(&auth.bearer, "token").unwrap_or_default();
+                Some((
+                    "Authorization".into(),
+                    format!("Bearer {}", self.resolve(&token)?),
+                    false,
+                ))
+            }
+            pm::AuthType::Basic => {
+                let user = attr(&auth.basic, "username").unwrap_or_default();
+                let pass = attr(&auth.basic, "password").unwrap_or_default();
+                let credentials = format!("{}:{}", self.resolve(&user)?, self.resolve(&pass)?);
+                if credentials.replace("$${", "").contains("${") {
+                    self.imported.warnings.push(format!(
+                        "`{name}`: basic auth built from environment variables cannot be encoded ahead of time; the header was left out"
+                    ));
+                    return Ok(None);
+                }
+                Some((
+                    "Authorization".into(),
+                    basic_auth(&credentials.replace("$${", "${")),
+                    false,
+                ))
+            }
+            pm::AuthType::Apikey => {
+                let key = attr(&auth.api_key, "key").unwrap_or_else(|| "X-API-Key".into());
+                let value = attr(&auth.api_key, "value").unwrap_or_default();
+                let in_query = attr(&auth.api_key, "in").as_deref() == Some("query");
+                Some((key, self.resolve(&value)?, in_query))
+            }
+            ref other => {
+                self.imported.warnings.push(format!(
+                    "`{name}`: {other:?} auth is not supported; the request is sent without it"
+                ));
+                None
+            }
+        })
+    }
+
+    fn body(
+        &mut self,
+        body: &pm::Body,
+        headers: &mut Vec<(String, String)>,
+        name: &str,
+    ) -> Result<Body, String> {
+        Ok(match body.mode {
+            Some(pm::Mode::Raw) | None => {
+                let raw = body.raw.clone().unwrap_or_default();
+                if raw.is_empty() {
+                    return Ok(Body::None);
+                }
+                let language = body
+                    .options
+                    .as_ref()
+                    .and_then(|o| o.pointer("/raw/language"))
+                    .and_then(Value::as_str);
+                if language == Some("json") && header(headers, "content-type").is_none() {
+                    headers.push(("Content-Type".into(), "application/json".into()));
+                }
+                let text = self.resolve(&raw)?;
+                body_from(&text, header(headers, "content-type"))
+            }
+            Some(pm::Mode::Urlencoded) => {
+                let mut pairs = Vec::new();
+                for p in body.urlencoded.iter().flatten() {
+                    if p.disabled != Some(true) {
+                        pairs.push((
+                            p.key.clone(),
+                            self.resolve(p.value.as_deref().unwrap_or(""))?,
+                        ));
+                    }
+                }
+                Body::Form(pairs)
+            }
+            Some(pm::Mode::Graphql) => {
+                let graphql = body.graphql.clone().unwrap_or(Value::Null);
+                let query = graphql.get("query").and_then(Value::as_str).unwrap_or("");
+                let variables = graphql
+                    .get("variables")
+                    .and_then(Value::as_str)
+                    .and_then(|v| serde_json::from_str::<Value>(v).ok())
+                    .unwrap_or(Value::Null);
+                let query = self.resolve(query)?;
+                Body::Json(serde_json::json!({ "query": query, "variables": variables }))
+            }
+            Some(pm::Mode::Formdata) | Some(pm::Mode::File) => {
+                self.imported.warnings.push(format!(
+                    "`{name}`: form-data and file bodies are not supported; the request is sent without a body"
+                ));
+                Body::None
+            }
+        })
+    }
+}
+
+/// A URL as text: its `raw` form, or put together from its parts.
+fn url_text(url: &pm::Url) -> String {
+    match url {
+        pm::Url::String(s) => s.clone(),
+        pm::Url::UrlClass(c) => {
+            let mut text = match &c.raw {
+                Some(raw) => raw.clone(),
+                None => {
+                    let host = match &c.host {
+                        Some(pm::Host::String(h)) => h.clone(),
+                        Some(pm::Host::StringArray(parts)) => parts.join("."),
+                        None => String::new(),
+                    };
+                    let path = match &c.path {
+                        Some(pm::UrlPath::String(p)) => p.trim_start_matches('/').to_owned(),
+                        Some(pm::UrlPath::UnionArray(parts)) => parts
+                            .iter()
+                            .map(|p| match p {
+                                pm::PathElement::String(s) => s.clone(),
+                                pm::PathElement::PathClass(c) => {
+                                    c.value.clone().unwrap_or_default()
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                            .join("/"),
+                        None => String::new(),
+                    };
+                    let scheme = c.protocol.clone().unwrap_or_else(|| "https".into());
+                    let port = c.port.as_ref().map(|p| format!(":{p}")).unwrap_or_default();
+                    let mut text = format!("{scheme}://{host}{port}/{path}");
+                    let query: Vec<String> = c
+                        .query
+                        .iter()
+                        .flatten()
+                        .filter(|q| q.disabled != Some(true))
+                        .filter_map(|q| {
+                            Some(format!(
+                                "{}={}",
+                                q.key.as_ref()?,
+                                q.value.clone().unwrap_or_default()
+                            ))
+                        })
+                        .collect();
+                    if !query.is_empty() {
+                        text.push('?');
+                        text.push_str(&query.join("&"));
+                    }
+                    text
+                }
+            };
+            // Path variables (`/users/:id`) take their values.
+            for v in c.variable.iter().flatten() {
+                if let (Some(key), Some(value)) = (&v.key, &v.value) {
+                    text = text.replace(&format!(":{key}"), &value_text(value));
+                }
+            }
+            text
+        }
+    }
+}
+
+/// The line each request starts on, best effort: lines with a `"request"` key.
+fn request_lines(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("\"request\""))
+        .map(|(i, _)| i + 1)
+        .collect()
+}
