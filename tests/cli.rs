@@ -748,3 +748,61 @@ async fn resume_with_retry_failed_sends_the_failures_again() {
     assert_eq!(records.len(), 6);
     assert!(records.iter().all(|r| r.ok));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_writes_a_har_with_what_was_sent_and_an_excel_workbook() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let batch = dir.path().join("b.json");
+    std::fs::write(
+        &batch,
+        format!(
+            r#"{{"headers": {{"Authorization": "Bearer s3cret"}},
+                "requests": ["{ok}", {{"url": "{echo}", "method": "POST", "json": {{"n": 1}}}}]}}"#,
+            ok = server.url("/ok"),
+            echo = server.url("/echo")
+        ),
+    )
+    .unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let out = ratebench(args(&[
+        "run",
+        batch.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        &path("r.har"),
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // The run recorded the request headers for the HAR without --keep-body.
+    let har: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path("r.har")).unwrap()).unwrap();
+    let entries = har["log"]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    let post = entries
+        .iter()
+        .find(|e| e["request"]["method"] == "POST")
+        .unwrap();
+    let auth = post["request"]["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "authorization")
+        .unwrap();
+    assert_eq!(auth["value"], "REDACTED");
+    assert_eq!(post["request"]["postData"]["text"], r#"{"n":1}"#);
+
+    let out = ratebench(args(&[
+        "run",
+        batch.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        &path("r.xlsx"),
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let bytes = std::fs::read(path("r.xlsx")).unwrap();
+    assert_eq!(&bytes[..2], b"PK", "an xlsx is a zip");
+    // The journal kept meanwhile is gone once the workbook is written.
+    assert!(!Path::new(&path("r.xlsx.jsonl")).exists());
+}

@@ -75,7 +75,7 @@ async fn real_records() -> Vec<RequestRecord> {
 
 fn write_all(records: &[RequestRecord], format: ExportFormat) -> String {
     let out = Shared::default();
-    let mut sink = writer(out.clone(), format);
+    let mut sink = writer(out.clone(), format).unwrap();
     for r in records {
         sink.write(r).unwrap();
     }
@@ -133,6 +133,14 @@ fn format_follows_the_extension() {
     assert_eq!(
         ExportFormat::from_path(Path::new("a.out")),
         ExportFormat::Jsonl
+    );
+    assert_eq!(
+        ExportFormat::from_path(Path::new("a.har")),
+        ExportFormat::Har
+    );
+    assert_eq!(
+        ExportFormat::from_path(Path::new("a.xlsx")),
+        ExportFormat::Xlsx
     );
 }
 
@@ -265,4 +273,184 @@ fn conversion_reports_progress_and_the_index_skips_a_line_being_written() {
     std::io::Write::write_all(&mut file, b"{\"index\": 25000, \"ok\": tr").unwrap();
     let index = ResultIndex::build(&journal, ResultFilter::All, ResultOrder::Index).unwrap();
     assert_eq!(index.len(), 25_000);
+}
+
+/// A real run that keeps what it sent (as a HAR run does): a POST with a
+/// secret header, a key in the query, a 503, and a refused connection.
+async fn captured_records() -> Vec<RequestRecord> {
+    let server = common::start().await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.json");
+    std::fs::write(
+        &path,
+        format!(
+            r#"{{"base_url": "{base}", "headers": {{"Authorization": "Bearer s3cret", "X-Api-Key": "k-1"}},
+               "requests": [
+                 {{"url": "/echo", "method": "POST", "json": {{"item": "tea"}}}},
+                 "/ok?api_key=abc&page=2", "/status/503", "http://{closed}/gone"]}}"#,
+            base = server.base()
+        ),
+    )
+    .unwrap();
+    let batch = Batch::load(&path).unwrap();
+    let sink = MemorySink::default();
+    let config = RunConfig {
+        limits: Limits::new(2, 0.0),
+        capture: true,
+        ..RunConfig::default()
+    };
+    let handle = engine::start(
+        batch.requests(),
+        Some(batch.len()),
+        config,
+        Box::new(sink.clone()),
+    )
+    .unwrap();
+    handle.wait().await.unwrap();
+    let mut records = sink.records();
+    records.sort_by_key(|r| r.index);
+    records
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn har_export_is_valid_har_1_2_with_what_was_sent_and_secrets_redacted() {
+    let records = captured_records().await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("run.jsonl");
+    std::fs::write(&journal, write_all(&records, ExportFormat::Jsonl)).unwrap();
+    let out = dir.path().join("run.har");
+    assert_eq!(
+        ratebench::export::convert(&journal, &out, ExportFormat::from_path(&out)).unwrap(),
+        4
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+
+    // Valid against the HAR 1.2 schema.
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/har-1.2.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The schema is not vacuous: an entry without timings fails it.
+    let mut broken = doc.clone();
+    broken["log"]["entries"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("timings");
+    assert!(!validator.is_valid(&broken));
+
+    // And it reads back with the har crate, as other tools read it.
+    let har = har::from_str(&text).unwrap();
+    let har::Spec::V1_2(log) = har.log else {
+        panic!("not 1.2")
+    };
+    assert_eq!(log.entries.len(), 4);
+    let post = &log.entries[0];
+    assert_eq!(post.request.method, "POST");
+    let sent = |name: &str| {
+        post.request
+            .headers
+            .iter()
+            .find(|h| h.name == name)
+            .map(|h| h.value.as_str())
+    };
+    assert_eq!(sent("authorization"), Some("REDACTED"));
+    assert_eq!(sent("x-api-key"), Some("REDACTED"));
+    assert_eq!(sent("content-type"), Some("application/json"));
+    let post_data = post.request.post_data.as_ref().unwrap();
+    assert_eq!(post_data.text.as_deref(), Some(r#"{"item":"tea"}"#));
+    assert_eq!(post.response.status, 200);
+    assert!(post.time >= post.timings.wait);
+    // Key-like query values are masked in the URL and the query list.
+    let get = &log.entries[1];
+    assert!(
+        get.request.url.contains("api_key=REDACTED"),
+        "{}",
+        get.request.url
+    );
+    assert!(
+        get.request
+            .query_string
+            .iter()
+            .any(|q| q.name == "page" && q.value == "2")
+    );
+    assert_eq!(log.entries[2].response.status, 503);
+    assert_eq!(log.entries[2].response.status_text, "Service Unavailable");
+    // A refused connection is an entry with status 0 and the error.
+    let refused = &log.entries[3];
+    assert_eq!(refused.response.status, 0);
+    assert!(
+        refused.comment.as_deref().unwrap().contains("connect"),
+        "{:?}",
+        refused.comment
+    );
+    // The secrets appear nowhere in the file.
+    assert!(!text.contains("s3cret") && !text.contains("k-1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xlsx_export_has_a_results_sheet_and_a_summary_sheet() {
+    use calamine::{Data, Reader, Xlsx, open_workbook};
+    let records = real_records().await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("run.jsonl");
+    std::fs::write(&journal, write_all(&records, ExportFormat::Jsonl)).unwrap();
+    let out = dir.path().join("run.xlsx");
+    assert_eq!(
+        ratebench::export::convert(&journal, &out, ExportFormat::from_path(&out)).unwrap(),
+        4
+    );
+
+    let mut book: Xlsx<_> = open_workbook(&out).unwrap();
+    assert_eq!(book.sheet_names(), ["Results", "Summary"]);
+    let results = book.worksheet_range("Results").unwrap();
+    assert_eq!(results.height(), 5, "a header and one row per request");
+    let header: Vec<String> = results
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        &header[..6],
+        ["index", "name", "method", "url", "status", "ok"]
+    );
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    for (row, record) in results.rows().skip(1).zip(&records) {
+        assert_eq!(row[col("index")], Data::Float(record.index as f64));
+        assert_eq!(
+            row[col("status")],
+            Data::Float(f64::from(record.status.unwrap()))
+        );
+        assert_eq!(row[col("ok")], Data::Bool(record.ok));
+        assert_eq!(row[col("url")], Data::String(record.url.clone()));
+    }
+    assert_eq!(
+        results.rows().nth(1).unwrap()[col("body")],
+        Data::String("line one\nline two, with comma".into())
+    );
+
+    let summary = book.worksheet_range("Summary").unwrap();
+    let value = |label: &str| {
+        summary
+            .rows()
+            .find(|r| r[0] == Data::String(label.into()))
+            .map(|r| r[1].clone())
+    };
+    assert_eq!(
+        value("requests"),
+        Some(Data::String("4 (2 ok, 2 failed)".into()))
+    );
+    assert_eq!(value("total"), Some(Data::Float(4.0)));
+    assert_eq!(value("failed"), Some(Data::Float(2.0)));
+    assert!(matches!(value("latency_ms.p50"), Some(Data::Float(p)) if p > 0.0));
 }

@@ -253,7 +253,9 @@ pub struct ProbeArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Batch file: .json, .jsonl/.ndjson or .txt (content decides otherwise).
+    /// Batch file: .json, .jsonl/.ndjson or .txt (content decides
+    /// otherwise), or imported: .curl, .http/.rest, .har,
+    /// .postman_collection.json.
     pub batch: PathBuf,
 
     #[command(flatten)]
@@ -263,7 +265,10 @@ pub struct RunArgs {
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
 
-    /// Format of --out [default: from its extension, else jsonl].
+    /// Format of --out [default: from its extension, else jsonl]. har
+    /// records what was sent and every response header (secrets
+    /// redacted); xlsx journals JSON Lines beside it (FILE.jsonl) and
+    /// writes the workbook at the end.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<ExportFormat>,
 

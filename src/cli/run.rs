@@ -44,7 +44,18 @@ pub async fn run(args: RunArgs) -> u8 {
     for warning in &batch.warnings {
         eprintln!("note: {warning}");
     }
-    let config = config_from(&args, &batch);
+    let out_format = args
+        .out
+        .as_deref()
+        .map(|p| args.format.unwrap_or_else(|| ExportFormat::from_path(p)));
+    let mut config = config_from(&args, &batch);
+    // A HAR shows what was sent and every response header.
+    config.capture |= out_format == Some(ExportFormat::Har);
+    // A workbook is written whole at the end: journal beside it till then.
+    let workbook = args
+        .out
+        .clone()
+        .filter(|_| out_format == Some(ExportFormat::Xlsx) && !args.resume);
     let mut done = std::collections::BTreeSet::new();
     let sink: Box<dyn RecordSink> = match &args.out {
         None => Box::new(Discard),
@@ -79,7 +90,11 @@ pub async fn run(args: RunArgs) -> u8 {
             }
         }
         Some(path) => {
-            let format = args.format.unwrap_or_else(|| ExportFormat::from_path(path));
+            let (path, format) = match &workbook {
+                Some(xlsx) => (xlsx_journal(xlsx), ExportFormat::Jsonl),
+                None => (path.clone(), out_format.unwrap_or(ExportFormat::Jsonl)),
+            };
+            let path = &path;
             match create_journal(path, format) {
                 Ok(sink) => sink,
                 Err(e) => {
@@ -131,6 +146,23 @@ pub async fn run(args: RunArgs) -> u8 {
     ticker.abort();
     progress.finish_and_clear();
 
+    if let Some(xlsx) = &workbook {
+        let journal = xlsx_journal(xlsx);
+        match ratebench::export::convert(&journal, xlsx, ExportFormat::Xlsx) {
+            Ok(_) => {
+                let _ = std::fs::remove_file(&journal);
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: cannot write {}: {e} (every result is in {})",
+                    xlsx.display(),
+                    journal.display()
+                );
+                return EXIT_ERROR;
+            }
+        }
+    }
+
     if let Some(path) = &args.summary_json
         && let Err(e) = write_summary(path, &summary)
     {
@@ -157,6 +189,13 @@ pub async fn run(args: RunArgs) -> u8 {
     } else {
         EXIT_OK
     }
+}
+
+/// Where a run writing a workbook journals its results meanwhile.
+fn xlsx_journal(xlsx: &std::path::Path) -> std::path::PathBuf {
+    let mut name = xlsx.as_os_str().to_owned();
+    name.push(".jsonl");
+    name.into()
 }
 
 fn config_from(args: &RunArgs, batch: &Batch) -> RunConfig {

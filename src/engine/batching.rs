@@ -133,7 +133,7 @@ pub(crate) async fn run(
             Err(e) => return fail_all(e, Some(ErrorKind::Invalid)),
         },
     };
-    let result = attempt(&ctx.client, &request, ctx.timeout, Some(ANSWER_CAP)).await;
+    let result = attempt(&ctx.client, &request, ctx.timeout, Some(ANSWER_CAP), false).await;
     let status = result.status;
     let error_kind = result.error.as_ref().map(|(k, _)| *k);
     let is_call = matches!(work.stage, Stage::Call);

@@ -44,12 +44,14 @@ pub struct AttemptResult {
     pub error: Option<(ErrorKind, String)>,
 }
 
-/// Sends `spec` once. Never fails: a fault is part of the result.
+/// Sends `spec` once. Never fails: a fault is part of the result. Keeps
+/// the selected response headers, or all of them with `all_headers`.
 pub async fn attempt(
     client: &Client,
     spec: &RequestSpec,
     timeout: Duration,
     keep_body: Option<usize>,
+    all_headers: bool,
 ) -> AttemptResult {
     let mut req = client
         .request(spec.method.clone(), spec.url.clone())
@@ -74,7 +76,7 @@ pub async fn attempt(
         Ok(mut response) => {
             result.status = Some(response.status().as_u16());
             for (name, value) in response.headers() {
-                if is_selected_header(name.as_str())
+                if (all_headers || is_selected_header(name.as_str()))
                     && let Ok(v) = value.to_str()
                 {
                     result

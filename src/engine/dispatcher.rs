@@ -25,7 +25,8 @@ use super::timer::PreciseTimer;
 use super::{Command, Event, Limits, RunConfig, RunState};
 use crate::batch::coalesce::CoalesceSpec;
 use crate::batch::{InvalidRequest, RequestSpec};
-use crate::export::redact::redact_url;
+use crate::export::record::SentRequest;
+use crate::export::redact::{REDACTED, is_secret_header, redact_url};
 use crate::export::{ErrorKind, RequestRecord};
 use crate::signals::ServerLimits;
 use crate::stats::{AggMsg, LiveCounters};
@@ -43,6 +44,8 @@ pub(crate) struct TaskContext {
     pub client: Client,
     pub timeout: Duration,
     pub keep_body: Option<usize>,
+    /// Keep what was sent and every response header.
+    pub capture: bool,
     pub retries: u32,
     pub redact: bool,
 }
@@ -201,6 +204,7 @@ impl Dispatcher {
                 client,
                 timeout: config.timeout,
                 keep_body: config.keep_body,
+                capture: config.capture || config.keep_body.is_some(),
                 retries: config.retries,
                 redact: config.redact,
             }),
@@ -582,8 +586,11 @@ async fn run_attempt(
     attempts: u32,
     wait: Duration,
 ) -> TaskOutcome {
-    let result = attempt(&ctx.client, &spec, ctx.timeout, ctx.keep_body).await;
-    let record = make_record(&spec, &result, attempts, wait, ctx.redact);
+    let result = attempt(&ctx.client, &spec, ctx.timeout, ctx.keep_body, ctx.capture).await;
+    let mut record = make_record(&spec, &result, attempts, wait, ctx.redact);
+    if ctx.capture {
+        capture_request(&mut record, &spec, ctx.redact);
+    }
     let error_kind = result.error.as_ref().map(|(k, _)| *k);
     if attempts <= ctx.retries && is_retryable(result.status, error_kind) {
         let delay = result
@@ -648,6 +655,36 @@ pub(crate) fn make_record(
             .map(|b| String::from_utf8_lossy(b).into_owned()),
         ..base_record(spec, attempts, wait, redact)
     }
+}
+
+/// Keeps what was sent in the record (for `--keep-body`), and hides the
+/// secrets among the headers it then holds in full.
+fn capture_request(record: &mut RequestRecord, spec: &RequestSpec, redact: bool) {
+    let shown = |name: &str, value: &[u8]| {
+        if redact && is_secret_header(name) {
+            REDACTED.to_owned()
+        } else {
+            String::from_utf8_lossy(value).into_owned()
+        }
+    };
+    if redact {
+        for (name, value) in record.headers.iter_mut() {
+            if is_secret_header(name) {
+                *value = REDACTED.to_owned();
+            }
+        }
+    }
+    record.request = Some(SentRequest {
+        headers: spec
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), shown(k.as_str(), v.as_bytes())))
+            .collect(),
+        body: spec
+            .body
+            .as_ref()
+            .map(|b| String::from_utf8_lossy(b).into_owned()),
+    });
 }
 
 /// The records of an attempt that never finished: cancelled by a stop,

@@ -102,6 +102,9 @@ pub struct RunConfig {
     pub http2: bool,
     /// Keep up to this many body bytes in each record.
     pub keep_body: Option<usize>,
+    /// Keep what was sent (headers, body) and every response header in
+    /// each record, secrets redacted: for a HAR. Implied by `keep_body`.
+    pub capture: bool,
     /// How long in-flight requests may finish after a stop.
     pub stop_grace: Duration,
     /// Mask key-like query values in recorded URLs.
@@ -125,6 +128,7 @@ impl Default for RunConfig {
             timeout: Duration::from_secs(30),
             http2: false,
             keep_body: None,
+            capture: false,
             stop_grace: Duration::from_secs(5),
             redact: true,
             snapshot_every: Duration::from_millis(100),

@@ -112,17 +112,30 @@ pub fn failed_indices(journal: &Path) -> io::Result<BTreeSet<u64>> {
 /// the first send to the last answer. What only the live run knew (the
 /// most in flight, time held by the server) is 0.
 pub fn summary_from_journal(journal: &Path) -> io::Result<super::RunSummary> {
-    let mut stats = crate::stats::Stats::default();
-    let mut first: Option<std::time::SystemTime> = None;
-    let mut last: Option<std::time::SystemTime> = None;
-    let mut retries = 0u64;
-    let mut calls = 0u64;
+    let mut summary = SummaryBuilder::default();
     for record in records(journal)? {
         let (record, _) = record?;
-        stats.add(&record);
-        retries += u64::from(record.attempts.saturating_sub(1));
+        summary.add(&record);
+    }
+    Ok(summary.finish())
+}
+
+/// A run's summary built from its records alone, one at a time.
+#[derive(Default)]
+pub struct SummaryBuilder {
+    stats: crate::stats::Stats,
+    first: Option<std::time::SystemTime>,
+    last: Option<std::time::SystemTime>,
+    retries: u64,
+    calls: u64,
+}
+
+impl SummaryBuilder {
+    pub fn add(&mut self, record: &RequestRecord) {
+        self.stats.add(record);
+        self.retries += u64::from(record.attempts.saturating_sub(1));
         if record.batch.is_none() {
-            calls += u64::from(record.attempts);
+            self.calls += u64::from(record.attempts);
         }
         let sent = record
             .started_at
@@ -131,33 +144,36 @@ pub fn summary_from_journal(journal: &Path) -> io::Result<super::RunSummary> {
         if let Some(sent) = sent {
             let done = sent
                 + std::time::Duration::from_secs_f64(record.latency_ms.unwrap_or(0.0) / 1000.0);
-            first = Some(first.map_or(sent, |f| f.min(sent)));
-            last = Some(last.map_or(done, |l| l.max(done)));
+            self.first = Some(self.first.map_or(sent, |f| f.min(sent)));
+            self.last = Some(self.last.map_or(done, |l| l.max(done)));
         }
     }
-    let wall = match (first, last) {
-        (Some(f), Some(l)) => l.duration_since(f).unwrap_or_default(),
-        _ => std::time::Duration::ZERO,
-    };
-    let live = crate::stats::LiveReading {
-        in_flight: 0,
-        max_in_flight: 0,
-        started: calls,
-        retries,
-        retrying: 0,
-        jobs_pending: 0,
-        oldest_job: None,
-        held_now: false,
-        held_total: std::time::Duration::ZERO,
-        control: crate::stats::Control {
-            state: crate::engine::RunState::Done,
-            limits: crate::engine::Limits::default(),
-        },
-    };
-    let mut summary = stats.summary(wall, &live, None, false);
-    // Batch calls are not in the journal one by one: leave the count out.
-    if stats.batches.stats().is_some() {
-        summary.calls = 0;
+
+    pub fn finish(&self) -> super::RunSummary {
+        let wall = match (self.first, self.last) {
+            (Some(f), Some(l)) => l.duration_since(f).unwrap_or_default(),
+            _ => std::time::Duration::ZERO,
+        };
+        let live = crate::stats::LiveReading {
+            in_flight: 0,
+            max_in_flight: 0,
+            started: self.calls,
+            retries: self.retries,
+            retrying: 0,
+            jobs_pending: 0,
+            oldest_job: None,
+            held_now: false,
+            held_total: std::time::Duration::ZERO,
+            control: crate::stats::Control {
+                state: crate::engine::RunState::Done,
+                limits: crate::engine::Limits::default(),
+            },
+        };
+        let mut summary = self.stats.summary(wall, &live, None, false);
+        // Batch calls are not in the journal one by one: leave the count out.
+        if self.stats.batches.stats().is_some() {
+            summary.calls = 0;
+        }
+        summary
     }
-    Ok(summary)
 }

@@ -74,7 +74,8 @@ pub struct RequestRecord {
     pub latency_ms: Option<f64>,
     pub bytes: u64,
     /// Selected response headers (lower-case names): Retry-After,
-    /// RateLimit*, X-RateLimit*, X-Rate-Limit*, Content-Type.
+    /// RateLimit*, X-RateLimit*, X-Rate-Limit*, Content-Type; with
+    /// `--keep-body`, all of them (secret ones redacted).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// The rate-limit signals among those headers, parsed (limit,
@@ -88,6 +89,17 @@ pub struct RequestRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<serde_json::Value>,
     /// The response body (lossy UTF-8), when `--keep-body` asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// What was sent, when `--keep-body` asked for it (a HAR needs it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<SentRequest>,
+}
+
+/// The request as sent: headers (secret ones redacted) and body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentRequest {
+    pub headers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
 }
@@ -116,6 +128,7 @@ impl RequestRecord {
             batch: None,
             result: None,
             body: None,
+            request: None,
         }
     }
 }

@@ -19,6 +19,20 @@ const SECRET_PARAMS: &[&str] = &[
     "session",
 ];
 
+/// Header names that carry credentials whatever they are called.
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+];
+
+/// Whether a header (request or response) looks like it holds a secret:
+/// credentials, cookies, or a key-like name (`X-Api-Key`, `X-Auth-Token`).
+pub fn is_secret_header(name: &str) -> bool {
+    SECRET_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s)) || is_secret_param(name)
+}
+
 /// Whether a query parameter name looks like it holds a secret.
 pub fn is_secret_param(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();

@@ -79,7 +79,7 @@ pub fn resume_journal(
         writer(
             BufWriter::with_capacity(64 * 1024, append),
             ExportFormat::Jsonl,
-        ),
+        )?,
     ))
 }
 

@@ -45,7 +45,7 @@ pub struct RunSummary {
 
 impl RunSummary {
     /// The summary's lines, label and value, as both renderings show them.
-    fn rows(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn rows(&self) -> Vec<(&'static str, String)> {
         let mut rows = vec![(
             "requests",
             format!("{} ({} ok, {} failed)", self.total, self.ok, self.failed),

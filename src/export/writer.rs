@@ -20,6 +20,10 @@ pub enum ExportFormat {
     Jsonl,
     Json,
     Csv,
+    /// HTTP Archive 1.2, for a browser's devtools or any HAR viewer.
+    Har,
+    /// An Excel workbook: results and summary sheets.
+    Xlsx,
 }
 
 impl ExportFormat {
@@ -33,6 +37,8 @@ impl ExportFormat {
         {
             Some("json") => ExportFormat::Json,
             Some("csv") => ExportFormat::Csv,
+            Some("har") => ExportFormat::Har,
+            Some("xlsx") => ExportFormat::Xlsx,
             _ => ExportFormat::Jsonl,
         }
     }
@@ -57,15 +63,30 @@ pub trait RecordSink: Send {
     }
 }
 
-/// Creates (truncating) `path` and returns a writer in `format`.
-pub fn create_journal(path: &Path, format: ExportFormat) -> io::Result<Box<dyn RecordSink>> {
-    let file = BufWriter::with_capacity(64 * 1024, File::create(path)?);
-    Ok(writer(file, format))
+impl ExportFormat {
+    /// Whether what is written survives a crash (line by line, or all but
+    /// a closing bracket); an Excel workbook is only written at the end.
+    pub fn is_streaming(self) -> bool {
+        self != ExportFormat::Xlsx
+    }
 }
 
-/// A record writer over any `Write`.
-pub fn writer<W: Write + Send + 'static>(out: W, format: ExportFormat) -> Box<dyn RecordSink> {
-    match format {
+/// Creates (truncating) `path` and returns a writer in `format`.
+pub fn create_journal(path: &Path, format: ExportFormat) -> io::Result<Box<dyn RecordSink>> {
+    if format == ExportFormat::Xlsx {
+        return Ok(Box::new(super::xlsx::XlsxWriter::create(path)?));
+    }
+    let file = BufWriter::with_capacity(64 * 1024, File::create(path)?);
+    writer(file, format)
+}
+
+/// A record writer over any `Write`, for the streaming formats (an
+/// Excel workbook needs a file: [`create_journal`]).
+pub fn writer<W: Write + Send + 'static>(
+    out: W,
+    format: ExportFormat,
+) -> io::Result<Box<dyn RecordSink>> {
+    Ok(match format {
         ExportFormat::Jsonl => Box::new(JsonlWriter(out)),
         ExportFormat::Json => Box::new(JsonArrayWriter {
             out,
@@ -73,7 +94,14 @@ pub fn writer<W: Write + Send + 'static>(out: W, format: ExportFormat) -> Box<dy
             closed: false,
         }),
         ExportFormat::Csv => Box::new(CsvWriter(csv::Writer::from_writer(out))),
-    }
+        ExportFormat::Har => Box::new(super::har::HarWriter::new(out)),
+        ExportFormat::Xlsx => {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "an Excel workbook is written to a file: use create_journal",
+            ));
+        }
+    })
 }
 
 struct JsonlWriter<W>(W);
