@@ -622,12 +622,12 @@ async fn rerunning_the_failed_sends_exactly_them_and_export_writes_them() {
     let driver = async {
         keys.send(press(KeyCode::Char('r'))).unwrap();
         settle(100).await;
+        // The journal (beside it, the run's `.run.json` sidecar).
         let first = std::fs::read_dir(&journals)
             .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .unwrap();
         let mut failed: Vec<u64> = records_in(&first)
             .iter()
             .filter(|r| !r.ok)
@@ -1605,4 +1605,163 @@ fn k_and_brackets_steer_coalescing() {
     let mut plain = self::app();
     plain.update(ch('k'));
     assert!(matches!(&plain.notice, Some(Notice::Error(e)) if e.contains("no coalesce section")));
+}
+
+// ---- Pasting curl, resuming an interrupted run -------------------------------------
+
+fn editor_json(app: &App) -> serde_json::Value {
+    serde_json::from_str(&app.editor.textarea.lines().join("\n")).unwrap()
+}
+
+#[test]
+fn a_pasted_curl_command_becomes_a_request_of_the_batch() {
+    use ratebench::tui::app::View;
+    let mut app = app();
+    app.batch_text = Some(r#"{"max_at_once": 2, "requests": ["http://127.0.0.1:3000/a"]}"#.into());
+    // On the dashboard, a curl paste opens the editor with the request added.
+    let effects = app.update(Msg::Paste(
+        "curl 'http://127.0.0.1:3000/b' \\\n  -H 'X-Trace: 1' \\\n  --data-raw '{\"n\":1}' -H 'Content-Type: application/json'".into(),
+    ));
+    assert_eq!(app.view, View::Batch);
+    assert!(
+        matches!(effects.last(), Some(Effect::Validate { .. })),
+        "{effects:?}"
+    );
+    let batch = editor_json(&app);
+    assert_eq!(batch["max_at_once"], 2, "the rest of the batch is kept");
+    let added = &batch["requests"][1];
+    assert_eq!(added["method"], "POST");
+    assert_eq!(added["url"], "http://127.0.0.1:3000/b");
+    assert_eq!(added["headers"]["X-Trace"], "1");
+    assert_eq!(added["json"], serde_json::json!({"n": 1}));
+    assert!(matches!(&app.notice, Some(Notice::Info(m)) if m.contains("added 1 request")));
+    // Other text pasted in the editor is inserted as typed.
+    app.update(Msg::Paste("\n".into()));
+    assert_eq!(
+        app.editor.textarea.lines().last().map(String::as_str),
+        Some("")
+    );
+    // A broken command adds nothing and says why.
+    let before = app.editor.textarea.lines().to_vec();
+    app.update(Msg::Paste("curl --nope https://a/x".into()));
+    assert_eq!(app.editor.textarea.lines(), before.as_slice());
+    assert!(
+        matches!(&app.notice, Some(Notice::Error(m)) if m.contains("unknown curl option `--nope`"))
+    );
+    // Outside the editor, other text is not taken for a request.
+    let mut other = self::app();
+    other.update(Msg::Paste("hello".into()));
+    assert_eq!(other.view, View::Dashboard);
+    assert!(matches!(&other.notice, Some(Notice::Error(_))));
+    // A URL list takes a plain request, and refuses one with headers.
+    let mut list = App::new(None, Limits::default());
+    list.set_batch(
+        Batch::parse_str(
+            "http://h/a\n",
+            Path::new("urls.txt"),
+            &LoadOptions::default(),
+        )
+        .unwrap(),
+    );
+    list.batch_text = Some("http://h/a\n".into());
+    list.update(Msg::Paste("curl -X DELETE http://h/b".into()));
+    assert_eq!(
+        list.editor.textarea.lines(),
+        ["http://h/a", "DELETE http://h/b"]
+    );
+    list.update(Msg::Paste("curl -H 'A: 1' http://h/c".into()));
+    assert!(matches!(&list.notice, Some(Notice::Error(m)) if m.contains("URL list")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workbench_offers_to_resume_a_stopped_run_and_finishes_it() {
+    let (mock, app) = inventory_against_mock(RouteKnobs {
+        latency: Some(Latency::Fixed(Duration::from_millis(20))),
+        ..Default::default()
+    })
+    .await;
+    let batch = app.batch.clone().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app;
+    app.limits = Limits::new(4, 0.0);
+
+    // First session: start, stop part-way, quit.
+    let (keys, input) = scripted_keys();
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let driver = async {
+        keys.send(press(KeyCode::Char('r'))).unwrap();
+        for _ in 0..100 {
+            if mock.stats().requests >= 30 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        keys.send(press(KeyCode::Char('s'))).unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        keys.send(press(KeyCode::Char('q'))).unwrap();
+    };
+    let config = tui_config(dir.path().to_path_buf(), None);
+    let (first, ()) = tokio::join!(tui::run_loop(&mut terminal, app, input, config), driver);
+    let first = first.unwrap();
+    let journal = first.journal.clone().unwrap();
+    let sent_first = mock.stats().requests;
+    assert!(first.summary.as_ref().unwrap().stopped);
+    assert!(sent_first < 100, "stopped part-way: {sent_first}");
+
+    // Second session, the same batch: the offer comes, R takes it.
+    let mut app = App::new(None, Limits::new(4, 0.0));
+    app.set_batch(batch);
+    let (keys, input) = scripted_keys();
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    let driver = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        keys.send(press(KeyCode::Char('R'))).unwrap();
+        for _ in 0..300 {
+            let s = mock.stats();
+            if s.requests >= 100 && s.in_flight == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        keys.send(press(KeyCode::Char('q'))).unwrap();
+    };
+    let config = tui_config(dir.path().to_path_buf(), None);
+    let (second, ()) = tokio::join!(tui::run_loop(&mut terminal, app, input, config), driver);
+    let second = second.unwrap();
+    assert_eq!(
+        second.journal.as_ref(),
+        Some(&journal),
+        "appended to the same journal"
+    );
+    let summary = second.summary.as_ref().unwrap();
+    assert_eq!(summary.total + sent_first, 100, "only the rest was sent");
+    assert_eq!(mock.stats().requests, 100, "nothing sent twice");
+    let mut indices: Vec<u64> = records_in(&journal).iter().map(|r| r.index).collect();
+    indices.sort_unstable();
+    assert_eq!(indices, (0..100).collect::<Vec<_>>(), "one result per row");
+    // Finished: nothing left to offer.
+    let found =
+        ratebench::tui::interrupted::find(dir.path(), &second.batch.as_ref().unwrap().path, 100)
+            .unwrap();
+    assert_eq!(found, None);
+}
+
+#[test]
+fn the_resume_offer_shows_and_r_starts_the_rest() {
+    let mut app = app();
+    assert!(app.update(ch('R')).is_empty(), "nothing to resume yet");
+    app.update(Msg::InterruptedFound(Some(
+        ratebench::tui::interrupted::Interrupted {
+            journal: "j.jsonl".into(),
+            done: 40,
+            total: 100,
+        },
+    )));
+    assert!(
+        matches!(&app.notice, Some(Notice::Info(m)) if m.contains("has 40 of 100 results: R resumes it"))
+    );
+    assert_eq!(app.update(ch('R')), [Effect::Start]);
+    assert!(app.resuming);
+    assert_eq!(app.stats.total, Some(60));
 }

@@ -22,6 +22,57 @@ pub struct Resumed {
     pub failed: u64,
 }
 
+/// Calls `each` with every complete record of `journal`, in file order.
+/// A last line cut off by a kill is left out (that request goes again).
+fn scan(journal: &Path, mut each: impl FnMut(RequestRecord)) -> io::Result<()> {
+    if !journal.exists() {
+        return Ok(());
+    }
+    let mut reader = BufReader::new(File::open(journal)?);
+    let mut line = String::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 || !line.ends_with('\n') {
+            return Ok(());
+        }
+        number += 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: RequestRecord = serde_json::from_str(&line).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: line {number}: {e}", journal.display()),
+            )
+        })?;
+        each(record);
+    }
+}
+
+/// Whether a row's last result counts as final: not cancelled by a stop,
+/// and, with `retry_failed`, a success.
+fn is_final(r: &RequestRecord, retry_failed: bool) -> bool {
+    r.error_kind != Some(ErrorKind::Cancelled) && (r.ok || !retry_failed)
+}
+
+/// What `resume_journal` would keep, without touching the journal (for
+/// offering to resume).
+pub fn done_rows(journal: &Path, retry_failed: bool) -> io::Result<Resumed> {
+    let mut last: std::collections::BTreeMap<u64, (bool, bool)> = Default::default();
+    scan(journal, |r| {
+        last.insert(r.index, (is_final(&r, retry_failed), r.ok));
+    })?;
+    let mut resumed = Resumed::default();
+    for (index, (kept, ok)) in last {
+        if kept {
+            resumed.done.insert(index);
+            resumed.failed += u64::from(!ok);
+        }
+    }
+    Ok(resumed)
+}
+
 /// Rewrites `journal` to keep one final result per row (the last one seen),
 /// leaving out rows cancelled by a stop and, with `retry_failed`, rows
 /// that failed; returns the rows kept and a writer appending to it.
@@ -30,34 +81,10 @@ pub fn resume_journal(
     retry_failed: bool,
 ) -> io::Result<(Resumed, Box<dyn RecordSink>)> {
     let mut last: std::collections::BTreeMap<u64, RequestRecord> = Default::default();
-    if journal.exists() {
-        let mut reader = BufReader::new(File::open(journal)?);
-        let mut line = String::new();
-        let mut number = 0u64;
-        loop {
-            line.clear();
-            if reader.read_line(&mut line)? == 0 {
-                break;
-            }
-            number += 1;
-            if !line.ends_with('\n') {
-                // Cut off by a kill: that request goes again.
-                break;
-            }
-            if line.trim().is_empty() {
-                continue;
-            }
-            let record: RequestRecord = serde_json::from_str(&line).map_err(|e| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{}: line {number}: {e}", journal.display()),
-                )
-            })?;
-            last.insert(record.index, record);
-        }
-    }
-    let keep =
-        |r: &RequestRecord| r.error_kind != Some(ErrorKind::Cancelled) && (r.ok || !retry_failed);
+    scan(journal, |record| {
+        last.insert(record.index, record);
+    })?;
+    let keep = |r: &RequestRecord| is_final(r, retry_failed);
     // Write the kept results to a new file, then swap it in: a kill during
     // the rewrite leaves the old journal whole.
     let fresh = journal.with_extension("jsonl.resuming");

@@ -189,6 +189,69 @@ impl Request {
     }
 }
 
+/// `batch` (a batch's text in `format`) with `pasted` (curl commands)
+/// added as its last requests, in the batch's own form.
+pub fn append_curl(
+    batch: &str,
+    format: crate::batch::Format,
+    pasted: &str,
+) -> Result<(String, usize), String> {
+    use crate::batch::Format;
+    let imported = curl::import_line(pasted)?;
+    let n = imported.requests.len();
+    let mut out = batch.trim_end().to_owned();
+    match format {
+        Format::Imported(Source::Curl) => {
+            out.push('\n');
+            out.push_str(pasted.trim());
+        }
+        Format::Imported(other) => {
+            return Err(format!(
+                "this batch is a {} file: paste curl commands into a JSON batch",
+                other.name()
+            ));
+        }
+        Format::JsonLines => {
+            for r in &imported.requests {
+                out.push('\n');
+                out.push_str(&r.to_entry().to_string());
+            }
+        }
+        Format::Text => {
+            for r in &imported.requests {
+                if !r.headers.is_empty() || r.body != Body::None || r.timeout_s.is_some() {
+                    return Err(
+                        "a URL list holds no headers or bodies: paste into a JSON batch".into(),
+                    );
+                }
+                out.push('\n');
+                out.push_str(&format!("{} {}", r.method, r.url));
+            }
+        }
+        Format::Json => {
+            let entries = imported.requests.iter().map(Request::to_entry);
+            let mut value = if batch.trim().is_empty() {
+                Value::Array(vec![])
+            } else {
+                serde_json::from_str::<Value>(batch)
+                    .map_err(|e| format!("the batch is not valid JSON yet ({e}): fix it first"))?
+            };
+            let list = match &mut value {
+                Value::Array(list) => list,
+                Value::Object(map) => match map.get_mut("requests") {
+                    Some(Value::Array(list)) => list,
+                    _ => return Err("the batch has no `requests` list".into()),
+                },
+                _ => return Err("expected a JSON object or array".into()),
+            };
+            list.extend(entries);
+            out = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
+        }
+    }
+    out.push('\n');
+    Ok((out, n))
+}
+
 /// Imports `text` (read from `path`, which names it in errors and anchors
 /// relative file references) as `source`.
 pub fn import(

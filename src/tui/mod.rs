@@ -11,6 +11,7 @@
 pub mod app;
 pub mod autotune;
 pub mod history;
+pub mod interrupted;
 pub mod results;
 pub mod runs;
 pub mod steps;
@@ -77,6 +78,7 @@ static RESTORED: AtomicBool = AtomicBool::new(false);
 /// message).
 fn restore_once() {
     if !RESTORED.swap(true, Ordering::SeqCst) {
+        let _ = crossterm::execute!(io::stdout(), crossterm::event::DisableBracketedPaste);
         ratatui::restore();
     }
 }
@@ -95,6 +97,8 @@ pub async fn run(app: App, config: TuiConfig) -> io::Result<App> {
     let mut terminal = ratatui::try_init()?;
     RESTORED.store(false, Ordering::SeqCst);
     let _restore = Restore;
+    // A paste arrives whole (a curl command becomes a request), not as keys.
+    crossterm::execute!(io::stdout(), crossterm::event::EnableBracketedPaste)?;
     install_panic_hook();
     let input = crossterm::event::EventStream::new().filter_map(|e| async move { e.ok() });
     run_loop(&mut terminal, app, Box::pin(input), config).await
@@ -168,57 +172,66 @@ where
     // When the screen was last drawn: a key redraws at once unless that
     // would pass the frame budget (the tick then draws it).
     let mut drawn = tokio::time::Instant::now();
+    let mut startup = Some(app.initial_effects());
     loop {
         let mut typed = false;
-        let effects = tokio::select! {
-            biased;
-            event = input.next(), if input_open => match event {
-                Some(TermEvent::Key(key)) => {
-                    typed = true;
-                    app.update(Msg::Key(key))
-                }
-                Some(TermEvent::Resize(..)) => app.update(Msg::Resize),
-                Some(_) => vec![],
-                None => {
-                    input_open = false;
-                    vec![]
-                }
-            },
-            Some(msg) = finished.recv() => app.update(msg),
-            _ = tokio::signal::ctrl_c() => vec![Effect::Send(Command::Stop { grace: Some(Duration::ZERO) }), Effect::Quit],
-            event = next_event(&mut session.events) => match event {
-                Some(Event::Finished(summary)) => {
-                    // The final snapshot is published before Finished.
-                    if let Some(stats) = &session.stats {
-                        let last = stats.borrow().clone();
-                        app.update(Msg::Stats(Box::new(last)));
+        let effects = if let Some(first) = startup.take() {
+            first
+        } else {
+            tokio::select! {
+                biased;
+                event = input.next(), if input_open => match event {
+                    Some(TermEvent::Key(key)) => {
+                        typed = true;
+                        app.update(Msg::Key(key))
                     }
-                    session = Session::default();
-                    app.update(Msg::Engine(Event::Finished(summary)))
-                }
-                Some(event) => app.update(Msg::Engine(event)),
-                None => {
-                    session.events = None;
+                    Some(TermEvent::Resize(..)) => app.update(Msg::Resize),
+                    Some(TermEvent::Paste(text)) => {
+                        typed = true;
+                        app.update(Msg::Paste(text))
+                    }
+                    Some(_) => vec![],
+                    None => {
+                        input_open = false;
+                        vec![]
+                    }
+                },
+                Some(msg) = finished.recv() => app.update(msg),
+                _ = tokio::signal::ctrl_c() => vec![Effect::Send(Command::Stop { grace: Some(Duration::ZERO) }), Effect::Quit],
+                event = next_event(&mut session.events) => match event {
+                    Some(Event::Finished(summary)) => {
+                        // The final snapshot is published before Finished.
+                        if let Some(stats) = &session.stats {
+                            let last = stats.borrow().clone();
+                            app.update(Msg::Stats(Box::new(last)));
+                        }
+                        session = Session::default();
+                        app.update(Msg::Engine(Event::Finished(summary)))
+                    }
+                    Some(event) => app.update(Msg::Engine(event)),
+                    None => {
+                        session.events = None;
+                        vec![]
+                    }
+                },
+                stats = next_stats(&mut session.stats) => match stats {
+                    Some(stats) => app.update(Msg::Stats(Box::new(stats))),
+                    None => {
+                        session.stats = None;
+                        vec![]
+                    }
+                },
+                _ = frame.tick() => {
+                    if PANICKED.load(Ordering::SeqCst) {
+                        return Err(io::Error::other("a background task panicked; see the message above"));
+                    }
+                    if app.dirty && !PANICKING.load(Ordering::SeqCst) {
+                        terminal.draw(|f| ui::draw(f, &app, &theme)).map_err(io::Error::other)?;
+                        app.dirty = false;
+                        drawn = tokio::time::Instant::now();
+                    }
                     vec![]
                 }
-            },
-            stats = next_stats(&mut session.stats) => match stats {
-                Some(stats) => app.update(Msg::Stats(Box::new(stats))),
-                None => {
-                    session.stats = None;
-                    vec![]
-                }
-            },
-            _ = frame.tick() => {
-                if PANICKED.load(Ordering::SeqCst) {
-                    return Err(io::Error::other("a background task panicked; see the message above"));
-                }
-                if app.dirty && !PANICKING.load(Ordering::SeqCst) {
-                    terminal.draw(|f| ui::draw(f, &app, &theme)).map_err(io::Error::other)?;
-                    app.dirty = false;
-                    drawn = tokio::time::Instant::now();
-                }
-                vec![]
             }
         };
         for effect in effects {
@@ -251,6 +264,19 @@ where
                         app.notice = Some(Notice::Error(e));
                     }
                 },
+                Effect::FindInterrupted { batch, total } => {
+                    let dir = config.journal_dir.clone();
+                    off_ui_thread(&background, move || {
+                        // An unreadable journal is not worth a warning here.
+                        let found = interrupted::find(&dir, &batch, total).ok().flatten();
+                        Msg::InterruptedFound(found)
+                    })
+                }
+                Effect::MarkComplete(journal) => off_ui_thread(&background, move || {
+                    interrupted::mark_complete(&journal).err().map(|e| {
+                        Msg::Problem(format!("cannot mark {} complete: {e}", journal.display()))
+                    })
+                }),
                 Effect::FindFailed(journal) => off_ui_thread(&background, move || {
                     let found = crate::export::failed_indices(&journal)
                         .map_err(|e| format!("cannot read {}: {e}", journal.display()));
@@ -402,13 +428,33 @@ fn start_run(app: &App, config: &TuiConfig) -> Result<(Session, PathBuf), String
         .path
         .file_stem()
         .map_or_else(|| "batch".into(), |s| s.to_string_lossy().into_owned());
-    let journal = config.journal_dir.join(format!(
-        "{stem}-{}-run{}.jsonl",
-        std::process::id(),
-        app.runs
-    ));
-    let sink = create_journal(&journal, ExportFormat::Jsonl)
-        .map_err(|e| format!("cannot create {}: {e}", journal.display()))?;
+    // A resumed run appends to the interrupted run's journal, skipping
+    // the rows it has; any other run gets a fresh one.
+    let (journal, sink, done) = match app.resume_offer.as_ref().filter(|_| app.resuming) {
+        Some(offer) => {
+            let (resumed, sink) = crate::export::resume::resume_journal(&offer.journal, false)
+                .map_err(|e| format!("cannot resume {}: {e}", offer.journal.display()))?;
+            (offer.journal.clone(), sink, resumed.done)
+        }
+        None => {
+            let journal = config.journal_dir.join(format!(
+                "{stem}-{}-run{}.jsonl",
+                std::process::id(),
+                app.runs
+            ));
+            let sink = create_journal(&journal, ExportFormat::Jsonl)
+                .map_err(|e| format!("cannot create {}: {e}", journal.display()))?;
+            (journal, sink, Default::default())
+        }
+    };
+    let manifest = interrupted::Manifest {
+        batch: interrupted::batch_key(&batch.path),
+        total: batch.len(),
+        subset: app.only.is_some() || app.batch_text.is_some(),
+        complete: false,
+    };
+    interrupted::write(&journal, &manifest)
+        .map_err(|e| format!("cannot write beside {}: {e}", journal.display()))?;
     // The loaded batch's coalescing (unless `k` turned it off), with the
     // items per call as set in the app.
     let coalesce = batch
@@ -428,6 +474,13 @@ fn start_run(app: &App, config: &TuiConfig) -> Result<(Session, PathBuf), String
     };
     // A re-run of failures sends only their indices, in batch order.
     let handle = match &app.only {
+        None if !done.is_empty() => {
+            let total = batch.len() - done.len() as u64;
+            let rest = batch.requests().filter(move |r| {
+                !done.contains(&r.as_ref().map_or_else(|bad| bad.index, |spec| spec.index))
+            });
+            engine::start(rest, Some(total), run, sink)
+        }
         None => engine::start(batch.requests(), Some(batch.len()), run, sink),
         Some(only) => {
             let keep = only.clone();

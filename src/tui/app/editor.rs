@@ -20,15 +20,11 @@ impl App {
             (None, Some(batch)) => std::fs::read_to_string(&batch.path).unwrap_or_default(),
             (None, None) => "[\n  \"https://example.com/\"\n]".to_owned(),
         };
-        let mut textarea = TextArea::from(text.lines().map(str::to_owned).collect::<Vec<_>>());
-        textarea.set_line_number_style(
-            ratatui::style::Style::new().add_modifier(ratatui::style::Modifier::DIM),
-        );
         self.editor = Editor {
-            textarea,
             loaded: true,
             ..Editor::default()
         };
+        self.set_editor_text(&text);
         self.validate()
     }
 
@@ -91,5 +87,70 @@ impl App {
             None => self.notice = Some(Notice::Error("still checking the batch; try again".into())),
         }
         vec![]
+    }
+}
+
+impl App {
+    /// Pasted text: into the open prompt, or the editor; a curl command
+    /// becomes a request of the batch wherever it is pasted.
+    pub(super) fn on_paste(&mut self, text: &str) -> Vec<Effect> {
+        if let Some(input) = &mut self.input {
+            input
+                .text
+                .push_str(text.lines().next().unwrap_or("").trim());
+            return vec![];
+        }
+        let is_curl = crate::import::Source::sniff(text) == Some(crate::import::Source::Curl);
+        if self.view != View::Batch {
+            if !is_curl {
+                self.notice = Some(Notice::Error(
+                    "paste a curl command to add it to the batch, or open the editor (b) to paste text"
+                        .into(),
+                ));
+                return vec![];
+            }
+            let mut effects = self.open_editor();
+            effects.extend(self.add_curl(text));
+            return effects;
+        }
+        if is_curl {
+            return self.add_curl(text);
+        }
+        self.editor.textarea.insert_str(text);
+        self.validate()
+    }
+
+    /// Adds pasted curl commands to the edited batch, in its own form.
+    fn add_curl(&mut self, pasted: &str) -> Vec<Effect> {
+        let current = self.editor.textarea.lines().join("\n");
+        let path = self.editor_path();
+        let format = crate::batch::Format::from_path(&path)
+            .unwrap_or_else(|| crate::batch::Format::sniff(&current));
+        match crate::import::append_curl(&current, format, pasted) {
+            Ok((text, n)) => {
+                self.set_editor_text(&text);
+                let textarea = &mut self.editor.textarea;
+                textarea.move_cursor(ratatui_textarea::CursorMove::Bottom);
+                textarea.move_cursor(ratatui_textarea::CursorMove::End);
+                self.notice = Some(Notice::Info(format!(
+                    "added {n} request{} from the pasted curl command; Ctrl-S applies",
+                    if n == 1 { "" } else { "s" }
+                )));
+                self.validate()
+            }
+            Err(e) => {
+                self.notice = Some(Notice::Error(format!("not added: {e}")));
+                vec![]
+            }
+        }
+    }
+
+    /// Replaces the editor's text.
+    fn set_editor_text(&mut self, text: &str) {
+        let mut textarea = TextArea::from(text.lines().map(str::to_owned).collect::<Vec<_>>());
+        textarea.set_line_number_style(
+            ratatui::style::Style::new().add_modifier(ratatui::style::Modifier::DIM),
+        );
+        self.editor.textarea = textarea;
     }
 }

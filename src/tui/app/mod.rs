@@ -150,6 +150,11 @@ pub enum Msg {
     },
     /// An export is under way: how far it has got.
     ExportProgress(Progress),
+    /// The loaded batch's interrupted run, if it has one (looked up off
+    /// the UI thread when a batch is loaded).
+    InterruptedFound(Option<crate::tui::interrupted::Interrupted>),
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
 }
 
 /// What the loop must do for the app.
@@ -159,6 +164,13 @@ pub enum Effect {
     Start,
     Send(Command),
     OpenBatch(PathBuf),
+    /// Look for an interrupted run of this batch (off the UI thread).
+    FindInterrupted {
+        batch: PathBuf,
+        total: u64,
+    },
+    /// The run writing this journal went to the end of its batch.
+    MarkComplete(PathBuf),
     /// Find the failed requests in this journal (off the UI thread).
     FindFailed(PathBuf),
     /// Write the journal's results to `out` (off the UI thread).
@@ -252,6 +264,10 @@ pub struct App {
     pub runs_view: RunsView,
     /// The batch's text when it did not come from a file (the demo's).
     pub batch_text: Option<String>,
+    /// An interrupted run of the loaded batch, offered for resuming (`R`).
+    pub resume_offer: Option<crate::tui::interrupted::Interrupted>,
+    /// The next run resumes `resume_offer`'s journal.
+    pub resuming: bool,
     /// Whether the screen needs drawing.
     pub dirty: bool,
 }
@@ -290,6 +306,8 @@ impl App {
             runs_log: Vec::new(),
             runs_view: RunsView::default(),
             batch_text: None,
+            resume_offer: None,
+            resuming: false,
             dirty: true,
         };
         if let Some(batch) = batch {
@@ -413,7 +431,24 @@ impl App {
         self.state = RunState::Idle;
         self.summary = None;
         self.history.clear();
+        self.resume_offer = None;
         self.dirty = true;
+    }
+
+    /// Work to do as the loop starts: look for an interrupted run of the
+    /// batch opened with the app.
+    pub fn initial_effects(&self) -> Vec<Effect> {
+        self.find_interrupted()
+    }
+
+    fn find_interrupted(&self) -> Vec<Effect> {
+        match &self.batch {
+            Some(batch) if self.batch_text.is_none() => vec![Effect::FindInterrupted {
+                batch: batch.path.clone(),
+                total: batch.len(),
+            }],
+            _ => vec![],
+        }
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
@@ -452,9 +487,31 @@ impl App {
                 self.start()
             }
             Msg::BatchLoaded(Ok(batch)) => {
+                let warnings = batch.warnings.clone();
                 self.set_batch(batch);
+                if let (Some(first), Some(Notice::Info(loaded))) = (warnings.first(), &self.notice)
+                {
+                    let more = match warnings.len() {
+                        1 => String::new(),
+                        n => format!(" (and {} more)", n - 1),
+                    };
+                    self.notice = Some(Notice::Info(format!("{loaded}; note: {first}{more}")));
+                }
+                self.find_interrupted()
+            }
+            Msg::InterruptedFound(found) => {
+                if let Some(found) = &found
+                    && !self.is_active()
+                {
+                    self.notice = Some(Notice::Info(format!(
+                        "an interrupted run of this batch has {} of {} results: R resumes it",
+                        found.done, found.total
+                    )));
+                }
+                self.resume_offer = found;
                 vec![]
             }
+            Msg::Paste(text) => self.on_paste(&text),
             Msg::BatchLoaded(Err(e)) | Msg::Problem(e) => {
                 self.notice = Some(Notice::Error(e));
                 vec![]
@@ -543,8 +600,15 @@ impl App {
                     results: self.journal.clone(),
                 };
                 self.runs_log.push(entry.clone());
+                let complete = !summary.stopped && summary.not_sent == 0;
                 self.summary = Some(*summary);
                 let mut effects = vec![Effect::RecordRun(Box::new(entry))];
+                if let Some(journal) = self.journal.clone().filter(|_| complete) {
+                    effects.push(Effect::MarkComplete(journal));
+                }
+                // A resumed run (or a fresh one) settles the offer.
+                self.resume_offer = None;
+                self.resuming = false;
                 if self.view == View::Results {
                     effects.extend(self.load_results());
                 }
@@ -638,6 +702,18 @@ impl App {
             }
             KeyCode::Char('r') => {
                 self.only = None;
+                self.resuming = false;
+                return self.start();
+            }
+            KeyCode::Char('R') => {
+                if self.resume_offer.is_none() {
+                    self.notice = Some(Notice::Error(
+                        "no interrupted run of this batch to resume".into(),
+                    ));
+                    return vec![];
+                }
+                self.only = None;
+                self.resuming = true;
                 return self.start();
             }
             KeyCode::Char('f') => return self.rerun_failed(),
@@ -731,10 +807,11 @@ impl App {
             self.notice = Some(Notice::Error("no batch loaded: press o to open one".into()));
             return vec![];
         };
-        let total = self
-            .only
-            .as_ref()
-            .map_or(batch.len(), |only| only.len() as u64);
+        let total = match (&self.only, &self.resume_offer) {
+            (Some(only), _) => only.len() as u64,
+            (None, Some(offer)) if self.resuming => offer.total - offer.done,
+            _ => batch.len(),
+        };
         self.runs += 1;
         self.state = RunState::Running;
         self.profile_taken_over = false;

@@ -290,7 +290,7 @@ fn draw_overlays(frame: &mut Frame, app: &App, theme: &Theme) {
         let title = match input.prompt {
             Prompt::Value(slider) => format!(" {} (0 or u = unlimited) ", slider.label()),
             Prompt::OpenBatch => " open batch file ".to_owned(),
-            Prompt::Export => " export results to (.csv, .json or .jsonl) ".to_owned(),
+            Prompt::Export => " export to .csv .json .jsonl .har .xlsx ".to_owned(),
             Prompt::Save => " save the batch with these limits to ".to_owned(),
         };
         let area = popup(frame.area(), 50, 3);
@@ -429,10 +429,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("t", "rate limits panel (instead of errors)"),
     ("a", "auto-tune: find the highest rate that holds"),
     ("k, [ ]", "batch calls on/off; items per call -/+"),
-    ("f", "re-run only the requests that failed"),
-    ("e", "export results (CSV, JSON or JSONL)"),
+    ("f / R", "re-run the failed / resume a cut-off run"),
+    ("e", "export results (CSV, JSON(L), HAR, XLSX)"),
     ("w", "save the batch with the current limits"),
-    ("o", "open a batch file"),
+    ("o", "open a batch file (or paste a curl command)"),
     ("?", "this help"),
     ("q, Esc, Ctrl-C", "quit (q asks while a run is going)"),
 ];
