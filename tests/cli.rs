@@ -805,4 +805,44 @@ async fn run_writes_a_har_with_what_was_sent_and_an_excel_workbook() {
     assert_eq!(&bytes[..2], b"PK", "an xlsx is a zip");
     // The journal kept meanwhile is gone once the workbook is written.
     assert!(!Path::new(&path("r.xlsx.jsonl")).exists());
+
+    // `export` writes a journal in any format.
+    let out = ratebench(args(&[
+        "run",
+        batch.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        &path("r.jsonl"),
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = ratebench(args(&[
+        "export",
+        &path("r.jsonl"),
+        "-o",
+        &path("again.csv"),
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrote 2 results"));
+    assert_eq!(
+        std::fs::read_to_string(path("again.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
+    std::fs::write(path("bad.jsonl"), "{\"index\": 1}\n").unwrap();
+    let out = ratebench(args(&[
+        "export",
+        &path("bad.jsonl"),
+        "-o",
+        &path("bad.har"),
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 1"),
+        "{out:?}"
+    );
 }

@@ -122,6 +122,19 @@ fn curl_details_follow_curls_manual() {
     let both = import_text(Source::Curl, "curl -H 'A: 1' https://a/1 https://a/2").unwrap();
     assert_eq!(both.requests.len(), 2);
     assert_eq!(headers(&both.requests[1]), [("A", "1")]);
+    // -d data that is not a form is sent as is, labelled as curl labels it.
+    let r = one(r#"curl https://a/x --data-raw '{"a":"b"}'"#);
+    assert_eq!(r.body, Body::Text(r#"{"a":"b"}"#.into()));
+    assert_eq!(
+        headers(&r),
+        [("Content-Type", "application/x-www-form-urlencoded")]
+    );
+    let r = one("curl https://a/x -d 'q=a%20b'");
+    assert_eq!(
+        r.body,
+        Body::Text("q=a%20b".into()),
+        "re-encoding would change %20 to +"
+    );
     // Options that change nothing sent are noted, not dropped silently.
     let noted = import_text(Source::Curl, "curl -k --retry 3 https://a/x").unwrap();
     assert_eq!(noted.warnings.len(), 2, "{:?}", noted.warnings);

@@ -48,6 +48,9 @@ pub enum Cmd {
     Probe(ProbeArgs),
     /// Rebuild a run's summary from its results journal (JSON Lines).
     ExportSummary(ExportSummaryArgs),
+    /// Write a results journal (JSON Lines) in another format: CSV, JSON,
+    /// HAR or an Excel workbook.
+    Export(ExportArgs),
     /// Turn curl commands, a .http file, a HAR or a Postman collection into
     /// a batch file (JSON) you can edit.
     Import(ImportArgs),
@@ -194,6 +197,20 @@ pub struct ImportArgs {
     /// HAR: keep Cookie and Authorization headers (dropped by default).
     #[arg(long)]
     pub keep_auth: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The results journal (`run --out FILE.jsonl`, or the workbench's).
+    pub journal: PathBuf,
+
+    /// The file to write.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// Its format [default: from its extension, else jsonl].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<ExportFormat>,
 }
 
 #[derive(Debug, Args)]

@@ -30,6 +30,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Some(Cmd::Mock(args)) => mock::run(args).await,
         Some(Cmd::Probe(args)) => probe::run(args).await,
         Some(Cmd::ExportSummary(args)) => run::export_summary(args),
+        Some(Cmd::Export(args)) => run::export(args),
         Some(Cmd::Import(args)) => import::run(args),
         Some(Cmd::Tui(args)) => tui::run(args).await,
         Some(Cmd::Demo) => tui::demo(cli.tui).await,

@@ -154,7 +154,7 @@ pub async fn run(args: RunArgs) -> u8 {
             }
             Err(e) => {
                 eprintln!(
-                    "error: cannot write {}: {e} (every result is in {})",
+                    "error: cannot write {}: {e} (every result is in {}; `ratebench export` converts it)",
                     xlsx.display(),
                     journal.display()
                 );
@@ -288,6 +288,34 @@ fn settings_table(batch: &std::path::Path, config: &RunConfig) -> Vec<(String, S
 }
 
 /// `ratebench export-summary`: the summary of a run from its journal.
+/// `ratebench export`: a journal in another format.
+pub fn export(args: super::args::ExportArgs) -> u8 {
+    let format = args
+        .format
+        .unwrap_or_else(|| ExportFormat::from_path(&args.out));
+    if !args.journal.is_file() {
+        eprintln!(
+            "error: cannot read {}: no such file",
+            args.journal.display()
+        );
+        return EXIT_USAGE;
+    }
+    match ratebench::export::convert(&args.journal, &args.out, format) {
+        Ok(n) => {
+            eprintln!("wrote {n} results to {}", args.out.display());
+            EXIT_OK
+        }
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            eprintln!("error: {}: {e}", args.journal.display());
+            EXIT_USAGE
+        }
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", args.out.display());
+            EXIT_ERROR
+        }
+    }
+}
+
 pub fn export_summary(args: super::args::ExportSummaryArgs) -> u8 {
     let summary = match ratebench::export::summary_from_journal(&args.journal) {
         Ok(summary) => summary,

@@ -848,7 +848,12 @@ impl Parsed {
                 let ct = header(&headers, "content-type")
                     .unwrap_or("application/x-www-form-urlencoded")
                     .to_owned();
-                body_from(&text, Some(&ct))
+                let body = body_from(&text, Some(&ct));
+                // curl labels -d data a form; say so when it is sent as text.
+                if matches!(body, Body::Text(_)) && header(&headers, "content-type").is_none() {
+                    headers.push(("Content-Type".into(), ct));
+                }
+                body
             }
         } else {
             Body::None

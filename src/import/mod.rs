@@ -286,12 +286,18 @@ pub(crate) fn body_from(text: &str, content_type: Option<&str>) -> Body {
     {
         return Body::Json(value);
     }
-    if ct.starts_with("application/x-www-form-urlencoded") && !text.contains(['\n', ' ']) {
-        return Body::Form(
-            url::form_urlencoded::parse(text.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        );
+    if ct.starts_with("application/x-www-form-urlencoded") {
+        // A form only when it encodes back to the same bytes: the batch
+        // re-encodes a form, and what is sent must not change.
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(text.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let again = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&pairs)
+            .finish();
+        if again == text && pairs.iter().all(|(k, _)| !k.is_empty()) {
+            return Body::Form(pairs);
+        }
     }
     Body::Text(text.to_owned())
 }

@@ -311,6 +311,10 @@ impl App {
             dirty: true,
         };
         if let Some(batch) = batch {
+            // What importing it skipped or changed, as `o` would say.
+            if let Some(first) = batch.warnings.first() {
+                app.notice = Some(Notice::Info(format!("note: {first}")));
+            }
             app.adopt(batch);
         }
         app
