@@ -168,8 +168,13 @@ fn split(text: &str) -> Result<Vec<Command>, Positioned> {
                 words.extend(current.take());
                 end_command(&mut commands, &mut words);
             }
-            '\'' => {
+            // '…' and ANSI-C $'…' (what Chrome writes for special characters).
+            '\'' | '$' if c == '\'' || chars.get(i + 1) == Some(&'\'') => {
+                let ansi = c == '$';
                 bump!();
+                if ansi {
+                    bump!();
+                }
                 let word = start(&mut current, l, col);
                 loop {
                     match chars.get(i) {
@@ -177,12 +182,26 @@ fn split(text: &str) -> Result<Vec<Command>, Positioned> {
                             return Err(Positioned::new(
                                 l,
                                 col,
-                                "unterminated single quote: expected a closing `'`",
+                                if ansi {
+                                    "unterminated `$'` quote: expected a closing `'`"
+                                } else {
+                                    "unterminated single quote: expected a closing `'`"
+                                },
                             ));
                         }
                         Some('\'') => {
                             bump!();
                             break;
+                        }
+                        Some('\\') if ansi => {
+                            bump!();
+                            let (decoded, len) = ansi_c_escape(&chars[i..]);
+                            for _ in 0..len {
+                                bump!();
+                            }
+                            for ch in decoded {
+                                push_lit(word, ch);
+                            }
                         }
                         Some(_) => {
                             let ch = bump!();
@@ -237,40 +256,6 @@ fn split(text: &str) -> Result<Vec<Command>, Positioned> {
                         Some(_) => {
                             let ch = bump!();
                             push_lit(current.as_mut().expect("started"), ch);
-                        }
-                    }
-                }
-            }
-            '$' if chars.get(i + 1) == Some(&'\'') => {
-                bump!();
-                bump!();
-                let word = start(&mut current, l, col);
-                loop {
-                    match chars.get(i) {
-                        None => {
-                            return Err(Positioned::new(
-                                l,
-                                col,
-                                "unterminated `$'` quote: expected a closing `'`",
-                            ));
-                        }
-                        Some('\'') => {
-                            bump!();
-                            break;
-                        }
-                        Some('\\') => {
-                            bump!();
-                            let (decoded, len) = ansi_c_escape(&chars[i..]);
-                            for _ in 0..len {
-                                bump!();
-                            }
-                            for ch in decoded {
-                                push_lit(word, ch);
-                            }
-                        }
-                        Some(_) => {
-                            let ch = bump!();
-                            push_lit(word, ch);
                         }
                     }
                 }

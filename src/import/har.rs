@@ -56,7 +56,7 @@ pub fn import(text: &str, path: &Path, options: &ImportOptions) -> Result<Import
             .field("log.version"));
         }
     };
-    let lines = entry_lines(text);
+    let lines = super::request_key_lines(text);
     let mut imported = Imported {
         requests: Vec::new(),
         warnings: Vec::new(),
@@ -133,14 +133,4 @@ pub fn import(text: &str, path: &Path, options: &ImportOptions) -> Result<Import
         ));
     }
     Ok(imported)
-}
-
-/// The line each entry starts on, best effort (for error messages about
-/// the batch the import becomes): the lines holding `"request"` keys.
-fn entry_lines(text: &str) -> Vec<usize> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains("\"request\""))
-        .map(|(i, _)| i + 1)
-        .collect()
 }

@@ -310,6 +310,17 @@ pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<
         .map(|(_, v)| v.as_str())
 }
 
+/// The lines holding a `"request"` key, in order: where each request of a
+/// JSON source (HAR, Postman) starts, best effort, for errors about the
+/// batch the import becomes.
+pub(crate) fn request_key_lines(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("\"request\""))
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
 /// `Authorization: Basic …` for `user:password`.
 pub(crate) fn basic_auth(credentials: &str) -> String {
     use base64::Engine as _;

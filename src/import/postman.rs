@@ -38,7 +38,7 @@ pub fn import(text: &str, path: &Path) -> Result<Imported, BatchError> {
         },
         from_env: Vec::new(),
         scripts: 0,
-        lines: request_lines(text),
+        lines: super::request_key_lines(text),
     };
     for v in spec.variable.iter().flatten() {
         walk.add_variable(v);
@@ -392,13 +392,4 @@ fn url_text(url: &pm::Url) -> String {
             text
         }
     }
-}
-
-/// The line each request starts on, best effort: lines with a `"request"` key.
-fn request_lines(text: &str) -> Vec<usize> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains("\"request\""))
-        .map(|(i, _)| i + 1)
-        .collect()
 }
