@@ -24,6 +24,26 @@ impl Write for Shared {
     }
 }
 
+/// `batch` run two at a time under `config`; its records in batch order.
+async fn run_records(batch: &Batch, config: RunConfig) -> Vec<RequestRecord> {
+    let sink = MemorySink::default();
+    let config = RunConfig {
+        limits: Limits::new(2, 0.0),
+        ..config
+    };
+    let handle = engine::start(
+        batch.requests(),
+        Some(batch.len()),
+        config,
+        Box::new(sink.clone()),
+    )
+    .unwrap();
+    handle.wait().await.unwrap();
+    let mut records = sink.records();
+    records.sort_by_key(|r| r.index);
+    records
+}
+
 async fn real_records() -> Vec<RequestRecord> {
     let server = common::start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -44,22 +64,14 @@ async fn real_records() -> Vec<RequestRecord> {
         },
     )
     .unwrap();
-    let sink = MemorySink::default();
-    let config = RunConfig {
-        limits: Limits::new(2, 0.0),
-        keep_body: Some(1024),
-        ..RunConfig::default()
-    };
-    let handle = engine::start(
-        batch.requests(),
-        Some(batch.len()),
-        config,
-        Box::new(sink.clone()),
+    let records = run_records(
+        &batch,
+        RunConfig {
+            keep_body: Some(1024),
+            ..RunConfig::default()
+        },
     )
-    .unwrap();
-    handle.wait().await.unwrap();
-    let mut records = sink.records();
-    records.sort_by_key(|r| r.index);
+    .await;
     assert_eq!(records.len(), 4);
     assert_eq!(
         records[0].body.as_deref(),
@@ -297,23 +309,11 @@ async fn captured_records() -> Vec<RequestRecord> {
     )
     .unwrap();
     let batch = Batch::load(&path).unwrap();
-    let sink = MemorySink::default();
     let config = RunConfig {
-        limits: Limits::new(2, 0.0),
         capture: true,
         ..RunConfig::default()
     };
-    let handle = engine::start(
-        batch.requests(),
-        Some(batch.len()),
-        config,
-        Box::new(sink.clone()),
-    )
-    .unwrap();
-    handle.wait().await.unwrap();
-    let mut records = sink.records();
-    records.sort_by_key(|r| r.index);
-    records
+    run_records(&batch, config).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
