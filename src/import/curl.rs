@@ -36,13 +36,11 @@ pub fn import_line(text: &str) -> Result<Imported, String> {
     import(text, Path::new("pasted curl command")).map_err(|e| e.to_string())
 }
 
-/// A shell word: its text in batch syntax and as the shell would see it.
+/// A shell word, in batch syntax, and where it starts.
 #[derive(Debug, Clone, PartialEq)]
 struct Word {
     /// Literal text escaped, shell variables as `${NAME}`.
     text: String,
-    /// Whether it uses a shell variable.
-    has_vars: bool,
     line: usize,
     column: usize,
 }
@@ -105,7 +103,6 @@ fn split(text: &str) -> Result<Vec<Command>, Positioned> {
     fn start(current: &mut Option<Word>, line: usize, column: usize) -> &mut Word {
         current.get_or_insert_with(|| Word {
             text: String::new(),
-            has_vars: false,
             line,
             column,
         })
@@ -237,21 +234,12 @@ fn split(text: &str) -> Result<Vec<Command>, Positioned> {
                         }
                         Some('$') => {
                             let (vl, vc) = (line, column);
-                            let taken =
+                            let (name, len) =
                                 variable(&chars[i..]).map_err(|m| Positioned::new(vl, vc, m))?;
-                            let word = current.as_mut().expect("started");
-                            match taken {
-                                Some((name, len)) => {
-                                    for _ in 0..len {
-                                        bump!();
-                                    }
-                                    push_env(word, &name);
-                                }
-                                None => {
-                                    bump!();
-                                    push_lit(word, '$');
-                                }
+                            for _ in 0..len {
+                                bump!();
                             }
+                            push_dollar(current.as_mut().expect("started"), name);
                         }
                         Some(_) => {
                             let ch = bump!();
@@ -261,20 +249,11 @@ fn split(text: &str) -> Result<Vec<Command>, Positioned> {
                 }
             }
             '$' => {
-                let taken = variable(&chars[i..]).map_err(|m| Positioned::new(l, col, m))?;
-                let word = start(&mut current, l, col);
-                match taken {
-                    Some((name, len)) => {
-                        for _ in 0..len {
-                            bump!();
-                        }
-                        push_env(word, &name);
-                    }
-                    None => {
-                        bump!();
-                        push_lit(word, '$');
-                    }
+                let (name, len) = variable(&chars[i..]).map_err(|m| Positioned::new(l, col, m))?;
+                for _ in 0..len {
+                    bump!();
                 }
+                push_dollar(start(&mut current, l, col), name);
             }
             _ => {
                 let ch = bump!();
@@ -296,22 +275,27 @@ fn rest_of_line_blank(rest: &[char]) -> bool {
 fn push_lit(word: &mut Word, c: char) {
     word.text.push(c);
     // A literal `${` must not read as a batch variable.
-    // (`push_env` writes variables whole, so a `${` made here is literal.)
+    // (`push_dollar` writes variables whole, so a `${` made here is literal.)
     if c == '{' && word.text.ends_with("${") {
         word.text.insert(word.text.len() - 2, '$');
     }
 }
 
-fn push_env(word: &mut Word, name: &str) {
-    word.text.push_str("${");
-    word.text.push_str(name);
-    word.text.push('}');
-    word.has_vars = true;
+/// A shell variable as a batch `${NAME}`, or a literal `$`.
+fn push_dollar(word: &mut Word, variable: Option<String>) {
+    match variable {
+        Some(name) => {
+            word.text.push_str("${");
+            word.text.push_str(&name);
+            word.text.push('}');
+        }
+        None => push_lit(word, '$'),
+    }
 }
 
 /// A shell variable at the start of `rest` (which begins with `$`): its
-/// name and how many chars it spans; `None` for a `$` that is literal.
-fn variable(rest: &[char]) -> Result<Option<(String, usize)>, String> {
+/// name (`None` for a `$` that is literal) and how many chars it spans.
+fn variable(rest: &[char]) -> Result<(Option<String>, usize), String> {
     match rest.get(1) {
         Some('{') => {
             let close = rest
@@ -320,7 +304,7 @@ fn variable(rest: &[char]) -> Result<Option<(String, usize)>, String> {
                 .ok_or("unterminated `${`: expected `}`")?;
             let name: String = rest[2..close].iter().collect();
             if is_env_name(&name) {
-                Ok(Some((name, close + 1)))
+                Ok((Some(name), close + 1))
             } else {
                 Err(format!(
                     "`${{{name}}}` is a shell expansion ratebench cannot evaluate: use a plain `${{NAME}}`"
@@ -333,9 +317,9 @@ fn variable(rest: &[char]) -> Result<Option<(String, usize)>, String> {
                 .iter()
                 .take_while(|c| c.is_ascii_alphanumeric() || **c == '_')
                 .count();
-            Ok(Some((rest[1..=len].iter().collect(), len + 1)))
+            Ok((Some(rest[1..=len].iter().collect()), len + 1))
         }
-        _ => Ok(None),
+        _ => Ok((None, 1)),
     }
 }
 
