@@ -161,10 +161,9 @@ impl Batch {
             .format
             .or_else(|| match Format::from_path(path) {
                 // A `.json` or `.txt` may hold a HAR, a collection or curl lines.
-                Some(Format::Json | Format::Text) => match Format::sniff(text) {
-                    imported @ Format::Imported(_) => Some(imported),
-                    _ => Format::from_path(path),
-                },
+                Some(f @ (Format::Json | Format::Text)) => {
+                    Some(crate::import::Source::sniff(text).map_or(f, Format::Imported))
+                }
                 other => other,
             })
             .unwrap_or_else(|| Format::sniff(text));
@@ -174,8 +173,8 @@ impl Batch {
             Format::JsonLines => (BatchSettings::default(), parse_jsonl(text, path)?, None),
             Format::Text => (BatchSettings::default(), parse_text(text, path)?, None),
             Format::Imported(source) => {
-                let imported = crate::import::import(source, text, path, &Default::default())?;
-                warnings = imported.warnings.clone();
+                let mut imported = crate::import::import(source, text, path, &Default::default())?;
+                warnings = std::mem::take(&mut imported.warnings);
                 let json = imported.to_json_text();
                 // Positions in the generated JSON mean nothing to the user:
                 // point at the request's line in the source instead.

@@ -43,74 +43,26 @@ pub fn import(text: &str, path: &Path) -> Result<Imported, BatchError> {
     };
     let mut from_env: Vec<String> = Vec::new();
     for block in blocks {
-        let label = block
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("{} {}", block.method, block.url));
-        let mut fields = Vec::new();
-        let mut resolve_field = |text: &str| -> Result<String, String> {
-            let Resolved {
-                text,
-                from_env: names,
-            } = resolve(text, &lookup)?;
-            fields.extend(names);
-            Ok(text)
-        };
-        let converted = (|| -> Result<Result<Request, String>, BatchError> {
-            let url = match resolve_field(&block.url) {
-                Ok(u) => u,
-                Err(dynamic) => return Ok(Err(dynamic)),
-            };
-            let mut headers = Vec::new();
-            for (k, v) in &block.headers {
-                match resolve_field(v) {
-                    Ok(v) => headers.push((k.clone(), v)),
-                    Err(dynamic) => return Ok(Err(dynamic)),
-                }
-            }
-            let raw_body = block.body.join("\n");
-            let raw_body = match body_file(&raw_body, dir) {
-                Some(Ok(text)) => text,
-                Some(Err(m)) => {
-                    return Err(BatchError::new(path, m).line(block.line));
-                }
-                None => raw_body,
-            };
-            let body = if raw_body.trim().is_empty() {
-                super::Body::None
-            } else {
-                match resolve_field(&raw_body) {
-                    Ok(b) => body_from(&b, header(&headers, "content-type")),
-                    Err(dynamic) => return Ok(Err(dynamic)),
-                }
-            };
-            let url = absolute(url, &headers);
-            Ok(Ok(Request {
-                name: block.name.as_deref().map(super::vars::literal),
-                method: block.method.clone(),
-                url,
-                headers: headers
-                    .into_iter()
-                    .filter(|(k, _)| !k.eq_ignore_ascii_case("host"))
-                    .collect(),
-                body,
-                timeout_s: None,
-                line: block.line,
-            }))
-        })()?;
-        match converted {
-            Ok(request) => {
-                for name in fields {
+        match convert(&block, &lookup, dir, path) {
+            Ok((request, names)) => {
+                for name in names {
                     if !from_env.contains(&name) {
                         from_env.push(name);
                     }
                 }
                 imported.requests.push(request);
             }
-            Err(dynamic) => imported.warnings.push(format!(
-                "line {}: skipped `{label}`: `{dynamic}` is a value the editor generates, which a batch cannot",
-                block.line
-            )),
+            Err(Skip::Dynamic(dynamic)) => {
+                let label = block
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("{} {}", block.method, block.url));
+                imported.warnings.push(format!(
+                    "line {}: skipped `{label}`: `{dynamic}` is a value the editor generates, which a batch cannot",
+                    block.line
+                ));
+            }
+            Err(Skip::Error(e)) => return Err(e),
         }
     }
     if !from_env.is_empty() {
@@ -120,6 +72,59 @@ pub fn import(text: &str, path: &Path) -> Result<Imported, BatchError> {
         ));
     }
     Ok(imported)
+}
+
+/// Why a block did not become a request.
+enum Skip {
+    /// It uses a value the editor generates (`{{$uuid}}`): skipped.
+    Dynamic(String),
+    /// It cannot be read (a body file): the import fails.
+    Error(BatchError),
+}
+
+/// One block as a request, with the variables it leaves to the environment.
+fn convert(
+    block: &Block,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    dir: &Path,
+    path: &Path,
+) -> Result<(Request, Vec<String>), Skip> {
+    let mut names = Vec::new();
+    let mut resolve_field = |text: &str| {
+        let Resolved { text, from_env } = resolve(text, lookup).map_err(Skip::Dynamic)?;
+        names.extend(from_env);
+        Ok::<_, Skip>(text)
+    };
+    let url = resolve_field(&block.url)?;
+    let mut headers = Vec::new();
+    for (k, v) in &block.headers {
+        headers.push((k.clone(), resolve_field(v)?));
+    }
+    let raw_body = block.body.join("\n");
+    let raw_body = match body_file(&raw_body, dir) {
+        Some(Ok(text)) => text,
+        Some(Err(m)) => return Err(Skip::Error(BatchError::new(path, m).line(block.line))),
+        None => raw_body,
+    };
+    let body = if raw_body.trim().is_empty() {
+        super::Body::None
+    } else {
+        body_from(&resolve_field(&raw_body)?, header(&headers, "content-type"))
+    };
+    let url = absolute(url, &headers);
+    let request = Request {
+        name: block.name.as_deref().map(super::vars::literal),
+        method: block.method.clone(),
+        url,
+        headers: headers
+            .into_iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("host"))
+            .collect(),
+        body,
+        timeout_s: None,
+        line: block.line,
+    };
+    Ok((request, names))
 }
 
 /// A body that is a file reference (`< ./body.json`): the file's text.
