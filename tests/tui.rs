@@ -1765,3 +1765,12 @@ fn the_resume_offer_shows_and_r_starts_the_rest() {
     assert!(app.resuming);
     assert_eq!(app.stats.total, Some(60));
 }
+
+#[test]
+fn pasting_into_a_value_prompt_takes_only_what_typing_would() {
+    let mut app = app();
+    app.update(ch('5'));
+    let before = app.input.as_ref().expect("a value prompt").text.clone();
+    app.update(Msg::Paste("0x1.5 per second\nignored".into()));
+    assert_eq!(app.input.as_ref().unwrap().text, format!("{before}01.5"));
+}

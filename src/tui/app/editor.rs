@@ -95,9 +95,13 @@ impl App {
     /// becomes a request of the batch wherever it is pasted.
     pub(super) fn on_paste(&mut self, text: &str) -> Vec<Effect> {
         if let Some(input) = &mut self.input {
-            input
-                .text
-                .push_str(text.lines().next().unwrap_or("").trim());
+            // As if typed: a value prompt still takes only what it accepts.
+            text.lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .chars()
+                .for_each(|c| input.type_char(c));
             return vec![];
         }
         let is_curl = crate::import::Source::sniff(text) == Some(crate::import::Source::Curl);

@@ -17,15 +17,7 @@ impl App {
             KeyCode::Backspace => {
                 input.text.pop();
             }
-            KeyCode::Char(c) => {
-                let allowed = match input.prompt {
-                    Prompt::Value(_) => c.is_ascii_digit() || c == '.' || c == 'u',
-                    Prompt::OpenBatch | Prompt::Export | Prompt::Save => true,
-                };
-                if allowed {
-                    input.text.push(c);
-                }
-            }
+            KeyCode::Char(c) => input.type_char(c),
             KeyCode::Enter => {
                 let Input { prompt, text } = self.input.take().expect("checked");
                 return match prompt {
@@ -95,4 +87,17 @@ fn parse_value(slider: Slider, text: &str) -> Result<Option<f64>, String> {
         return Err("max at once: expected a whole number".into());
     }
     Ok((value > 0.0).then_some(value))
+}
+
+impl Input {
+    /// Types `c`, if the prompt takes it (a value takes digits, `.` and `u`).
+    pub(super) fn type_char(&mut self, c: char) {
+        let allowed = match self.prompt {
+            Prompt::Value(_) => c.is_ascii_digit() || c == '.' || c == 'u',
+            Prompt::OpenBatch | Prompt::Export | Prompt::Save => true,
+        };
+        if allowed {
+            self.text.push(c);
+        }
+    }
 }
