@@ -1,14 +1,13 @@
 //! HAR 1.2 export: every result as an entry a browser's devtools (or any
 //! HAR viewer) opens.
 //!
-//! Written as it goes, like the JSON array: the opening, one entry per
-//! record, and the closing at the end; the entries are the `har` crate's
-//! types. Headers and bodies are whatever the record holds: with
-//! `--keep-body` the request's headers and body and every response header
-//! (secrets already redacted by the engine); without it, the response's
-//! rate-limit and content-type headers only.
+//! Written as it goes, framed like the JSON array; the entries are the
+//! `har` crate's types. Headers and bodies are whatever the record holds:
+//! from a capturing run (a HAR `--out`, or `--keep-body`) the request's
+//! headers and body and every response header, secrets already redacted by
+//! the engine; otherwise the response's rate-limit and content-type headers.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::time::SystemTime;
 
 use har::v1_2::{
@@ -16,66 +15,25 @@ use har::v1_2::{
 };
 
 use super::record::RequestRecord;
-use super::writer::RecordSink;
+use super::writer::{FramedJson, RecordSink};
 
 /// Streams records out as a HAR 1.2 document.
-pub struct HarWriter<W> {
-    out: W,
-    count: u64,
-    closed: bool,
-    /// For entries never sent (HAR needs a start time for each).
-    opened_at: String,
-}
-
-impl<W: Write + Send> HarWriter<W> {
-    pub fn new(out: W) -> Self {
-        Self {
-            out,
-            count: 0,
-            closed: false,
-            opened_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-        }
-    }
-
-    fn open(&mut self) -> io::Result<()> {
-        let creator = serde_json::json!({
-            "name": "ratebench",
-            "version": env!("CARGO_PKG_VERSION"),
-        });
-        write!(
-            self.out,
-            "{{\"log\":{{\"version\":\"1.2\",\"creator\":{creator},\"entries\":["
-        )
-    }
-}
-
-impl<W: Write + Send> RecordSink for HarWriter<W> {
-    fn write(&mut self, record: &RequestRecord) -> io::Result<()> {
-        if self.count == 0 {
-            self.open()?;
-        } else {
-            self.out.write_all(b",")?;
-        }
-        self.out.write_all(b"\n")?;
-        serde_json::to_writer(&mut self.out, &entry(record, &self.opened_at))?;
-        self.count += 1;
-        Ok(())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-
-    fn finish(&mut self) -> io::Result<()> {
-        if !self.closed {
-            if self.count == 0 {
-                self.open()?;
-            }
-            self.out.write_all(b"\n]}}\n")?;
-            self.closed = true;
-        }
-        self.out.flush()
-    }
+pub fn writer<W: Write + Send>(out: W) -> impl RecordSink {
+    let creator = serde_json::json!({
+        "name": "ratebench",
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    let head = format!("{{\"log\":{{\"version\":\"1.2\",\"creator\":{creator},\"entries\":[");
+    // For entries never sent (HAR needs a start time for each).
+    let opened_at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+    FramedJson::new(
+        out,
+        head,
+        "]}}\n",
+        move |out: &mut W, record: &RequestRecord| {
+            Ok(serde_json::to_writer(out, &entry(record, &opened_at))?)
+        },
+    )
 }
 
 fn headers<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> Vec<Headers> {

@@ -88,13 +88,11 @@ pub fn writer<W: Write + Send + 'static>(
 ) -> io::Result<Box<dyn RecordSink>> {
     Ok(match format {
         ExportFormat::Jsonl => Box::new(JsonlWriter(out)),
-        ExportFormat::Json => Box::new(JsonArrayWriter {
-            out,
-            count: 0,
-            closed: false,
-        }),
+        ExportFormat::Json => Box::new(FramedJson::new(out, "[".into(), "]\n", |out, record| {
+            Ok(serde_json::to_writer(out, record)?)
+        })),
         ExportFormat::Csv => Box::new(CsvWriter(csv::Writer::from_writer(out))),
-        ExportFormat::Har => Box::new(super::har::HarWriter::new(out)),
+        ExportFormat::Har => Box::new(super::har::writer(out)),
         ExportFormat::Xlsx => {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -117,17 +115,48 @@ impl<W: Write + Send> RecordSink for JsonlWriter<W> {
     }
 }
 
-struct JsonArrayWriter<W> {
+/// A JSON document written as it goes: `head`, the records (each written
+/// by `item`) one per line, then `tail` at the end. A run cut off before
+/// the end leaves everything but the closing brackets on disk.
+pub(crate) struct FramedJson<W, F> {
     out: W,
+    head: String,
+    tail: &'static str,
+    item: F,
     count: u64,
     closed: bool,
 }
 
-impl<W: Write + Send> RecordSink for JsonArrayWriter<W> {
+impl<W, F> FramedJson<W, F>
+where
+    W: Write + Send,
+    F: FnMut(&mut W, &RequestRecord) -> io::Result<()> + Send,
+{
+    pub(crate) fn new(out: W, head: String, tail: &'static str, item: F) -> Self {
+        Self {
+            out,
+            head,
+            tail,
+            item,
+            count: 0,
+            closed: false,
+        }
+    }
+}
+
+impl<W, F> RecordSink for FramedJson<W, F>
+where
+    W: Write + Send,
+    F: FnMut(&mut W, &RequestRecord) -> io::Result<()> + Send,
+{
     fn write(&mut self, record: &RequestRecord) -> io::Result<()> {
-        self.out
-            .write_all(if self.count == 0 { b"[\n" } else { b",\n" })?;
-        serde_json::to_writer(&mut self.out, record)?;
+        if self.count == 0 {
+            self.out.write_all(self.head.as_bytes())?;
+            self.out.write_all(b"\n")?;
+        } else {
+            self.out.write_all(b",\n")?;
+        }
+        (self.item)(&mut self.out, record)?;
         self.count += 1;
         Ok(())
     }
@@ -138,8 +167,11 @@ impl<W: Write + Send> RecordSink for JsonArrayWriter<W> {
 
     fn finish(&mut self) -> io::Result<()> {
         if !self.closed {
-            self.out
-                .write_all(if self.count == 0 { b"[\n]\n" } else { b"\n]\n" })?;
+            if self.count == 0 {
+                self.out.write_all(self.head.as_bytes())?;
+            }
+            self.out.write_all(b"\n")?;
+            self.out.write_all(self.tail.as_bytes())?;
             self.closed = true;
         }
         self.out.flush()
