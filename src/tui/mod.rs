@@ -172,67 +172,72 @@ where
     // When the screen was last drawn: a key redraws at once unless that
     // would pass the frame budget (the tick then draws it).
     let mut drawn = tokio::time::Instant::now();
-    let mut startup = Some(app.initial_effects());
+    let mut startup = app.initial_effects();
     loop {
         let mut typed = false;
-        let effects = if let Some(first) = startup.take() {
-            first
-        } else {
-            tokio::select! {
-                biased;
-                event = input.next(), if input_open => match event {
-                    Some(TermEvent::Key(key)) => {
-                        typed = true;
-                        app.update(Msg::Key(key))
-                    }
-                    Some(TermEvent::Resize(..)) => app.update(Msg::Resize),
-                    Some(TermEvent::Paste(text)) => {
-                        typed = true;
-                        app.update(Msg::Paste(text))
-                    }
-                    Some(_) => vec![],
-                    None => {
-                        input_open = false;
-                        vec![]
-                    }
-                },
-                Some(msg) = finished.recv() => app.update(msg),
-                _ = tokio::signal::ctrl_c() => vec![Effect::Send(Command::Stop { grace: Some(Duration::ZERO) }), Effect::Quit],
-                event = next_event(&mut session.events) => match event {
-                    Some(Event::Finished(summary)) => {
-                        // The final snapshot is published before Finished.
-                        if let Some(stats) = &session.stats {
-                            let last = stats.borrow().clone();
-                            app.update(Msg::Stats(Box::new(last)));
-                        }
-                        session = Session::default();
-                        app.update(Msg::Engine(Event::Finished(summary)))
-                    }
-                    Some(event) => app.update(Msg::Engine(event)),
-                    None => {
-                        session.events = None;
-                        vec![]
-                    }
-                },
-                stats = next_stats(&mut session.stats) => match stats {
-                    Some(stats) => app.update(Msg::Stats(Box::new(stats))),
-                    None => {
-                        session.stats = None;
-                        vec![]
-                    }
-                },
-                _ = frame.tick() => {
-                    if PANICKED.load(Ordering::SeqCst) {
-                        return Err(io::Error::other("a background task panicked; see the message above"));
-                    }
-                    if app.dirty && !PANICKING.load(Ordering::SeqCst) {
-                        terminal.draw(|f| ui::draw(f, &app, &theme)).map_err(io::Error::other)?;
-                        app.dirty = false;
-                        drawn = tokio::time::Instant::now();
-                    }
+        let effects = tokio::select! {
+            biased;
+            event = input.next(), if input_open => match event {
+                Some(TermEvent::Key(key)) => {
+                    typed = true;
+                    app.update(Msg::Key(key))
+                }
+                Some(TermEvent::Resize(..)) => app.update(Msg::Resize),
+                Some(TermEvent::Paste(text)) => {
+                    typed = true;
+                    app.update(Msg::Paste(text))
+                }
+                Some(_) => vec![],
+                None => {
+                    input_open = false;
                     vec![]
                 }
+            },
+            Some(msg) = finished.recv() => app.update(msg),
+            _ = tokio::signal::ctrl_c() => vec![Effect::Send(Command::Stop { grace: Some(Duration::ZERO) }), Effect::Quit],
+            event = next_event(&mut session.events) => match event {
+                Some(Event::Finished(summary)) => {
+                    // The final snapshot is published before Finished.
+                    if let Some(stats) = &session.stats {
+                        let last = stats.borrow().clone();
+                        app.update(Msg::Stats(Box::new(last)));
+                    }
+                    session = Session::default();
+                    app.update(Msg::Engine(Event::Finished(summary)))
+                }
+                Some(event) => app.update(Msg::Engine(event)),
+                None => {
+                    session.events = None;
+                    vec![]
+                }
+            },
+            stats = next_stats(&mut session.stats) => match stats {
+                Some(stats) => app.update(Msg::Stats(Box::new(stats))),
+                None => {
+                    session.stats = None;
+                    vec![]
+                }
+            },
+            _ = frame.tick() => {
+                if PANICKED.load(Ordering::SeqCst) {
+                    return Err(io::Error::other("a background task panicked; see the message above"));
+                }
+                if app.dirty && !PANICKING.load(Ordering::SeqCst) {
+                    terminal.draw(|f| ui::draw(f, &app, &theme)).map_err(io::Error::other)?;
+                    app.dirty = false;
+                    drawn = tokio::time::Instant::now();
+                }
+                vec![]
             }
+        };
+        // The first turn also does the app's start-up work (the interval's
+        // first tick is immediate, so this is at once).
+        let effects = if startup.is_empty() {
+            effects
+        } else {
+            let mut all = std::mem::take(&mut startup);
+            all.extend(effects);
+            all
         };
         for effect in effects {
             match effect {
