@@ -62,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
             println!(
                 "{:>5.1}s  done {:>3}/{}  {:>5.1} starts/s  in flight {}  limited by {:?}",
                 s.elapsed.as_secs_f64(),
-                s.done,
+                s.totals.done,
                 s.total.unwrap_or(0),
                 s.start_rate,
                 s.in_flight,

@@ -16,13 +16,15 @@ pub mod coalesce;
 pub mod engine;
 pub mod export;
 pub mod import;
+pub mod loader;
 pub mod mock;
+pub mod model;
 pub mod probe;
 pub mod signals;
 pub mod stats;
 pub mod tui;
 
 pub use batch::{Batch, BatchError, LoadOptions, RequestSpec};
-pub use engine::{Command, Event, Limits, RunConfig, RunHandle, start};
-pub use export::{RequestRecord, RunSummary};
-pub use stats::StatsSnapshot;
+pub use engine::{Command, Event, RunConfig, RunHandle, start};
+pub use model::{Limits, RequestRecord};
+pub use stats::{RunSummary, StatsSnapshot};

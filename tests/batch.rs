@@ -32,8 +32,8 @@ fn sample_inventory_expands_to_100_in_order() {
     let batch = Batch::load(samples().join("inventory.json")).unwrap();
     assert_eq!(batch.format, Format::Json);
     assert_eq!(batch.len(), 100);
-    assert_eq!(batch.settings.max_at_once, Some(10));
-    assert_eq!(batch.settings.per_second, Some(20.0));
+    assert_eq!(batch.settings.max_at_once.and_then(|l| l.get()), Some(10));
+    assert_eq!(batch.settings.per_second.and_then(|l| l.get()), Some(20.0));
     assert_eq!(batch.settings.retries, Some(2));
     assert_eq!(
         batch.settings.timeout,

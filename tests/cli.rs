@@ -564,7 +564,7 @@ async fn probe_prints_a_recommendation_writes_its_evidence_and_saves_it() {
     assert!(report["timeline"].as_array().unwrap().len() >= 3);
     // The saved batch loads with the recommended limits.
     let tuned = ratebench::batch::Batch::load(&saved).unwrap();
-    assert_eq!(tuned.settings.per_second, Some(rate));
+    assert_eq!(tuned.settings.per_second.and_then(|l| l.get()), Some(rate));
     assert!(tuned.settings.max_at_once.is_some());
     mock.shutdown().await;
 }
@@ -616,16 +616,29 @@ async fn a_summary_in_markdown_and_rebuilt_from_the_journal() {
     .await;
     assert_eq!(rebuilt.status.code(), Some(0), "{rebuilt:?}");
     assert!(String::from_utf8_lossy(&rebuilt.stdout).contains("20 (16 ok, 4 failed)"));
-    let read = |name: &str| -> ratebench::export::RunSummary {
+    let read = |name: &str| -> ratebench::stats::RunSummary {
         serde_json::from_str(&std::fs::read_to_string(path(name)).unwrap()).unwrap()
     };
     let (live, again) = (read("live.json"), read("rebuilt.json"));
     assert_eq!(
-        (again.total, again.ok, again.failed, again.retries),
-        (live.total, live.ok, live.failed, live.retries)
+        (
+            again.totals.done,
+            again.totals.ok,
+            again.totals.failed,
+            again.retries
+        ),
+        (
+            live.totals.done,
+            live.totals.ok,
+            live.totals.failed,
+            live.retries
+        )
     );
-    assert_eq!(again.by_status, live.by_status);
-    assert_eq!(again.latency_ms, live.latency_ms, "the same histogram");
+    assert_eq!(again.totals.by_status, live.totals.by_status);
+    assert_eq!(
+        again.totals.latency, live.totals.latency,
+        "the same histogram"
+    );
     // About 0.2 s at 100/s, give or take the clocks.
     assert!(
         (again.wall_s - live.wall_s).abs() < 0.1,

@@ -257,8 +257,9 @@ async fn batch_jobs_on_the_mock_answer_like_single_calls() {
 
 use ratebench::batch::{Batch, LoadOptions};
 use ratebench::engine::{self, RunConfig};
-use ratebench::export::{ErrorKind, MemorySink, RequestRecord};
+use ratebench::export::MemorySink;
 use ratebench::mock::{Knobs, MockServer, RouteKnobs};
+use ratebench::model::{ErrorKind, RequestRecord};
 
 /// A batch of the sample's 1,000 addresses against `base`, coalesced by
 /// `coalesce` (a JSON object), at `per_second`.
@@ -304,15 +305,16 @@ async fn run_summary(
 ) -> (
     Vec<RequestRecord>,
     Duration,
-    ratebench::export::RunSummary,
+    ratebench::stats::RunSummary,
     u64,
 ) {
     let settings = &batch.settings;
     let config = RunConfig {
-        limits: ratebench::engine::Limits::new(
-            settings.max_at_once.unwrap_or(10),
-            settings.per_second.unwrap_or(0.0),
-        ),
+        limits: ratebench::engine::Limits {
+            max_at_once: settings.max_at_once.map_or(Some(10), |l| l.get()),
+            per_second: settings.per_second.and_then(|l| l.get()),
+            burst: 1,
+        },
         retries: settings.retries.unwrap_or(0),
         coalesce: settings
             .coalesce
@@ -344,7 +346,10 @@ async fn run_summary(
         let b = last.borrow().batches.expect("batch figures in the stats");
         assert_eq!(
             b.calls,
-            summary.total.div_ceil(b.items_per_call.round() as u64)
+            summary
+                .totals
+                .done
+                .div_ceil(b.items_per_call.round() as u64)
         );
     }
     let mut records = sink.records();
@@ -378,7 +383,7 @@ async fn a_thousand_addresses_in_ten_batch_jobs_each_with_its_own_coordinates() 
     assert!(polls >= 10, "and their polls");
     // The limits counted what the server saw: calls and polls.
     assert_eq!(summary.calls, 10 + polls);
-    assert_eq!(summary.total, 1000);
+    assert_eq!(summary.totals.done, 1000);
     assert_eq!(records.len(), 1000);
     // Each item's own answer: what /geocode says of its address.
     let client = Client::builder().no_proxy().build().unwrap();

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use ratebench::batch::{InvalidRequest, RequestSpec};
 use ratebench::engine::{self, Command, Limits, RunConfig, RunHandle};
-use ratebench::export::{ErrorKind, MemorySink};
+use ratebench::export::MemorySink;
+use ratebench::model::ErrorKind;
 use reqwest::{Method, Url};
 use tokio::time::{Instant, sleep};
 
@@ -55,8 +56,8 @@ async fn the_cap_is_never_exceeded_and_is_reached() {
         .collect();
     let (handle, sink) = start(urls, config(4, 0.0));
     let summary = handle.wait().await.unwrap();
-    assert_eq!(summary.total, 40);
-    assert_eq!(summary.ok, 40);
+    assert_eq!(summary.totals.done, 40);
+    assert_eq!(summary.totals.ok, 40);
     assert_eq!(server.seen.count(), 40);
     assert_eq!(
         server.seen.max_in_flight(),
@@ -126,7 +127,7 @@ async fn two_hundred_requests_at_100_per_second_take_about_two_seconds() {
     let (handle, _sink) = start(urls, config(0, 100.0));
     let summary = handle.wait().await.unwrap();
     let elapsed = t0.elapsed().as_secs_f64();
-    assert_eq!(summary.ok, 200);
+    assert_eq!(summary.totals.ok, 200);
     // 200 evenly spaced starts: the last one at 1.99 s.
     assert!((1.9..2.6).contains(&elapsed), "took {elapsed:.3} s");
     let hits = server.seen.hits();
@@ -200,7 +201,7 @@ async fn pause_holds_new_starts_and_resume_continues() {
     let resumed = Instant::now();
     handle.resume();
     let summary = handle.wait().await.unwrap();
-    assert_eq!(summary.ok, 30);
+    assert_eq!(summary.totals.ok, 30);
     let during = server
         .seen
         .hits()
@@ -222,7 +223,7 @@ async fn retries_honour_retry_after() {
         },
     );
     let summary = handle.wait().await.unwrap();
-    assert_eq!(summary.ok, 2);
+    assert_eq!(summary.totals.ok, 2);
     assert_eq!(summary.retries, 2);
     for record in sink.records() {
         assert_eq!(record.attempts, 2);
@@ -344,7 +345,7 @@ async fn exhausted_retries_keep_the_last_answer() {
         },
     );
     let summary = handle.wait().await.unwrap();
-    assert_eq!(summary.failed, 1);
+    assert_eq!(summary.totals.failed, 1);
     assert_eq!(server.seen.count(), 3, "one try and two retries");
     let record = &sink.records()[0];
     assert_eq!(
@@ -384,9 +385,9 @@ async fn stop_cancels_in_flight_after_the_grace_period() {
         t0.elapsed()
     );
     assert!(summary.stopped);
-    assert_eq!(summary.total, 3);
+    assert_eq!(summary.totals.done, 3);
     assert_eq!(summary.not_sent, 7);
-    assert_eq!(summary.by_error.get("cancelled"), Some(&3));
+    assert_eq!(summary.totals.by_error.get(&ErrorKind::Cancelled), Some(&3));
     let records = sink.records();
     assert!(
         records
@@ -426,7 +427,14 @@ async fn network_faults_are_recorded_results() {
     };
     let (handle, sink) = start(urls, cfg);
     let summary = handle.wait().await.unwrap();
-    assert_eq!((summary.total, summary.ok, summary.failed), (3, 1, 2));
+    assert_eq!(
+        (
+            summary.totals.done,
+            summary.totals.ok,
+            summary.totals.failed
+        ),
+        (3, 1, 2)
+    );
     let mut records = sink.records();
     records.sort_by_key(|r| r.index);
     assert_eq!(
@@ -442,8 +450,8 @@ async fn network_faults_are_recorded_results() {
         records[1].error
     );
     assert!(records[2].ok);
-    assert_eq!(summary.by_error.get("connect"), Some(&1));
-    assert_eq!(summary.by_error.get("timeout"), Some(&1));
+    assert_eq!(summary.totals.by_error.get(&ErrorKind::Connect), Some(&1));
+    assert_eq!(summary.totals.by_error.get(&ErrorKind::Timeout), Some(&1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -469,9 +477,12 @@ async fn stats_snapshots_flow_and_a_slow_reader_blocks_nothing() {
     ));
     let snap = stats.borrow_and_update().clone();
     assert_eq!(snap.state, ratebench::engine::RunState::Done);
-    assert_eq!((snap.done, snap.ok, snap.started), (50, 50, 50));
-    assert_eq!(snap.by_status.get(&200), Some(&50));
-    assert!(snap.latency.p50 > 0.0);
+    assert_eq!(
+        (snap.totals.done, snap.totals.ok, snap.started),
+        (50, 50, 50)
+    );
+    assert_eq!(snap.totals.by_status.get(&200), Some(&50));
+    assert!(snap.totals.latency.p50 > 0.0);
     assert_eq!(snap.endpoints.len(), 1);
     assert_eq!(
         (snap.endpoints[0].key.as_str(), snap.endpoints[0].count),
@@ -513,7 +524,7 @@ async fn respect_limits_holds_every_start_for_a_429s_retry_after() {
         saw_server
     });
     let summary = handle.wait().await.unwrap();
-    assert_eq!(summary.total, 3);
+    assert_eq!(summary.totals.done, 3);
     let gap = gap_after(&server, "/flaky/x", "/ok");
     assert!(
         gap >= Duration::from_millis(950),
@@ -578,7 +589,7 @@ async fn respect_limits_waits_for_the_reset_when_none_remain() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ramp_follows_its_plan() {
-    use ratebench::engine::profile::Profile;
+    use ratebench::model::Profile;
     let server = common::start().await;
     // 20/s rising to 100/s over 2 s, then 100/s: 120 starts by 2 s, 170 by 2.5 s.
     let profile = Profile::parse_ramp("20..100/2s").unwrap();
@@ -591,7 +602,7 @@ async fn a_ramp_follows_its_plan() {
         },
     );
     let summary = handle.wait().await.unwrap();
-    assert_eq!(summary.total, 170);
+    assert_eq!(summary.totals.done, 170);
     let hits = server.seen.hits();
     let t0 = hits[0].at;
     for at in [0.5, 1.0, 1.5, 2.0] {
@@ -609,7 +620,7 @@ async fn a_ramp_follows_its_plan() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_change_ends_the_plan() {
-    use ratebench::engine::profile::Profile;
+    use ratebench::model::Profile;
     let server = common::start().await;
     // A plan of 5/s for a minute, taken over at once by 200/s.
     let profile = Profile::stages([(5.0, Duration::from_secs(60))]).unwrap();

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use ratebench::batch::{Batch, LoadOptions};
 use ratebench::engine::{self, Limits, RunConfig};
-use ratebench::export::{CsvRow, ExportFormat, MemorySink, RequestRecord, writer};
+use ratebench::export::{CsvRow, ExportFormat, MemorySink, writer};
+use ratebench::model::RequestRecord;
 
 /// A `Write` whose bytes the test can read after the sink is done.
 #[derive(Clone, Default)]

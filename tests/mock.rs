@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use ratebench::batch::{Batch, LoadOptions};
 use ratebench::engine::{self, Limits, RunConfig};
-use ratebench::export::{ErrorKind, MemorySink, RequestRecord};
+use ratebench::export::MemorySink;
 use ratebench::mock::{Knobs, Latency, MockServer, RateLimit, RouteKnobs};
+use ratebench::model::{ErrorKind, RequestRecord};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -567,7 +568,7 @@ async fn stats_match_what_the_engine_sent() {
     .wait()
     .await
     .unwrap();
-    assert_eq!(summary.total, 40);
+    assert_eq!(summary.totals.done, 40);
     let stats = m.stats();
     assert_eq!(stats.requests, 40);
     assert_eq!(
@@ -638,11 +639,11 @@ async fn run_against(m: &MockServer, paths: &[&str], config: RunConfig) -> Vec<R
     .await
     .unwrap();
     assert_eq!(
-        summary.ok + summary.failed,
-        summary.total,
+        summary.totals.ok + summary.totals.failed,
+        summary.totals.done,
         "every request accounted for"
     );
-    assert_eq!(summary.total, paths.len() as u64);
+    assert_eq!(summary.totals.done, paths.len() as u64);
     let mut records = sink.records();
     records.sort_by_key(|r| r.index);
     records

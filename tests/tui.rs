@@ -12,9 +12,13 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratebench::batch::{Batch, LoadOptions};
 use ratebench::engine::{Binding, Command, Event, Limits, RunConfig, RunState};
-use ratebench::export::{ErrorKind, RunSummary};
 use ratebench::mock::{Knobs, Latency, MockServer, RouteKnobs};
-use ratebench::stats::{EndpointStats, ErrorGroup, FailureClass, Percentiles, StatsSnapshot};
+use ratebench::model::ErrorKind;
+use ratebench::model::Limit;
+use ratebench::stats::RunSummary;
+use ratebench::stats::{
+    EndpointStats, ErrorGroup, FailureClass, Percentiles, StatsSnapshot, Totals,
+};
 use ratebench::tui::app::{Notice, Prompt, Slider};
 use ratebench::tui::{self, App, Effect, Msg, TuiConfig, ui};
 
@@ -166,8 +170,11 @@ fn pause_resume_stop_and_rerun() {
     );
     assert_eq!(app.state, RunState::Stopping);
     app.update(Msg::Engine(Event::Finished(Box::new(RunSummary {
-        total: 40,
-        ok: 40,
+        totals: Totals {
+            done: 40,
+            ok: 40,
+            ..Totals::default()
+        },
         stopped: true,
         ..RunSummary::default()
     }))));
@@ -251,9 +258,27 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
             Binding::None
         },
         total: Some(100),
-        done,
-        ok: done.saturating_sub(3),
-        failed: done.min(3),
+        totals: Totals {
+            done,
+            ok: done.saturating_sub(3),
+            failed: done.min(3),
+            latency: Percentiles {
+                p50: 201.2,
+                p90: 230.5,
+                p99: 248.9,
+                p999: 249.9,
+                max: 250.3,
+            },
+            wait: Percentiles {
+                p50: 48.0,
+                p90: 49.5,
+                p99: 50.1,
+                p999: 50.2,
+                max: 50.2,
+            },
+            by_status: BTreeMap::from([(200, done.saturating_sub(3)), (429, 1), (503, 1)]),
+            by_error: BTreeMap::from([(ErrorKind::Timeout, 1)]),
+        },
         started: done + 4,
         in_flight: if state == RunState::Done { 0 } else { 4 },
         max_in_flight: 9,
@@ -269,22 +294,6 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
         } else {
             0.0
         },
-        latency: Percentiles {
-            p50: 201.2,
-            p90: 230.5,
-            p99: 248.9,
-            p999: 249.9,
-            max: 250.3,
-        },
-        wait: Percentiles {
-            p50: 48.0,
-            p90: 49.5,
-            p99: 50.1,
-            p999: 50.2,
-            max: 50.2,
-        },
-        by_status: BTreeMap::from([(200, done.saturating_sub(3)), (429, 1), (503, 1)]),
-        by_error: BTreeMap::from([(ErrorKind::Timeout, 1)]),
         recent_latency: Percentiles {
             p50: 199.0,
             p90: 229.0,
@@ -496,7 +505,14 @@ async fn the_app_runs_a_batch_against_the_mock_with_a_live_change() {
 
     assert_eq!(app.state, RunState::Done);
     let summary = app.summary.as_ref().unwrap();
-    assert_eq!((summary.total, summary.ok, summary.failed), (100, 100, 0));
+    assert_eq!(
+        (
+            summary.totals.done,
+            summary.totals.ok,
+            summary.totals.failed
+        ),
+        (100, 100, 0)
+    );
     assert_eq!(app.limits.max_at_once, Some(10));
     assert_eq!(
         mock.stats().max_in_flight,
@@ -532,9 +548,12 @@ fn rerun_failed_and_export_keys() {
     running(&mut app);
     app.journal = Some("/tmp/x/inventory-1-run1.jsonl".into());
     app.update(Msg::Engine(Event::Finished(Box::new(RunSummary {
-        total: 100,
-        ok: 98,
-        failed: 2,
+        totals: Totals {
+            done: 100,
+            ok: 98,
+            failed: 2,
+            ..Totals::default()
+        },
         ..RunSummary::default()
     }))));
     assert_eq!(
@@ -653,7 +672,10 @@ async fn rerunning_the_failed_sends_exactly_them_and_export_writes_them() {
 
     assert!(!failed.is_empty(), "the mock failed some of the first run");
     assert_eq!(app.runs, 2);
-    assert_eq!(app.summary.as_ref().unwrap().total, failed.len() as u64);
+    assert_eq!(
+        app.summary.as_ref().unwrap().totals.done,
+        failed.len() as u64
+    );
     let second: Vec<u64> = records_in(app.journal.as_ref().unwrap())
         .iter()
         .map(|r| r.index)
@@ -680,11 +702,11 @@ async fn rerunning_the_failed_sends_exactly_them_and_export_writes_them() {
     let logged = ratebench::tui::runs::load(&dir.path().join("data/runs.jsonl"));
     assert_eq!(logged.len(), 2);
     assert_eq!(
-        (logged[0].summary.total, logged[0].failed_only),
+        (logged[0].summary.totals.done, logged[0].failed_only),
         (100, false)
     );
     assert_eq!(
-        (logged[1].summary.total, logged[1].failed_only),
+        (logged[1].summary.totals.done, logged[1].failed_only),
         (failed.len() as u64, true)
     );
     assert_eq!(app.runs_log, logged);
@@ -820,7 +842,7 @@ fn result_record(index: u64, status: Option<u16>, latency: f64) -> ratebench::Re
 
 /// A journal of `rows` in a fresh directory, and the message the app gets
 /// when its index is built.
-fn indexed(rows: &[ratebench::export::RequestRecord]) -> (tempfile::TempDir, Msg) {
+fn indexed(rows: &[ratebench::model::RequestRecord]) -> (tempfile::TempDir, Msg) {
     use ratebench::export::{ResultFilter, ResultIndex, ResultOrder};
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("j.jsonl");
@@ -1004,18 +1026,21 @@ fn run_entry(
         failed_only: n == 3,
         coalesced: false,
         summary: RunSummary {
-            total: 100,
-            ok: 100 - failed,
-            failed,
-            achieved_per_s: achieved,
-            by_status: BTreeMap::from([("200".into(), 100 - failed), ("429".into(), failed)]),
-            latency_ms: Percentiles {
-                p50: 200.0 + n as f64,
-                p90: 220.0,
-                p99: 240.0 + n as f64 * 10.0,
-                p999: 250.0,
-                max: 260.0,
+            totals: Totals {
+                done: 100,
+                ok: 100 - failed,
+                failed,
+                by_status: BTreeMap::from([(200, 100 - failed), (429, failed)]),
+                latency: Percentiles {
+                    p50: 200.0 + n as f64,
+                    p90: 220.0,
+                    p99: 240.0 + n as f64 * 10.0,
+                    p999: 250.0,
+                    max: 260.0,
+                },
+                ..Totals::default()
             },
+            achieved_per_s: achieved,
             ..RunSummary::default()
         },
         results: None,
@@ -1098,7 +1123,8 @@ async fn w_saves_the_batch_with_the_current_limits() {
     let saved = Batch::load(&target).unwrap();
     assert_eq!(
         (saved.settings.max_at_once, saved.settings.per_second),
-        (Some(5), Some(0.0))
+        (Some(Limit::count(5)), Some(Limit::UNLIMITED)),
+        "unlimited is written as 0, which reads back as unlimited"
     );
     assert_eq!(saved.len(), 2);
     assert_eq!(
@@ -1166,9 +1192,12 @@ fn in_state(state: RunState) -> (App, Option<tempfile::TempDir>) {
         RunState::Done => {
             let mut app = scripted(RunState::Done, 100);
             app.update(Msg::Engine(Event::Finished(Box::new(RunSummary {
-                total: 100,
-                ok: 97,
-                failed: 3,
+                totals: Totals {
+                    done: 100,
+                    ok: 97,
+                    failed: 3,
+                    ..Totals::default()
+                },
                 achieved_per_s: 19.8,
                 ..RunSummary::default()
             }))));
@@ -1380,10 +1409,10 @@ fn limited_stats(rates: &[f64], limit: f64) -> StatsSnapshot {
     for rate in rates {
         let sent = rate.round() as u64;
         let ok = sent.min(limit as u64);
-        s.done += sent;
-        s.ok += ok;
-        *s.by_status.entry(200).or_default() += ok;
-        *s.by_status.entry(429).or_default() += sent - ok;
+        s.totals.done += sent;
+        s.totals.ok += ok;
+        *s.totals.by_status.entry(200).or_default() += ok;
+        *s.totals.by_status.entry(429).or_default() += sent - ok;
     }
     s.elapsed = Duration::from_secs(rates.len() as u64);
     s.recent_latency.p50 = 10.0;
@@ -1440,7 +1469,7 @@ fn auto_tune_moves_the_rate_settles_and_gives_the_controls_back() {
 
 #[test]
 fn the_plan_shows_under_the_chart_until_taken_over() {
-    use ratebench::engine::profile::Profile;
+    use ratebench::model::Profile;
     let mut app = app();
     app.profile = Some(
         Profile::stages([
@@ -1735,7 +1764,11 @@ async fn the_workbench_offers_to_resume_a_stopped_run_and_finishes_it() {
         "appended to the same journal"
     );
     let summary = second.summary.as_ref().unwrap();
-    assert_eq!(summary.total + sent_first, 100, "only the rest was sent");
+    assert_eq!(
+        summary.totals.done + sent_first,
+        100,
+        "only the rest was sent"
+    );
     assert_eq!(mock.stats().requests, 100, "nothing sent twice");
     let mut indices: Vec<u64> = records_in(&journal).iter().map(|r| r.index).collect();
     indices.sort_unstable();

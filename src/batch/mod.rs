@@ -4,16 +4,18 @@
 //!  file ──detect format──▶ parse + validate (serde, positions) ──▶ entries
 //!  entries ──for_each product (streamed)──▶ RequestSpec, RequestSpec, ...
 //! ```
-//! Loading parses and validates the whole batch, including one full pass
-//! over the expansion, so a bad batch fails before anything is sent; the
-//! requests themselves are produced lazily when the engine asks for them.
+//! Parsing validates the whole batch, including one full pass over the
+//! expansion, so a bad batch fails before anything is sent; the requests
+//! themselves are produced lazily when the engine asks for them. Reading
+//! a file and another tool's formats is the loader's (`loader`:
+//! `Batch::load`), which sits above this module and the importers.
 
 pub mod coalesce;
 mod error;
 mod expand;
+mod format;
 mod model;
 mod request;
-pub mod save;
 pub mod template;
 
 pub use model::parse_duration;
@@ -24,7 +26,10 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use crate::model::Limit;
+
 pub use error::BatchError;
+pub use format::{Format, Source};
 pub use model::{AxisSpec, BodySpec, EntrySpec};
 pub use request::RequestSpec;
 
@@ -32,76 +37,21 @@ use expand::{Axis, product, strip_position};
 use model::RawBatch;
 use request::{Bindings, Defaults, build, resolve_url};
 
-/// The file formats a batch can be written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// A JSON object with settings and `requests`, or a JSON array of entries.
-    Json,
-    /// One request entry per line.
-    JsonLines,
-    /// One URL per line (optionally `METHOD URL`); `#` starts a comment.
-    Text,
-    /// Another tool's format (curl, .http, HAR, Postman), imported on load.
-    Imported(crate::import::Source),
-}
-
-impl Format {
-    /// The format an extension names, if it names one.
-    pub fn from_path(path: &Path) -> Option<Self> {
-        if let Some(source) = crate::import::Source::from_path(path) {
-            return Some(Format::Imported(source));
-        }
-        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
-            "json" => Some(Format::Json),
-            "jsonl" | "ndjson" => Some(Format::JsonLines),
-            "txt" => Some(Format::Text),
-            _ => None,
-        }
-    }
-
-    /// Guesses from content: a JSON array or a single JSON object is JSON,
-    /// several objects on their own lines are JSON Lines, anything else is
-    /// a URL list.
-    pub fn sniff(text: &str) -> Self {
-        if let Some(source) = crate::import::Source::sniff(text) {
-            return Format::Imported(source);
-        }
-        let trimmed = text.trim_start();
-        if trimmed.starts_with('[') {
-            return Format::Json;
-        }
-        if trimmed.starts_with('{') {
-            let mut lines = trimmed.lines().filter(|l| !l.trim().is_empty());
-            let first_is_whole = lines
-                .next()
-                .is_some_and(|l| serde_json::from_str::<serde::de::IgnoredAny>(l).is_ok());
-            return if first_is_whole && lines.next().is_some() {
-                Format::JsonLines
-            } else {
-                Format::Json
-            };
-        }
-        Format::Text
-    }
-}
-
 /// Batch-wide settings from the file; CLI flags and the UI override them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchSettings {
     pub base_url: Option<String>,
     pub headers: Vec<(String, String)>,
     pub timeout: Option<Duration>,
-    /// 0 means unlimited.
-    pub max_at_once: Option<u64>,
-    /// 0 means unlimited.
-    pub per_second: Option<f64>,
+    pub max_at_once: Option<Limit<u64>>,
+    pub per_second: Option<Limit<f64>>,
     pub burst: Option<u32>,
     pub retries: Option<u32>,
     pub http2: Option<bool>,
     /// Hold starts while the server says to (Retry-After, none remaining).
     pub respect_limits: Option<bool>,
     /// Planned rates over time, instead of one `per_second`.
-    pub profile: Option<crate::engine::profile::Profile>,
+    pub profile: Option<crate::model::Profile>,
     /// Send the items through a batch API instead of one by one.
     pub coalesce: Option<coalesce::CoalesceSpec>,
 }
@@ -136,56 +86,25 @@ struct Entry {
 }
 
 impl Batch {
-    /// Loads and validates a batch file.
-    pub fn load(path: impl AsRef<Path>) -> Result<Self, BatchError> {
-        Self::load_with(path, &LoadOptions::default())
-    }
-
-    /// Loads and validates a batch file with overrides.
-    pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Self, BatchError> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|e| BatchError::new(path, format!("cannot read the batch file: {e}")))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-            BatchError::new(path, "the file is not valid UTF-8 text").line(line)
-        })?;
-        Self::parse_str(&text, path, options)
-    }
-
-    /// Parses batch text as if it were the file at `path` (used for the
-    /// format, error messages and resolving data files).
-    pub fn parse_str(text: &str, path: &Path, options: &LoadOptions) -> Result<Self, BatchError> {
-        let format = options
-            .format
-            .or_else(|| match Format::from_path(path) {
-                // A `.json` or `.txt` may hold a HAR, a collection or curl lines.
-                Some(f @ (Format::Json | Format::Text)) => {
-                    Some(crate::import::Source::sniff(text).map_or(f, Format::Imported))
-                }
-                other => other,
-            })
-            .unwrap_or_else(|| Format::sniff(text));
-        let mut warnings = Vec::new();
+    /// Parses batch text in one of ratebench's own formats, as if it were
+    /// the file at `path` (which names it in errors and anchors data
+    /// files). Another tool's format is turned into the JSON form first:
+    /// that is the loader's work ([`Batch::parse_str`]).
+    pub fn parse_native(
+        text: &str,
+        path: &Path,
+        format: Format,
+        options: &LoadOptions,
+    ) -> Result<Self, BatchError> {
         let (mut settings, specs, coalesce) = match format {
             Format::Json => parse_json(text, path)?,
             Format::JsonLines => (BatchSettings::default(), parse_jsonl(text, path)?, None),
             Format::Text => (BatchSettings::default(), parse_text(text, path)?, None),
             Format::Imported(source) => {
-                let mut imported = crate::import::import(source, text, path, &Default::default())?;
-                warnings = std::mem::take(&mut imported.warnings);
-                let json = imported.to_json_text();
-                // Positions in the generated JSON mean nothing to the user:
-                // point at the request's line in the source instead.
-                parse_json(&json, path).map_err(|mut e| {
-                    e.line = e
-                        .entry
-                        .and_then(|i| imported.requests.get(i))
-                        .map(|r| r.line);
-                    e.column = None;
-                    e
-                })?
+                return Err(BatchError::new(
+                    path,
+                    format!("a {} file is imported by the loader", source.name()),
+                ));
             }
         };
         if specs.is_empty() {
@@ -240,7 +159,7 @@ impl Batch {
                 headers: settings.headers.clone(),
             }),
             settings,
-            warnings,
+            warnings: Vec::new(),
             entries: entries.into(),
             total: 0,
         };
@@ -368,7 +287,7 @@ fn parse_json(
                 profile: raw
                     .profile
                     .map(|stages| {
-                        crate::engine::profile::Profile::stages(
+                        crate::model::Profile::stages(
                             stages.into_iter().map(|s| (s.per_second, s.duration)),
                         )
                     })

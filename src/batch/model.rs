@@ -13,6 +13,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::template::substitute_env;
+use crate::model::Limit;
 
 /// The JSON-object batch form: settings plus `requests`.
 #[derive(Debug, Deserialize)]
@@ -25,9 +26,9 @@ pub(crate) struct RawBatch {
     #[serde(default, deserialize_with = "de_duration_opt")]
     pub timeout: Option<Duration>,
     #[serde(default)]
-    pub max_at_once: Option<u64>,
-    #[serde(default, deserialize_with = "de_rate_opt")]
-    pub per_second: Option<f64>,
+    pub max_at_once: Option<Limit<u64>>,
+    #[serde(default)]
+    pub per_second: Option<Limit<f64>>,
     #[serde(default)]
     pub burst: Option<u32>,
     #[serde(default)]
@@ -410,15 +411,6 @@ fn de_duration_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, 
         Some(_) => Err(de::Error::custom(
             "expected a duration like \"30s\" or a number of seconds",
         )),
-    }
-}
-
-fn de_rate_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    match Option::<f64>::deserialize(d)? {
-        Some(r) if !r.is_finite() || r < 0.0 => Err(de::Error::custom(format!(
-            "invalid rate {r}: expected a number of requests per second >= 0 (0 = unlimited)"
-        ))),
-        other => Ok(other),
     }
 }
 

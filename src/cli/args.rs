@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use ratebench::export::ExportFormat;
+use ratebench::model::Limit;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -79,13 +80,13 @@ pub struct SettingsArgs {
     pub base_url: Option<String>,
 
     /// Most requests in flight at once; 0 or "unlimited" for no cap [default: 10].
-    #[arg(long, short = 'c', value_name = "N", value_parser = parse_count)]
-    pub max_at_once: Option<u64>,
+    #[arg(long, short = 'c', value_name = "N")]
+    pub max_at_once: Option<Limit<u64>>,
 
     /// Most request starts per second, evenly spaced; fractions allowed; 0 or
     /// "unlimited" for no limit [default: unlimited].
-    #[arg(long, short = 'r', value_name = "R", value_parser = parse_rate)]
-    pub per_second: Option<f64>,
+    #[arg(long, short = 'r', value_name = "R")]
+    pub per_second: Option<Limit<f64>>,
 
     /// Starts allowed back to back under --per-second [default: 1].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -110,8 +111,8 @@ pub struct SettingsArgs {
 
     /// Move the rate linearly from FROM to TO per second over DURATION
     /// (e.g. 10..500/60s), then hold TO; overrides the file's profile.
-    #[arg(long, value_name = "FROM..TO/DUR", value_parser = ratebench::engine::profile::Profile::parse_ramp)]
-    pub ramp: Option<ratebench::engine::profile::Profile>,
+    #[arg(long, value_name = "FROM..TO/DUR", value_parser = ratebench::model::Profile::parse_ramp)]
+    pub ramp: Option<ratebench::model::Profile>,
 
     /// Send the items one by one even when the batch has a `coalesce`
     /// section (to compare with coalescing).
@@ -320,34 +321,6 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-fn is_unlimited(s: &str) -> bool {
-    matches!(
-        s.trim().to_ascii_lowercase().as_str(),
-        "unlimited" | "none" | "inf"
-    )
-}
-
-fn parse_count(s: &str) -> Result<u64, String> {
-    if is_unlimited(s) {
-        return Ok(0);
-    }
-    s.trim()
-        .parse()
-        .map_err(|_| format!("expected a whole number or \"unlimited\", got {s:?}"))
-}
-
-fn parse_rate(s: &str) -> Result<f64, String> {
-    if is_unlimited(s) {
-        return Ok(0.0);
-    }
-    match s.trim().trim_end_matches("/s").parse::<f64>() {
-        Ok(r) if r.is_finite() && r >= 0.0 => Ok(r),
-        _ => Err(format!(
-            "expected a rate like 5, 0.5 or \"unlimited\", got {s:?}"
-        )),
-    }
-}
-
 fn parse_duration(s: &str) -> Result<Duration, String> {
     ratebench::batch::parse_duration(s)
 }
@@ -366,12 +339,6 @@ mod tests {
 
     #[test]
     fn value_parsers() {
-        assert_eq!(parse_count("unlimited"), Ok(0));
-        assert_eq!(parse_count("12"), Ok(12));
-        assert!(parse_count("-1").is_err());
-        assert_eq!(parse_rate("0.5"), Ok(0.5));
-        assert_eq!(parse_rate("100/s"), Ok(100.0));
-        assert!(parse_rate("-3").is_err());
         assert_eq!(parse_size("64KiB"), Ok(65536));
         assert_eq!(parse_size("100"), Ok(100));
     }

@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use ratebench::batch::{Batch, LoadOptions};
-use ratebench::engine::Limits;
 use ratebench::export::{ExportFormat, RecordSink, create_journal};
+use ratebench::model::{Limit, Limits};
 use ratebench::probe::{ProbeConfig, ProbeReport, probe};
 
 use super::args::ProbeArgs;
@@ -43,7 +43,7 @@ pub async fn run(args: ProbeArgs) -> u8 {
         max_at_once: args
             .settings
             .max_at_once
-            .map_or(Some(PROBE_MAX_AT_ONCE), |n| (n > 0).then_some(n)),
+            .map_or(Some(PROBE_MAX_AT_ONCE), Limit::get),
         ..run.limits
     };
     let sink: Box<dyn RecordSink> = match &args.out {
@@ -116,7 +116,7 @@ pub async fn run(args: ProbeArgs) -> u8 {
         let saved = std::fs::read_to_string(&batch.path)
             .map_err(|e| e.to_string())
             .and_then(|text| {
-                ratebench::batch::save::with_limits(&text, batch.format, &batch.path, limits)
+                ratebench::loader::save::with_limits(&text, batch.format, &batch.path, limits)
                     .map_err(|e| e.to_string())
             })
             .and_then(|text| std::fs::write(path, text).map_err(|e| e.to_string()));
@@ -158,9 +158,9 @@ fn print_report(report: &ProbeReport) {
         out,
         "  {:<16} {} requests in {:.1} s, {} answered 429",
         "probe",
-        s.total,
+        s.totals.done,
         s.wall_s,
-        s.by_status.get("429").copied().unwrap_or(0)
+        s.totals.status(429)
     );
     let _ = writeln!(
         out,

@@ -9,7 +9,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ratebench::batch::{Batch, LoadOptions};
 use ratebench::engine::{self, Command, RunConfig};
-use ratebench::export::{ExportFormat, RecordSink, RunSummary, create_journal};
+use ratebench::export::{ExportFormat, RecordSink, create_journal};
+use ratebench::stats::RunSummary;
 use ratebench::stats::StatsSnapshot;
 use tokio::sync::watch;
 
@@ -184,7 +185,7 @@ pub async fn run(args: RunArgs) -> u8 {
     }
     if interrupted.load(Ordering::SeqCst) {
         EXIT_INTERRUPTED
-    } else if summary.failed > 0 {
+    } else if summary.totals.failed > 0 {
         EXIT_FAILED
     } else {
         EXIT_OK
@@ -222,10 +223,10 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
 async fn show_progress(mut stats: watch::Receiver<StatsSnapshot>, bar: ProgressBar) {
     while stats.changed().await.is_ok() {
         let s = stats.borrow_and_update().clone();
-        bar.set_position(s.done);
+        bar.set_position(s.totals.done);
         bar.set_message(format!(
             "{:.1}/s  in flight {}  errors {}",
-            s.completion_rate, s.in_flight, s.failed
+            s.completion_rate, s.in_flight, s.totals.failed
         ));
     }
 }

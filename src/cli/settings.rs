@@ -1,7 +1,8 @@
 //! Run settings from flags, the batch file, and the defaults, in that order.
 
 use ratebench::batch::BatchSettings;
-use ratebench::engine::{Limits, RunConfig};
+use ratebench::engine::RunConfig;
+use ratebench::model::{Limit, Limits};
 
 use super::args::SettingsArgs;
 
@@ -11,11 +12,16 @@ pub fn run_config(args: &SettingsArgs, file: &BatchSettings) -> RunConfig {
     let max_at_once = args
         .max_at_once
         .or(file.max_at_once)
-        .unwrap_or(defaults.limits.max_at_once.unwrap_or(0));
-    let per_second = args.per_second.or(file.per_second).unwrap_or(0.0);
+        .map_or(defaults.limits.max_at_once, Limit::get);
+    let per_second = args.per_second.or(file.per_second).and_then(Limit::get);
     let burst = args.burst.or(file.burst).unwrap_or(1);
     RunConfig {
-        limits: Limits::new(max_at_once, per_second).with_burst(burst),
+        limits: Limits {
+            max_at_once,
+            per_second,
+            burst: 1,
+        }
+        .with_burst(burst),
         retries: args.retries.or(file.retries).unwrap_or(defaults.retries),
         timeout: args.timeout.or(file.timeout).unwrap_or(defaults.timeout),
         http2: args.http2 || file.http2.unwrap_or(false),

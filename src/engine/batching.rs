@@ -13,12 +13,11 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::client::{AttemptResult, attempt};
-use super::dispatcher::{TaskContext, TaskOutcome, Work};
 use super::retry::{backoff, is_retryable, parse_retry_after};
+use super::task::{TaskContext, TaskOutcome, Work, base_record, make_record};
 use crate::batch::RequestSpec;
 use crate::batch::coalesce::{BodyShape, CoalesceSpec, Matching};
-use crate::export::record::BatchInfo;
-use crate::export::{ErrorKind, RequestRecord};
+use crate::model::{BatchInfo, ErrorKind, RequestRecord};
 
 /// Answers larger than this are not read for results.
 const ANSWER_CAP: usize = 64 << 20;
@@ -390,7 +389,7 @@ fn record(
     problem: Option<String>,
 ) -> RequestRecord {
     let r = answer.result;
-    let mut record = super::dispatcher::make_record(item, r, attempts, wait, ctx.redact);
+    let mut record = make_record(item, r, attempts, wait, ctx.redact);
     record.ok = problem.is_none() && record.ok;
     if let Some(problem) = problem {
         record.error = Some(problem);
@@ -418,6 +417,6 @@ fn failed(
         ok: false,
         error_kind: kind,
         error: Some(message),
-        ..super::dispatcher::base_record(item, attempts, wait, ctx.redact)
+        ..base_record(item, attempts, wait, ctx.redact)
     }
 }

@@ -8,8 +8,8 @@ use reqwest::Client;
 use tokio::time::Instant;
 
 use crate::batch::RequestSpec;
-use crate::export::ErrorKind;
-use crate::export::record::is_selected_header;
+use crate::model::ErrorKind;
+use crate::model::is_selected_header;
 
 /// Builds the one client a run shares. Its own hidden retries are off, so
 /// every attempt we count is one the server saw.

@@ -16,20 +16,18 @@ use tokio::sync::mpsc;
 use tokio::task::{Id, JoinError, JoinSet};
 use tokio::time::{Instant, sleep_until};
 
+use super::aggregator::AggMsg;
 use super::batching::{self, BatchWork, Stage};
-use super::client::{AttemptResult, attempt};
+use super::live::LiveCounters;
 use super::pacer::Pacer;
-use super::profile::Profile;
-use super::retry::{backoff, is_retryable, parse_retry_after};
+use super::task::{
+    InFlight, TaskContext, TaskOutcome, Work, invalid_record, lost_items, lost_records, run_attempt,
+};
 use super::timer::PreciseTimer;
-use super::{Command, Event, Limits, RunConfig, RunState};
+use super::{Command, Event, RunConfig};
 use crate::batch::coalesce::CoalesceSpec;
 use crate::batch::{InvalidRequest, RequestSpec};
-use crate::export::record::SentRequest;
-use crate::export::redact::{REDACTED, is_secret_header, redact_url};
-use crate::export::{ErrorKind, RequestRecord};
-use crate::signals::ServerLimits;
-use crate::stats::{AggMsg, LiveCounters};
+use crate::model::{Limits, Profile, RequestRecord, RunState};
 
 /// At most this many starts per wake-up, so commands are never starved.
 const MAX_STARTS_PER_TURN: usize = 256;
@@ -38,50 +36,6 @@ const MAX_STARTS_PER_TURN: usize = 256;
 const PROFILE_STEP: Duration = Duration::from_millis(50);
 
 type Source = Box<dyn Iterator<Item = Result<RequestSpec, InvalidRequest>> + Send>;
-
-/// What every attempt task needs; shared, never mutated.
-pub(crate) struct TaskContext {
-    pub client: Client,
-    pub timeout: Duration,
-    pub keep_body: Option<usize>,
-    /// Keep what was sent and every response header.
-    pub capture: bool,
-    pub retries: u32,
-    pub redact: bool,
-}
-
-/// What one dispatch sends: one request, or a batch call (or poll) for
-/// coalesced items.
-#[derive(Clone)]
-pub(crate) enum Work {
-    One(Arc<RequestSpec>),
-    Batch(Arc<BatchWork>),
-}
-
-impl Work {
-    fn items(&self) -> Vec<&RequestSpec> {
-        match self {
-            Work::One(spec) => vec![spec],
-            Work::Batch(batch) => batch.items.iter().collect(),
-        }
-    }
-}
-
-/// How an attempt task ended.
-pub(crate) enum TaskOutcome {
-    /// The final records: one, or one per item of a batch.
-    Done(Vec<RequestRecord>),
-    /// Worth another go after `delay`: a retry, or (`poll`) a job to ask
-    /// about again. `last` is what to keep if it never happens (the run
-    /// stops first).
-    Retry {
-        work: Work,
-        attempts: u32,
-        delay: Duration,
-        last: Vec<RequestRecord>,
-        poll: bool,
-    },
-}
 
 /// Work waiting out its backoff or poll interval. Holds no slot.
 struct PendingRetry {
@@ -108,15 +62,6 @@ impl Ord for PendingRetry {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         (self.due, self.seq).cmp(&(other.due, other.seq))
     }
-}
-
-/// What an in-flight task was doing, to record it if it is cancelled.
-struct InFlight {
-    work: Work,
-    attempts: u32,
-    wait: Duration,
-    sent_at: SystemTime,
-    sent: Instant,
 }
 
 pub(super) struct Dispatcher {
@@ -577,162 +522,4 @@ async fn wait_until(timer: &mut Option<PreciseTimer>, at: Instant) {
         Some(timer) => timer.sleep_until(at).await,
         None => sleep_until(at).await,
     }
-}
-
-/// One attempt, as a task: send, record, and decide on a retry.
-async fn run_attempt(
-    ctx: Arc<TaskContext>,
-    spec: Arc<RequestSpec>,
-    attempts: u32,
-    wait: Duration,
-) -> TaskOutcome {
-    let result = attempt(&ctx.client, &spec, ctx.timeout, ctx.keep_body, ctx.capture).await;
-    let mut record = make_record(&spec, &result, attempts, wait, ctx.redact);
-    if ctx.capture {
-        capture_request(&mut record, &spec, ctx.redact);
-    }
-    let error_kind = result.error.as_ref().map(|(k, _)| *k);
-    if attempts <= ctx.retries && is_retryable(result.status, error_kind) {
-        let delay = result
-            .headers
-            .get("retry-after")
-            .and_then(|v| parse_retry_after(v, SystemTime::now()))
-            .unwrap_or_else(|| backoff(attempts));
-        return TaskOutcome::Retry {
-            work: Work::One(spec),
-            attempts,
-            delay,
-            last: vec![record],
-            poll: false,
-        };
-    }
-    TaskOutcome::Done(vec![record])
-}
-
-/// A record for `spec` with nothing known yet about how it went.
-pub(crate) fn base_record(
-    spec: &RequestSpec,
-    attempts: u32,
-    wait: Duration,
-    redact: bool,
-) -> RequestRecord {
-    let url = if redact {
-        redact_url(&spec.url)
-    } else {
-        spec.url.to_string()
-    };
-    RequestRecord {
-        name: spec.name.clone(),
-        attempts,
-        wait_ms: ms(wait),
-        ..RequestRecord::new(spec.index, spec.method.to_string(), url)
-    }
-}
-
-pub(crate) fn make_record(
-    spec: &RequestSpec,
-    r: &AttemptResult,
-    attempts: u32,
-    wait: Duration,
-    redact: bool,
-) -> RequestRecord {
-    RequestRecord {
-        status: r.status,
-        ok: r.error.is_none() && r.status.is_some_and(|s| s < 400),
-        error_kind: r.error.as_ref().map(|(k, _)| *k),
-        error: r.error.as_ref().map(|(_, m)| m.clone()),
-        started_at: Some(humantime::format_rfc3339_micros(r.sent_at).to_string()),
-        latency_ms: Some(ms(r.latency)),
-        bytes: r.bytes,
-        headers: r.headers.clone(),
-        rate_limit: ServerLimits::from_headers(
-            r.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            r.sent_at + r.latency,
-        ),
-        body: r
-            .body
-            .as_ref()
-            .map(|b| String::from_utf8_lossy(b).into_owned()),
-        ..base_record(spec, attempts, wait, redact)
-    }
-}
-
-/// Keeps what was sent in the record (for `--keep-body`), and hides the
-/// secrets among the headers it then holds in full.
-fn capture_request(record: &mut RequestRecord, spec: &RequestSpec, redact: bool) {
-    let shown = |name: &str, value: &[u8]| {
-        if redact && is_secret_header(name) {
-            REDACTED.to_owned()
-        } else {
-            String::from_utf8_lossy(value).into_owned()
-        }
-    };
-    if redact {
-        for (name, value) in record.headers.iter_mut() {
-            if is_secret_header(name) {
-                *value = REDACTED.to_owned();
-            }
-        }
-    }
-    record.request = Some(SentRequest {
-        headers: spec
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), shown(k.as_str(), v.as_bytes())))
-            .collect(),
-        body: spec
-            .body
-            .as_ref()
-            .map(|b| String::from_utf8_lossy(b).into_owned()),
-    });
-}
-
-/// The records of an attempt that never finished: cancelled by a stop,
-/// or lost to a panic (a bug, but never a crash of the run).
-fn lost_records(info: &InFlight, e: &JoinError, redact: bool) -> Vec<RequestRecord> {
-    let (kind, message) = if e.is_cancelled() {
-        (
-            ErrorKind::Cancelled,
-            "cancelled: the run was stopped and the grace period ran out".to_owned(),
-        )
-    } else {
-        (ErrorKind::Internal, format!("internal error: {e}"))
-    };
-    info.work
-        .items()
-        .into_iter()
-        .map(|spec| RequestRecord {
-            error_kind: Some(kind),
-            error: Some(message.clone()),
-            started_at: Some(humantime::format_rfc3339_micros(info.sent_at).to_string()),
-            latency_ms: Some(ms(info.sent.elapsed())),
-            ..base_record(spec, info.attempts, info.wait, redact)
-        })
-        .collect()
-}
-
-/// Records for the items of work that will not go on (the run stopped).
-fn lost_items(work: &Work, attempts: u32, why: &str, redact: bool) -> Vec<RequestRecord> {
-    work.items()
-        .into_iter()
-        .map(|spec| RequestRecord {
-            error_kind: Some(ErrorKind::Cancelled),
-            error: Some(format!("cancelled: {why}")),
-            ..base_record(spec, attempts, Duration::ZERO, redact)
-        })
-        .collect()
-}
-
-/// The record of a batch item that could not be built: never sent.
-fn invalid_record(invalid: &InvalidRequest) -> RequestRecord {
-    RequestRecord {
-        error_kind: Some(ErrorKind::Invalid),
-        error: Some(invalid.error.to_string()),
-        ..RequestRecord::new(invalid.index, "", "")
-    }
-}
-
-/// Milliseconds, rounded to the microsecond (the clocks' useful precision).
-fn ms(d: Duration) -> f64 {
-    d.as_micros() as f64 / 1000.0
 }

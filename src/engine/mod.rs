@@ -9,86 +9,44 @@
 //!    │                                                       │ records
 //!    └───── StatsSnapshot (watch, ~10 Hz) ◀──── aggregator ◀─┘──▶ journal (RecordSink)
 //! ```
-//! A single dispatcher task owns the counters, so a lowered cap or a new
-//! rate is exact from the next start. Front ends (CLI, TUI, probe, tests)
-//! all drive a run through [`RunHandle`].
+//! The engine owns its whole pipeline: `dispatcher` (scheduling: when each
+//! dispatch starts), `task` (what an attempt task does and the records it
+//! makes), `batching` (a coalesced batch call and its polls), `live`
+//! (counters the dispatcher writes), `aggregator` (the journal and the
+//! [`crate::stats::Stats`] fold) and `snapshot` (rates, recent latency and
+//! the binding limit, published as a [`StatsSnapshot`]). A single
+//! dispatcher task owns the counters, so a lowered cap or a new rate is
+//! exact from the next start. Front ends (the session, the probe, tests)
+//! drive a run through [`RunHandle`].
 
+mod aggregator;
 mod batching;
 mod client;
-pub(crate) mod dispatcher;
+mod dispatcher;
+mod live;
 mod pacer;
-pub mod profile;
 pub mod retry;
+mod snapshot;
+mod task;
 mod timer;
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::batch::{InvalidRequest, RequestSpec};
-use crate::export::{RecordSink, RunSummary};
-use crate::stats::{Aggregator, LiveCounters, StatsSnapshot};
+use aggregator::Aggregator;
+use live::LiveCounters;
 
+use crate::batch::{InvalidRequest, RequestSpec};
+use crate::export::RecordSink;
+use crate::stats::{RunSummary, StatsSnapshot};
+
+pub use crate::model::{Binding, Limits, Profile, RunState};
 pub use client::{build_client, classify};
 pub use pacer::{LATE_TOLERANCE, Pacer};
-
-/// The two user-facing limits. `None` means unlimited.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Limits {
-    /// Most requests in flight at any instant, retries included.
-    pub max_at_once: Option<u64>,
-    /// Most request starts per second, evenly spaced; fractions allowed.
-    pub per_second: Option<f64>,
-    /// Starts allowed back to back (1 = strictly evenly spaced).
-    pub burst: u32,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_at_once: Some(10),
-            per_second: None,
-            burst: 1,
-        }
-    }
-}
-
-impl Limits {
-    /// Limits from plain numbers, where 0 means unlimited.
-    pub fn new(max_at_once: u64, per_second: f64) -> Self {
-        Self {
-            max_at_once: (max_at_once > 0).then_some(max_at_once),
-            per_second: (per_second > 0.0).then_some(per_second),
-            burst: 1,
-        }
-    }
-
-    pub fn with_burst(mut self, burst: u32) -> Self {
-        self.burst = burst.max(1);
-        self
-    }
-}
-
-impl fmt::Display for Limits {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.max_at_once {
-            Some(n) => write!(f, "max at once {n}")?,
-            None => f.write_str("max at once unlimited")?,
-        }
-        match self.per_second {
-            Some(r) => write!(f, ", {r}/s")?,
-            None => f.write_str(", rate unlimited")?,
-        }
-        if self.burst > 1 {
-            write!(f, " (burst {})", self.burst)?;
-        }
-        Ok(())
-    }
-}
+pub use snapshot::{RateMeter, binding};
 
 /// How a run behaves, apart from its limits.
 #[derive(Debug, Clone)]
@@ -115,9 +73,9 @@ pub struct RunConfig {
     /// Retry-After, and until the reset when it says none remain.
     pub respect_limits: bool,
     /// Planned rates over time; any live limit change ends the plan.
-    pub profile: Option<profile::Profile>,
+    pub profile: Option<Profile>,
     /// Send the items in batch calls; limits then count calls and polls.
-    pub coalesce: Option<std::sync::Arc<crate::batch::coalesce::CoalesceSpec>>,
+    pub coalesce: Option<Arc<crate::batch::coalesce::CoalesceSpec>>,
 }
 
 impl Default for RunConfig {
@@ -154,36 +112,6 @@ pub enum Command {
     Stop {
         grace: Option<Duration>,
     },
-}
-
-/// Where a run is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum RunState {
-    #[default]
-    Idle,
-    Running,
-    Paused,
-    Stopping,
-    Done,
-}
-
-/// What holds back the next start right now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Binding {
-    /// Nothing: requests go out as soon as they are ready.
-    #[default]
-    None,
-    /// The per-second pacer.
-    Rate,
-    /// The max-at-once cap.
-    MaxAtOnce,
-    /// The user paused the run.
-    Paused,
-    /// The server asked for a pause (Retry-After, or nothing remaining
-    /// until a reset) and `respect_limits` is on.
-    Server,
 }
 
 /// Coarse, low-volume notifications (never one per request).

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::export::ErrorKind;
+use crate::model::ErrorKind;
 
 /// Backoff base and cap (exponential with full jitter).
 pub const BACKOFF_BASE: Duration = Duration::from_millis(100);

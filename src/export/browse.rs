@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::record::RequestRecord;
+use crate::model::RequestRecord;
 
 /// Which results a table shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

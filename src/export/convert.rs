@@ -6,9 +6,11 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
+use std::time::{Duration, SystemTime};
 
-use super::record::RequestRecord;
 use super::writer::{ExportFormat, create_journal};
+use crate::model::RequestRecord;
+use crate::stats::{RunSummary, Stats};
 
 /// The journal's records with the bytes read so far, in file order.
 fn records(journal: &Path) -> io::Result<impl Iterator<Item = io::Result<(RequestRecord, u64)>>> {
@@ -111,7 +113,7 @@ pub fn failed_indices(journal: &Path) -> io::Result<BTreeSet<u64>> {
 /// remote run): counts, latency and wait, retries, and the wall time from
 /// the first send to the last answer. What only the live run knew (the
 /// most in flight, time held by the server) is 0.
-pub fn summary_from_journal(journal: &Path) -> io::Result<super::RunSummary> {
+pub fn summary_from_journal(journal: &Path) -> io::Result<RunSummary> {
     let mut summary = SummaryBuilder::default();
     for record in records(journal)? {
         let (record, _) = record?;
@@ -123,9 +125,9 @@ pub fn summary_from_journal(journal: &Path) -> io::Result<super::RunSummary> {
 /// A run's summary built from its records alone, one at a time.
 #[derive(Default)]
 pub struct SummaryBuilder {
-    stats: crate::stats::Stats,
-    first: Option<std::time::SystemTime>,
-    last: Option<std::time::SystemTime>,
+    stats: Stats,
+    first: Option<SystemTime>,
+    last: Option<SystemTime>,
     retries: u64,
     calls: u64,
 }
@@ -142,38 +144,27 @@ impl SummaryBuilder {
             .as_deref()
             .and_then(|t| humantime::parse_rfc3339(t).ok());
         if let Some(sent) = sent {
-            let done = sent
-                + std::time::Duration::from_secs_f64(record.latency_ms.unwrap_or(0.0) / 1000.0);
+            let done = sent + Duration::from_secs_f64(record.latency_ms.unwrap_or(0.0) / 1000.0);
             self.first = Some(self.first.map_or(sent, |f| f.min(sent)));
             self.last = Some(self.last.map_or(done, |l| l.max(done)));
         }
     }
 
-    pub fn finish(&self) -> super::RunSummary {
+    pub fn finish(&self) -> RunSummary {
         let wall = match (self.first, self.last) {
             (Some(f), Some(l)) => l.duration_since(f).unwrap_or_default(),
-            _ => std::time::Duration::ZERO,
+            _ => Duration::ZERO,
         };
-        let live = crate::stats::LiveReading {
-            in_flight: 0,
-            max_in_flight: 0,
-            started: self.calls,
+        RunSummary {
             retries: self.retries,
-            retrying: 0,
-            jobs_pending: 0,
-            oldest_job: None,
-            held_now: false,
-            held_total: std::time::Duration::ZERO,
-            control: crate::stats::Control {
-                state: crate::engine::RunState::Done,
-                limits: crate::engine::Limits::default(),
+            // Batch calls are not in the journal one by one: leave the
+            // count out of a coalesced run's summary.
+            calls: if self.stats.batches.stats().is_some() {
+                0
+            } else {
+                self.calls
             },
-        };
-        let mut summary = self.stats.summary(wall, &live, None, false);
-        // Batch calls are not in the journal one by one: leave the count out.
-        if self.stats.batches.stats().is_some() {
-            summary.calls = 0;
+            ..RunSummary::new(self.stats.totals(), wall)
         }
-        summary
     }
 }

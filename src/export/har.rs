@@ -14,8 +14,8 @@ use har::v1_2::{
     Cache, Content, Entries, Headers, PostData, QueryString, Request, Response, Timings,
 };
 
-use super::record::RequestRecord;
 use super::writer::{FramedJson, RecordSink};
+use crate::model::RequestRecord;
 
 /// Streams records out as a HAR 1.2 document.
 pub fn writer<W: Write + Send>(out: W) -> impl RecordSink {

@@ -10,8 +10,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 
-use super::record::{ErrorKind, RequestRecord};
 use super::writer::{ExportFormat, RecordSink, writer};
+use crate::model::{ErrorKind, RequestRecord};
 
 /// What a journal says is done.
 #[derive(Debug, Default)]

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use super::record::RequestRecord;
+use crate::model::RequestRecord;
 
 /// Export formats for per-request results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -15,8 +15,8 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use serde_json::Value;
 
 use super::convert::SummaryBuilder;
-use super::record::RequestRecord;
 use super::writer::{CsvRow, RecordSink};
+use crate::model::RequestRecord;
 
 /// Excel's last row (1,048,576 rows, one of them the header).
 const MAX_ROWS: u32 = 1_048_575;

@@ -20,70 +20,7 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use crate::batch::BatchError;
-
-/// The formats ratebench imports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Source {
-    /// curl command lines, one per line or backslash-continued.
-    Curl,
-    /// A JetBrains / VS Code REST Client `.http` or `.rest` file.
-    Http,
-    /// An HTTP Archive 1.2, as browsers export it.
-    Har,
-    /// A Postman Collection v2.1.
-    Postman,
-}
-
-impl Source {
-    /// The format a file name implies, if it implies an imported one.
-    pub fn from_path(path: &Path) -> Option<Self> {
-        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
-        let ext = name.rsplit('.').next()?;
-        match ext {
-            "curl" => Some(Source::Curl),
-            "http" | "rest" => Some(Source::Http),
-            "har" => Some(Source::Har),
-            _ if name.ends_with(".postman_collection.json") => Some(Source::Postman),
-            _ => None,
-        }
-    }
-
-    /// Recognises an imported format by content, for files whose extension
-    /// says only `.json` or `.txt`: a HAR's top-level `log`, a Postman
-    /// collection's schema address, a list of curl commands.
-    pub fn sniff(text: &str) -> Option<Self> {
-        let trimmed = text.trim_start();
-        if let Some(object) = trimmed.strip_prefix('{') {
-            if object.trim_start().starts_with("\"log\"") {
-                return Some(Source::Har);
-            }
-            let mut end = trimmed.len().min(64 * 1024);
-            while !trimmed.is_char_boundary(end) {
-                end -= 1;
-            }
-            let head = &trimmed[..end];
-            if head.contains("schema.getpostman.com") || head.contains("\"_postman_id\"") {
-                return Some(Source::Postman);
-            }
-            return None;
-        }
-        let first = trimmed
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with('#'))?;
-        let first = first.strip_prefix("$ ").unwrap_or(first);
-        (first.starts_with("curl ") || first == "curl").then_some(Source::Curl)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Source::Curl => "curl",
-            Source::Http => "http",
-            Source::Har => "har",
-            Source::Postman => "postman",
-        }
-    }
-}
+pub use crate::batch::Source;
 
 /// Choices the importers take beyond the file itself.
 #[derive(Debug, Clone, Default)]

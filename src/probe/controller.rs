@@ -77,17 +77,18 @@ pub struct Observation {
 impl Observation {
     /// What happened between two stats snapshots of the same run.
     pub fn between(before: &StatsSnapshot, after: &StatsSnapshot) -> Self {
-        let status = |s: &StatsSnapshot, code: u16| s.by_status.get(&code).copied().unwrap_or(0);
+        let status = |s: &StatsSnapshot, code: u16| s.totals.status(code);
         let timeouts = |s: &StatsSnapshot| {
-            s.by_error
-                .get(&crate::export::ErrorKind::Timeout)
+            s.totals
+                .by_error
+                .get(&crate::model::ErrorKind::Timeout)
                 .copied()
                 .unwrap_or(0)
         };
         let throttled = |s: &StatsSnapshot| status(s, 429) + status(s, 503) + timeouts(s);
         Self {
-            completed: after.done.saturating_sub(before.done),
-            ok: after.ok.saturating_sub(before.ok),
+            completed: after.totals.done.saturating_sub(before.totals.done),
+            ok: after.totals.ok.saturating_sub(before.totals.ok),
             throttled: throttled(after).saturating_sub(throttled(before)),
             p50_ms: after.recent_latency.p50,
             p99_ms: after.recent_latency.p99,

@@ -7,8 +7,10 @@ use serde::Serialize;
 
 use super::{Controller, Observation, ProbeConfig, Recommendation, Step};
 use crate::batch::Batch;
-use crate::engine::{self, Command, EngineError, Limits, RunConfig};
-use crate::export::{RecordSink, RunSummary};
+use crate::engine::{self, Command, EngineError, RunConfig};
+use crate::export::RecordSink;
+use crate::model::Limits;
+use crate::stats::RunSummary;
 
 /// What a probe found, and how it got there.
 #[derive(Debug, Clone, Serialize)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{LatencyHistogram, Percentiles};
-use crate::export::RequestRecord;
+use crate::model::RequestRecord;
 
 /// Batch numbers remembered to count calls; past this many the count
 /// stops growing exactly (the figures stay right for any run a person

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::LatencyHistogram;
-use crate::export::RequestRecord;
+use crate::model::RequestRecord;
 
 /// The most endpoints tracked apart.
 pub const MAX_ENDPOINTS: usize = 64;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::export::{ErrorKind, RequestRecord};
+use crate::model::{ErrorKind, RequestRecord};
 
 /// What a group of failures has in common.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -1,30 +1,87 @@
-//! Aggregates: what the run has done so far, as counters, histograms and
-//! rates. Fed one record at a time by the aggregator task; published as a
-//! [`StatsSnapshot`] several times a second.
+//! What a run has done, as values: counters and histograms folded from
+//! result records ([`Stats`]), the counts every view shares ([`Totals`]),
+//! the live picture a front end draws ([`StatsSnapshot`]) and the
+//! end-of-run [`RunSummary`]. Pure values over [`crate::model`]: the
+//! engine's aggregator feeds a [`Stats`] and publishes snapshots, and a
+//! journal read back feeds one the same way.
+//!
+//! ```text
+//!  records ──Stats::add──▶ Stats ──totals()──▶ Totals ──┬──▶ StatsSnapshot (live, with the engine's counters)
+//!                                                       └──▶ RunSummary (end of run, or rebuilt from a journal)
+//! ```
 
-mod aggregator;
 mod batches;
 mod endpoints;
 mod errors;
 mod histogram;
-mod live;
+mod summary;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
-use tokio::time::Instant;
+use serde::{Deserialize, Serialize};
 
-pub(crate) use aggregator::{AggMsg, Aggregator};
 pub use batches::{BatchStats, Batches};
 pub use endpoints::{EndpointStats, Endpoints, endpoint_key};
 pub use errors::{ErrorGroup, ErrorGroups, FailureClass};
 pub use histogram::{LatencyHistogram, Percentiles};
-pub use live::{Control, LiveCounters, LiveReading};
+pub use summary::RunSummary;
 
-use crate::engine::{Binding, Limits, RunState};
-use crate::export::{ErrorKind, RequestRecord, RunSummary};
+use crate::model::{Binding, ErrorKind, Limits, RequestRecord, RunState};
 use crate::signals::ServerLimits;
+
+/// The counts of a run's results that every view of it shares: the live
+/// snapshot carries them, and the summary is made of them and what only
+/// the live run knew. Declared once, derived once ([`Stats::totals`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Requests with a final result.
+    #[serde(rename = "total")]
+    pub done: u64,
+    pub ok: u64,
+    pub failed: u64,
+    /// Final status code → count.
+    #[serde(with = "status_keys")]
+    pub by_status: BTreeMap<u16, u64>,
+    /// Error kind → count, for requests that got no response.
+    pub by_error: BTreeMap<ErrorKind, u64>,
+    /// Sent → full body, of requests that got a response (ms).
+    #[serde(rename = "latency_ms")]
+    pub latency: Percentiles,
+    /// Time held by the limits before sending (ms).
+    #[serde(rename = "wait_ms")]
+    pub wait: Percentiles,
+}
+
+impl Totals {
+    /// Results with this status.
+    pub fn status(&self, code: u16) -> u64 {
+        self.by_status.get(&code).copied().unwrap_or(0)
+    }
+}
+
+/// Status codes as JSON object keys are strings; read them back as
+/// numbers (a flattened map does not do it by itself).
+mod status_keys {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(map: &BTreeMap<u16, u64>, s: S) -> Result<S::Ok, S::Error> {
+        map.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<u16, u64>, D::Error> {
+        BTreeMap::<String, u64>::deserialize(d)?
+            .into_iter()
+            .map(|(k, v)| {
+                k.parse()
+                    .map(|k| (k, v))
+                    .map_err(|_| serde::de::Error::custom(format!("not a status code: {k:?}")))
+            })
+            .collect()
+    }
+}
 
 /// Everything a front end shows, as of `elapsed` into the run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,10 +91,8 @@ pub struct StatsSnapshot {
     pub binding: Binding,
     /// Requests in the batch, when known.
     pub total: Option<u64>,
-    /// Requests with a final result.
-    pub done: u64,
-    pub ok: u64,
-    pub failed: u64,
+    /// The results so far.
+    pub totals: Totals,
     /// Attempts started.
     pub started: u64,
     pub in_flight: u64,
@@ -56,13 +111,9 @@ pub struct StatsSnapshot {
     pub start_rate: f64,
     /// Completions per second over the last second.
     pub completion_rate: f64,
-    pub latency: Percentiles,
     /// Latency of the responses of the last whole second only, so a
     /// controller sees latency move as the load does.
     pub recent_latency: Percentiles,
-    pub wait: Percentiles,
-    pub by_status: BTreeMap<u16, u64>,
-    pub by_error: BTreeMap<ErrorKind, u64>,
     /// Answers with status 429 per second over the last second.
     pub rate_limited_rate: f64,
     /// The latest rate-limit signals a server sent, and when.
@@ -88,9 +139,7 @@ impl StatsSnapshot {
             limits,
             binding: Binding::None,
             total,
-            done: 0,
-            ok: 0,
-            failed: 0,
+            totals: Totals::default(),
             started: 0,
             in_flight: 0,
             max_in_flight: 0,
@@ -102,11 +151,7 @@ impl StatsSnapshot {
             elapsed: Duration::ZERO,
             start_rate: 0.0,
             completion_rate: 0.0,
-            latency: Percentiles::default(),
             recent_latency: Percentiles::default(),
-            wait: Percentiles::default(),
-            by_status: BTreeMap::new(),
-            by_error: BTreeMap::new(),
             rate_limited_rate: 0.0,
             server: None,
             server_at: None,
@@ -117,7 +162,7 @@ impl StatsSnapshot {
     }
 }
 
-/// Running totals over records.
+/// Running totals over records, folded one at a time.
 #[derive(Debug, Default)]
 pub struct Stats {
     pub done: u64,
@@ -130,7 +175,8 @@ pub struct Stats {
     pub errors: ErrorGroups,
     pub endpoints: Endpoints,
     pub batches: Batches,
-    /// Latency of the responses since the current one-second window began.
+    /// Latency of the responses since the current quarter-second slice
+    /// began (the engine rolls it into the last second's latency).
     pub window_latency: LatencyHistogram,
     /// The latest rate-limit signals seen.
     pub server: Option<ServerLimits>,
@@ -167,136 +213,16 @@ impl Stats {
         }
     }
 
-    /// The summary of a finished run.
-    pub fn summary(
-        &self,
-        wall: Duration,
-        live: &LiveReading,
-        total: Option<u64>,
-        stopped: bool,
-    ) -> RunSummary {
-        let wall_s = wall.as_secs_f64();
-        RunSummary {
-            total: self.done,
+    /// The counts so far.
+    pub fn totals(&self) -> Totals {
+        Totals {
+            done: self.done,
             ok: self.ok,
             failed: self.failed,
-            by_status: self
-                .by_status
-                .iter()
-                .map(|(k, v)| (k.to_string(), *v))
-                .collect(),
-            by_error: self
-                .by_error
-                .iter()
-                .map(|(k, v)| (k.to_string(), *v))
-                .collect(),
-            wall_s,
-            achieved_per_s: if wall_s > 0.0 {
-                self.done as f64 / wall_s
-            } else {
-                0.0
-            },
-            latency_ms: self.latency.percentiles(),
-            wait_ms: self.wait.percentiles(),
-            max_in_flight: live.max_in_flight,
-            retries: live.retries,
-            not_sent: total.map_or(0, |t| t.saturating_sub(self.done)),
-            stopped,
-            held_by_server_s: live.held_total.as_secs_f64(),
-            calls: live.started,
+            by_status: self.by_status.clone(),
+            by_error: self.by_error.clone(),
+            latency: self.latency.percentiles(),
+            wait: self.wait.percentiles(),
         }
-    }
-}
-
-/// Which limit is holding the run back, judged over the last second: the
-/// rate when starts keep up with it, else the cap when in flight is at it
-/// (the instant view flips each time a slot frees, so it is not used).
-/// Neither: the server's latency is what limits throughput.
-pub fn binding(
-    state: RunState,
-    limits: Limits,
-    start_rate: f64,
-    in_flight: u64,
-    held_by_server: bool,
-) -> Binding {
-    match state {
-        RunState::Paused => return Binding::Paused,
-        RunState::Running if held_by_server => return Binding::Server,
-        RunState::Running => {}
-        _ => return Binding::None,
-    }
-    if limits.per_second.is_some_and(|r| start_rate >= 0.9 * r) {
-        Binding::Rate
-    } else if limits
-        .max_at_once
-        .is_some_and(|c| in_flight >= c.saturating_sub(1).max(1))
-    {
-        Binding::MaxAtOnce
-    } else {
-        Binding::None
-    }
-}
-
-/// Rates over the last second from periodic samples of two counters.
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_binding_limit_is_judged_over_rates() {
-        let limits = Limits::new(10, 100.0);
-        assert_eq!(
-            binding(RunState::Running, limits, 99.0, 4, false),
-            Binding::Rate
-        );
-        assert_eq!(
-            binding(RunState::Running, limits, 49.0, 10, false),
-            Binding::MaxAtOnce
-        );
-        assert_eq!(
-            binding(RunState::Running, limits, 49.0, 9, false),
-            Binding::MaxAtOnce
-        );
-        assert_eq!(
-            binding(RunState::Running, limits, 30.0, 3, false),
-            Binding::None,
-            "the server"
-        );
-        assert_eq!(
-            binding(RunState::Paused, limits, 0.0, 0, false),
-            Binding::Paused
-        );
-        assert_eq!(
-            binding(RunState::Done, limits, 99.0, 0, false),
-            Binding::None
-        );
-        assert_eq!(
-            binding(RunState::Running, Limits::new(0, 0.0), 5000.0, 64, false),
-            Binding::None
-        );
-    }
-}
-
-#[derive(Debug, Default)]
-pub struct RateMeter {
-    samples: VecDeque<(Instant, [u64; 3])>,
-}
-
-impl RateMeter {
-    /// Adds a sample of three counters (starts, completions, 429s) and
-    /// returns their rates per second over about the last second.
-    pub fn sample(&mut self, now: Instant, counts: [u64; 3]) -> [f64; 3] {
-        self.samples.push_back((now, counts));
-        while self.samples.len() > 2
-            && now.duration_since(self.samples[1].0) >= Duration::from_secs(1)
-        {
-            self.samples.pop_front();
-        }
-        let (t0, c0) = self.samples[0];
-        let dt = now.duration_since(t0).as_secs_f64();
-        if dt <= 0.0 {
-            return [0.0; 3];
-        }
-        std::array::from_fn(|i| counts[i].saturating_sub(c0[i]) as f64 / dt)
     }
 }

@@ -36,8 +36,8 @@ impl History {
             in_flight: s.in_flight,
             completion_rate: s.completion_rate,
             target_rate: s.limits.per_second,
-            p50: s.latency.p50,
-            p99: s.latency.p99,
+            p50: s.totals.latency.p50,
+            p99: s.totals.latency.p99,
             rate_limited: s.rate_limited_rate,
         });
     }

@@ -108,7 +108,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let batch = dir.path().join("b.json");
         let record = |i: u64| {
-            let mut r = crate::export::RequestRecord::new(i, "GET", "http://h/");
+            let mut r = crate::model::RequestRecord::new(i, "GET", "http://h/");
             r.ok = true;
             serde_json::to_string(&r).unwrap() + "\n"
         };

@@ -124,7 +124,7 @@ struct Session {
     commands: Option<mpsc::UnboundedSender<Command>>,
     events: Option<mpsc::UnboundedReceiver<Event>>,
     stats: Option<watch::Receiver<StatsSnapshot>>,
-    done: Option<tokio::task::JoinHandle<crate::export::RunSummary>>,
+    done: Option<tokio::task::JoinHandle<crate::stats::RunSummary>>,
 }
 
 /// How long quitting waits for a stopped run to write its last results.
@@ -416,7 +416,7 @@ fn save_batch(
         None => std::fs::read_to_string(from)
             .map_err(|e| format!("cannot read {}: {e}", from.display()))?,
     };
-    let saved = crate::batch::save::with_limits(&text, format, from, limits)
+    let saved = crate::loader::save::with_limits(&text, format, from, limits)
         .map_err(|e| format!("cannot save: {e}"))?;
     std::fs::write(path, saved).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Batch::load(path).map_err(|e| format!("saved, but it does not load back: {e}"))?;

@@ -6,7 +6,8 @@
 use std::cell::Cell;
 use std::sync::Arc;
 
-use crate::export::{RequestRecord, ResultFilter, ResultIndex, ResultOrder};
+use crate::export::{ResultFilter, ResultIndex, ResultOrder};
+use crate::model::RequestRecord;
 
 /// Records held in memory at a time.
 pub const PAGE: usize = 500;

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Limits;
-use crate::export::RunSummary;
+use crate::model::Limits;
+use crate::stats::RunSummary;
 
 /// Runs kept in memory (the most recent).
 pub const MAX_RUNS: usize = 200;
@@ -33,7 +33,7 @@ pub struct RunEntry {
 
 impl RunEntry {
     pub fn rate_limited(&self) -> u64 {
-        self.summary.by_status.get("429").copied().unwrap_or(0)
+        self.summary.totals.status(429)
     }
 }
 
@@ -81,6 +81,7 @@ pub fn append(path: &Path, run: &RunEntry) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::Totals;
 
     #[test]
     fn append_then_load_round_trips_and_skips_junk() {
@@ -94,9 +95,12 @@ mod tests {
             failed_only: false,
             coalesced: false,
             summary: RunSummary {
-                total: 100,
-                ok: 99,
-                failed: 1,
+                totals: Totals {
+                    done: 100,
+                    ok: 99,
+                    failed: 1,
+                    ..Totals::default()
+                },
                 ..RunSummary::default()
             },
             results: Some("/tmp/r.jsonl".into()),

@@ -6,6 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::{App, Effect, Input, Notice, Prompt, Slider};
 use crate::export::ExportFormat;
+use crate::model::Limit;
 
 impl App {
     pub(super) fn on_input_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -71,22 +72,20 @@ impl App {
     }
 }
 
-/// A typed slider value: a number, or `0`/`u` for unlimited.
+/// A typed slider value: a number, or `0`/`u` for unlimited (as a
+/// [`Limit`] reads it); empty means unlimited too.
 fn parse_value(slider: Slider, text: &str) -> Result<Option<f64>, String> {
     let text = text.trim();
-    if text.is_empty() || text == "u" || text == "0" {
+    if text.is_empty() {
         return Ok(None);
     }
-    let value: f64 = text
-        .parse()
-        .map_err(|_| format!("{}: {text:?} is not a number", slider.label()))?;
-    if !value.is_finite() || value < 0.0 {
-        return Err(format!("{}: expected a number >= 0", slider.label()));
-    }
-    if slider == Slider::MaxAtOnce && value.fract() != 0.0 {
-        return Err("max at once: expected a whole number".into());
-    }
-    Ok((value > 0.0).then_some(value))
+    let limit = match slider {
+        Slider::MaxAtOnce => text
+            .parse::<Limit<u64>>()
+            .map(|l| l.get().map(|n| n as f64)),
+        Slider::PerSecond => text.parse::<Limit<f64>>().map(Limit::get),
+    };
+    limit.map_err(|e| format!("{}: {e}", slider.label()))
 }
 
 impl Input {

@@ -24,10 +24,9 @@ use ratatui_textarea::TextArea;
 use super::runs::RunEntry;
 use crate::batch::{Batch, BatchError, Format};
 use crate::engine::{Command, Event, Limits, RunState};
-use crate::export::{
-    ExportFormat, Progress, RequestRecord, ResultFilter, ResultIndex, ResultOrder, RunSummary,
-};
-use crate::stats::StatsSnapshot;
+use crate::export::{ExportFormat, Progress, ResultFilter, ResultIndex, ResultOrder};
+use crate::model::RequestRecord;
+use crate::stats::{RunSummary, StatsSnapshot};
 
 /// The highest cap auto-tune lifts max at once to when it binds.
 const AUTOTUNE_MAX_CAP: u64 = 1024;
@@ -250,7 +249,7 @@ pub struct App {
     /// The bottom-right panel shows the rate limits instead of the errors.
     pub show_limits: bool,
     /// Planned rates for runs (the batch's `profile`, or `--ramp`).
-    pub profile: Option<crate::engine::profile::Profile>,
+    pub profile: Option<crate::model::Profile>,
     /// The current run's plan was ended by a limit change.
     pub profile_taken_over: bool,
     /// Send a coalescing batch's items one by one (`k`), to compare.
@@ -420,10 +419,10 @@ impl App {
     pub fn set_batch(&mut self, batch: Batch) {
         let s = &batch.settings;
         if let Some(n) = s.max_at_once {
-            self.limits.max_at_once = (n > 0).then_some(n);
+            self.limits.max_at_once = n.get();
         }
         if let Some(r) = s.per_second {
-            self.limits.per_second = (r > 0.0).then_some(r);
+            self.limits.per_second = r.get();
         }
         self.notice = Some(Notice::Info(format!(
             "loaded {} ({} requests)",
@@ -583,9 +582,9 @@ impl App {
                 self.autotune = None;
                 self.notice = Some(Notice::Info(format!(
                     "done: {} requests, {} ok, {} failed, {:.1}/s{}",
-                    summary.total,
-                    summary.ok,
-                    summary.failed,
+                    summary.totals.done,
+                    summary.totals.ok,
+                    summary.totals.failed,
                     summary.achieved_per_s,
                     if summary.stopped { " (stopped)" } else { "" }
                 )));
@@ -834,7 +833,7 @@ impl App {
             Some("a run is going: s stops it")
         } else if self.journal.is_none() {
             Some("no run yet: r runs the batch")
-        } else if self.summary.as_ref().is_some_and(|s| s.failed == 0) {
+        } else if self.summary.as_ref().is_some_and(|s| s.totals.failed == 0) {
             Some("nothing failed in the last run")
         } else {
             None

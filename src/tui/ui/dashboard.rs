@@ -280,8 +280,8 @@ pub(super) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, theme: &
 }
 
 pub(super) fn draw_latency(frame: &mut Frame, area: Rect, app: &App) {
-    let l = &app.stats.latency;
-    let w = &app.stats.wait;
+    let l = &app.stats.totals.latency;
+    let w = &app.stats.totals.wait;
     let lines = vec![
         Line::from(format!("p50 {:>9.1} ms", l.p50)),
         Line::from(format!("p90 {:>9.1} ms", l.p90)),
@@ -296,7 +296,7 @@ pub(super) fn draw_latency(frame: &mut Frame, area: Rect, app: &App) {
 }
 
 pub(super) fn draw_statuses(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let by = &app.stats.by_status;
+    let by = &app.stats.totals.by_status;
     let class = |lo: u16| by.range(lo..lo + 100).map(|(_, n)| n).sum::<u64>();
     let too_many = by.get(&429).copied().unwrap_or(0);
     let lines = vec![
@@ -317,7 +317,7 @@ pub(super) fn draw_statuses(frame: &mut Frame, area: Rect, app: &App, theme: &Th
         ]),
         Line::from(vec![
             Span::styled("no answer ", theme.bad),
-            Span::raw(app.stats.by_error.values().sum::<u64>().to_string()),
+            Span::raw(app.stats.totals.by_error.values().sum::<u64>().to_string()),
         ]),
     ];
     frame.render_widget(
@@ -390,13 +390,14 @@ pub(super) fn draw_progress(frame: &mut Frame, area: Rect, app: &App, theme: &Th
     let s = &app.stats;
     let total = s.total.unwrap_or(0);
     let ratio = if total > 0 {
-        (s.done as f64 / total as f64).min(1.0)
+        (s.totals.done as f64 / total as f64).min(1.0)
     } else {
         0.0
     };
-    let eta = if s.completion_rate > 0.0 && total > s.done && app.state == RunState::Running {
+    let eta = if s.completion_rate > 0.0 && total > s.totals.done && app.state == RunState::Running
+    {
         fmt_secs(Duration::from_secs_f64(
-            (total - s.done) as f64 / s.completion_rate,
+            (total - s.totals.done) as f64 / s.completion_rate,
         ))
     } else {
         "-".to_owned()
@@ -409,7 +410,7 @@ pub(super) fn draw_progress(frame: &mut Frame, area: Rect, app: &App, theme: &Th
             .map_or_else(String::new, |d| format!(" (oldest {})", fmt_secs(d)));
         format!(
             "{}/{}  elapsed {}  ETA {}  calls in flight {}  jobs pending {}{oldest}",
-            s.done,
+            s.totals.done,
             total,
             fmt_secs(s.elapsed),
             eta,
@@ -417,10 +418,10 @@ pub(super) fn draw_progress(frame: &mut Frame, area: Rect, app: &App, theme: &Th
             s.jobs_pending
         )
     } else {
-        let queued = total.saturating_sub(s.done + s.in_flight + s.retrying);
+        let queued = total.saturating_sub(s.totals.done + s.in_flight + s.retrying);
         format!(
             "{}/{}  elapsed {}  ETA {}  retries {}  queued {}",
-            s.done,
+            s.totals.done,
             total,
             fmt_secs(s.elapsed),
             eta,

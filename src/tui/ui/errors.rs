@@ -78,7 +78,7 @@ pub fn draw_overlay(frame: &mut Frame, app: &App, theme: &Theme, at: usize) {
     let Some(group) = groups.get(at) else {
         return;
     };
-    let failed = app.stats.failed.max(1);
+    let failed = app.stats.totals.failed.max(1);
     let field = |k: &str, v: String| {
         Line::from(vec![
             Span::styled(format!("{k:<10}"), theme.accent),

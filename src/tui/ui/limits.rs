@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Sparkline};
 
 use super::Theme;
-use crate::engine::profile::Profile;
+use crate::model::Profile;
 use crate::tui::app::App;
 
 pub fn draw_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {

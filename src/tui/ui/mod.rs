@@ -186,12 +186,12 @@ fn draw_runs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     if run.failed_only { " (failed)" } else { "" }
                 ),
                 short_limits(run.limits),
-                s.total.to_string(),
-                s.failed.to_string(),
+                s.totals.done.to_string(),
+                s.totals.failed.to_string(),
                 run.rate_limited().to_string(),
                 format!("{:.1}", s.achieved_per_s),
-                format!("{:.1}", s.latency_ms.p50),
-                format!("{:.1}", s.latency_ms.p99),
+                format!("{:.1}", s.totals.latency.p50),
+                format!("{:.1}", s.totals.latency.p99),
             ])
         })
         .collect();
@@ -252,9 +252,14 @@ fn draw_runs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 theme.accent,
             ),
             line("rate", sa.achieved_per_s, sb.achieved_per_s, "/s"),
-            line("p50", sa.latency_ms.p50, sb.latency_ms.p50, "ms"),
-            line("p99", sa.latency_ms.p99, sb.latency_ms.p99, "ms"),
-            line("failed", sa.failed as f64, sb.failed as f64, ""),
+            line("p50", sa.totals.latency.p50, sb.totals.latency.p50, "ms"),
+            line("p99", sa.totals.latency.p99, sb.totals.latency.p99, "ms"),
+            line(
+                "failed",
+                sa.totals.failed as f64,
+                sb.totals.failed as f64,
+                "",
+            ),
             line(
                 "429s",
                 ra.rate_limited() as f64,

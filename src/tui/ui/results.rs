@@ -8,7 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
 use super::{Theme, popup};
-use crate::export::{RequestRecord, ResultOrder};
+use crate::export::ResultOrder;
+use crate::model::RequestRecord;
 use crate::tui::app::App;
 
 pub fn draw_table(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::engine::{Limits, RunState};
+use crate::model::{Limits, RunState};
 
 #[derive(Debug)]
 pub struct LiveCounters {

@@ -2,30 +2,23 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::Percentiles;
+use super::Totals;
 
-/// What a run achieved; `--summary-json` writes exactly this.
+/// What a run achieved; `--summary-json` writes exactly this. Its counts
+/// are the run's [`Totals`] (flattened, so the JSON is one flat object);
+/// the rest is what only the live run knew, 0 when rebuilt from a journal.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
-    /// Requests with a result (sent, or cancelled in flight).
-    pub total: u64,
-    pub ok: u64,
-    pub failed: u64,
-    /// Final status code → count (keys are strings, as JSON needs).
-    pub by_status: BTreeMap<String, u64>,
-    /// Error kind → count, for requests that got no response.
-    pub by_error: BTreeMap<String, u64>,
+    #[serde(flatten)]
+    pub totals: Totals,
     /// First send to last completion, in seconds.
     pub wall_s: f64,
     /// Completed requests per second over `wall_s`.
     pub achieved_per_s: f64,
-    /// Sent → full body, of requests that got a response.
-    pub latency_ms: Percentiles,
-    /// Time held by the limits before sending.
-    pub wait_ms: Percentiles,
     pub max_in_flight: u64,
     /// Attempts beyond the first, over all requests.
     pub retries: u64,
@@ -44,17 +37,35 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
+    /// The summary of results with these `totals`, completed over `wall`;
+    /// what only the live run knew is 0 until the caller sets it.
+    pub fn new(totals: Totals, wall: Duration) -> Self {
+        let wall_s = wall.as_secs_f64();
+        let achieved_per_s = if wall_s > 0.0 {
+            totals.done as f64 / wall_s
+        } else {
+            0.0
+        };
+        Self {
+            totals,
+            wall_s,
+            achieved_per_s,
+            ..Self::default()
+        }
+    }
+
     /// The summary's lines, label and value, as both renderings show them.
     pub(crate) fn rows(&self) -> Vec<(&'static str, String)> {
+        let t = &self.totals;
         let mut rows = vec![(
             "requests",
-            format!("{} ({} ok, {} failed)", self.total, self.ok, self.failed),
+            format!("{} ({} ok, {} failed)", t.done, t.ok, t.failed),
         )];
         if self.not_sent > 0 {
             rows.push(("not sent", self.not_sent.to_string()));
         }
         rows.push(("retries", self.retries.to_string()));
-        if self.calls > 0 && self.calls != self.total + self.retries {
+        if self.calls > 0 && self.calls != t.done + self.retries {
             rows.push(("calls", format!("{} (batch calls and polls)", self.calls)));
         }
         if self.held_by_server_s > 0.0 {
@@ -63,7 +74,7 @@ impl RunSummary {
         rows.push(("wall time", format!("{:.3} s", self.wall_s)));
         rows.push(("achieved rate", format!("{:.2} req/s", self.achieved_per_s)));
         rows.push(("max in flight", self.max_in_flight.to_string()));
-        let p = &self.latency_ms;
+        let p = &t.latency;
         rows.push((
             "latency (ms)",
             format!(
@@ -71,22 +82,16 @@ impl RunSummary {
                 p.p50, p.p90, p.p99, p.p999, p.max
             ),
         ));
-        let w = &self.wait_ms;
+        let w = &t.wait;
         rows.push((
             "wait (ms)",
             format!("p50 {:.2}  p99 {:.2}  max {:.2}", w.p50, w.p99, w.max),
         ));
-        let counts = |map: &BTreeMap<String, u64>| {
-            map.iter()
-                .map(|(k, v)| format!("{k}: {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        if !self.by_status.is_empty() {
-            rows.push(("status codes", counts(&self.by_status)));
+        if !t.by_status.is_empty() {
+            rows.push(("status codes", counts(&t.by_status)));
         }
-        if !self.by_error.is_empty() {
-            rows.push(("errors", counts(&self.by_error)));
+        if !t.by_error.is_empty() {
+            rows.push(("errors", counts(&t.by_error)));
         }
         rows
     }
@@ -127,6 +132,14 @@ impl RunSummary {
     }
 }
 
+/// `key: count, key: count`, in key order.
+fn counts<K: std::fmt::Display>(map: &BTreeMap<K, u64>) -> String {
+    map.iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,10 +147,13 @@ mod tests {
     #[test]
     fn markdown_has_the_figures_and_settings_with_pipes_escaped() {
         let s = RunSummary {
-            total: 3,
-            ok: 2,
-            failed: 1,
-            by_status: BTreeMap::from([("200".into(), 2), ("503".into(), 1)]),
+            totals: Totals {
+                done: 3,
+                ok: 2,
+                failed: 1,
+                by_status: BTreeMap::from([(200, 2), (503, 1)]),
+                ..Totals::default()
+            },
             ..RunSummary::default()
         };
         let md = s.render_markdown(&[("batch".into(), "a|b.json".into())]);
@@ -148,5 +164,26 @@ mod tests {
         assert!(md.contains("| requests | 3 (2 ok, 1 failed) |"), "{md}");
         assert!(md.contains("| status codes | 200: 2, 503: 1 |"), "{md}");
         assert!(md.contains("| batch | a\\|b.json |"), "{md}");
+    }
+
+    #[test]
+    fn the_json_is_flat_and_reads_back() {
+        let s = RunSummary {
+            totals: Totals {
+                done: 3,
+                by_status: BTreeMap::from([(200, 2)]),
+                by_error: BTreeMap::from([(crate::model::ErrorKind::Timeout, 1)]),
+                ..Totals::default()
+            },
+            wall_s: 1.5,
+            ..RunSummary::default()
+        };
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["total"], 3);
+        assert_eq!(json["by_status"]["200"], 2);
+        assert_eq!(json["by_error"]["timeout"], 1);
+        assert_eq!(json["latency_ms"]["p50"], 0.0);
+        let back: RunSummary = serde_json::from_value(json).unwrap();
+        assert_eq!(back, s);
     }
 }

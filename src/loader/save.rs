@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::Format;
-use crate::engine::Limits;
+use crate::batch::Format;
+use crate::model::{Limit, Limits};
 
 /// The batch `text` (in `format`) as a pretty JSON object carrying
 /// `limits`. An unlimited limit is written as 0, which the loader reads
@@ -53,8 +53,8 @@ pub fn with_limits(
     };
     // Limits first, before `requests`, where a reader looks for them.
     let requests = object.shift_remove("requests");
-    object.insert("max_at_once".into(), json!(limits.max_at_once.unwrap_or(0)));
-    object.insert("per_second".into(), json!(limits.per_second.unwrap_or(0.0)));
+    object.insert("max_at_once".into(), json!(Limit::from(limits.max_at_once)));
+    object.insert("per_second".into(), json!(Limit::from(limits.per_second)));
     if limits.burst > 1 {
         object.insert("burst".into(), json!(limits.burst));
     } else {
@@ -113,8 +113,16 @@ mod tests {
         for (format, text, what) in cases {
             let saved = with_limits(text, format, Path::new("b.json"), limits).unwrap();
             let batch = reload(&saved);
-            assert_eq!(batch.settings.max_at_once, Some(25), "{what}");
-            assert_eq!(batch.settings.per_second, Some(12.5), "{what}");
+            assert_eq!(
+                batch.settings.max_at_once.and_then(Limit::get),
+                Some(25),
+                "{what}"
+            );
+            assert_eq!(
+                batch.settings.per_second.and_then(Limit::get),
+                Some(12.5),
+                "{what}"
+            );
             assert_eq!(batch.len(), 2, "{what}");
             let before = Batch::parse_str(
                 text,
