@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Exporting a million results: runs 1,000,000 GETs against
-# examples/bench_server.rs into a JSON Lines journal, then times
+# examples/bench/server.rs into a JSON Lines journal, then times
 # `ratebench export` to CSV, HAR and Excel, with each one's peak memory.
 #
 # Usage: bench/export.sh [N]      Needs: /usr/bin/time (GNU time).
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 [ -x /usr/bin/time ] || { echo "/usr/bin/time (GNU time) not found: apt-get install time" >&2; exit 1; }
 n=${1:-1000000}
-cargo build --release --quiet --bin ratebench --example bench_server
+cargo build --release --quiet --bin ratebench --example bench
 start_server
 ok_batch "$tmp/batch.json" "$n"
 target/release/ratebench run "$tmp/batch.json" --base-url "$base" -c 64 --quiet --out "$tmp/run.jsonl" || true

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Key latency under load: while the workbench runs 1,000,000 GETs at 64 at
-# once (no rate limit) against examples/bench_server.rs, press → (raise max
+# once (no rate limit) against examples/bench/server.rs, press → (raise max
 # at once) and time until the new value is on screen, read through tmux.
 # The figure includes up to one frame (33 ms at the 30 fps cap) and tmux's
 # own latency, so it bounds the key handling from above.
@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 command -v tmux >/dev/null || { echo "tmux not found: apt-get install tmux" >&2; exit 1; }
-cargo build --release --quiet --bin ratebench --example bench_server
+cargo build --release --quiet --bin ratebench --example bench
 cleanup='tmux kill-session -t rbkeys 2>/dev/null'
 start_server
 ok_batch "$tmp/1m.json" 1000000

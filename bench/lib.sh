@@ -1,11 +1,11 @@
 # Shared by the bench scripts (source it): the counting server and batches.
 
-# start_server: starts examples/bench_server.rs on a free port in $tmp
+# start_server: starts examples/bench/server.rs on a free port in $tmp
 # (made here), sets $server and $base, and cleans both up on exit, along
 # with anything in $cleanup (e.g. a tmux session to kill).
 start_server() {
   tmp=$(mktemp -d)
-  target/release/examples/bench_server 0 >"$tmp/addr" &
+  target/release/examples/bench server 0 >"$tmp/addr" &
   server=$!
   trap 'kill $server 2>/dev/null; eval "${cleanup:-}"; rm -rf "$tmp"' EXIT
   for _ in $(seq 50); do [ -s "$tmp/addr" ] && break; sleep 0.1; done

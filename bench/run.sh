@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The ratebench benchmark: throughput against oha, pacing precision, and
 # memory on a million-request batch, all against a local server that counts
-# what it receives (examples/bench_server.rs), so both tools are judged by
+# what it receives (examples/bench/server.rs), so both tools are judged by
 # the same referee.
 #
 # Usage: bench/run.sh [ROUNDS]      (default 3 rounds of the throughput race)
@@ -12,10 +12,10 @@ rounds=${1:-3}
 
 command -v oha >/dev/null || { echo "oha not found: cargo install oha" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time (GNU time) not found: apt-get install time" >&2; exit 1; }
-cargo build --release --quiet --bin ratebench --example bench_server --example reqwest_loop --example hyper_loop
+cargo build --release --quiet --bin ratebench --example bench
 
 tmp=$(mktemp -d)
-target/release/examples/bench_server 0 >"$tmp/addr" &
+target/release/examples/bench server 0 >"$tmp/addr" &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 50); do [ -s "$tmp/addr" ] && break; sleep 0.1; done
@@ -39,9 +39,9 @@ echo "|---:|---:|---:|---:|---:|---:|"
 for r in $(seq "$rounds"); do
   reset; oha -n 100000 -c 64 --no-tui --output-format quiet "$base/ok"
   oha_rate=$(server_stat rate)
-  reset; target/release/examples/hyper_loop "$base/ok" pool 100000 64 >/dev/null
+  reset; target/release/examples/bench hyper-loop "$base/ok" pool 100000 64 >/dev/null
   hyper_rate=$(server_stat rate)
-  reset; target/release/examples/reqwest_loop "$base/ok" 100000 64 >/dev/null
+  reset; target/release/examples/bench reqwest-loop "$base/ok" 100000 64 >/dev/null
   loop_rate=$(server_stat rate)
   reset; $rb run "$tmp/100k.json" --base-url "$base" -c 64 --quiet
   rb_rate=$(server_stat rate)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # TUI-mode throughput against headless `ratebench run`: the same 100,000
-# GETs, 64 at once, no rate limit, against examples/bench_server.rs. The
+# GETs, 64 at once, no rate limit, against examples/bench/server.rs. The
 # workbench is driven in tmux (r to run, q to quit when it draws DONE); its
 # achieved rate is read from the summary it prints on exit.
 #
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 rounds=${1:-3}
 command -v tmux >/dev/null || { echo "tmux not found: apt-get install tmux" >&2; exit 1; }
-cargo build --release --quiet --bin ratebench --example bench_server
+cargo build --release --quiet --bin ratebench --example bench
 cleanup='tmux kill-session -t rbbench 2>/dev/null'
 start_server
 ok_batch "$tmp/100k.json" 100000

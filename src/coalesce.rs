@@ -10,6 +10,15 @@
 //! an item to arrive); and [`Coalescer::shutdown`] sends the open window at
 //! once and waits for batch calls in flight. The window and the batch size
 //! can change while it runs.
+//!
+//! It stands apart from the engine's coalescing (`engine/batching.rs`) on
+//! purpose: here the caller's own function makes the batch call and items
+//! arrive from callers awaiting their result, while the engine groups a
+//! batch file's requests under its pacer and cap, makes the call over HTTP
+//! itself, polls asynchronous jobs and writes a record per item. What the
+//! two have in common is only the grouping rule (a call goes when it is
+//! full or its window closes); the engine has had no window so far,
+//! because a batch file's items are all ready at once.
 
 use std::future::Future;
 use std::pin::Pin;

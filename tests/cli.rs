@@ -1,39 +1,20 @@
 //! `ratebench run` as a user runs it: exit codes, files, and what the
 //! server saw.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use ratebench::RequestRecord;
-
-const BIN: &str = env!("CARGO_BIN_EXE_ratebench");
+use crate::common;
 
 async fn ratebench(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    common::ratebench(&args).await
 }
 
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
-}
-
-fn journal(path: &Path) -> Vec<RequestRecord> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,7 +113,7 @@ async fn a_successful_run_journals_every_request_and_writes_the_summary() {
         "the file's max_at_once 3 held: peak {peak}"
     );
 
-    let records = journal(&out_file);
+    let records = common::records(&out_file);
     assert_eq!(records.len(), 25);
     let sent: BTreeSet<String> = server
         .seen
@@ -241,9 +222,8 @@ async fn secrets_are_redacted_unless_asked() {
             out_file.to_str().unwrap(),
         ]);
         a.extend(args(extra));
-        let bin = BIN.to_owned();
         tokio::task::spawn_blocking(move || {
-            Command::new(bin)
+            common::ratebench_command()
                 .args(&a)
                 .env("RB_TEST_KEY", "hunter2")
                 .output()
@@ -279,7 +259,7 @@ async fn ctrl_c_stops_writes_everything_and_exits_130() {
     )
     .unwrap();
     let out_file = dir.path().join("r.jsonl");
-    let child = Command::new(BIN)
+    let child = common::ratebench_command()
         .args([
             "run",
             batch.to_str().unwrap(),
@@ -294,7 +274,7 @@ async fn ctrl_c_stops_writes_everything_and_exits_130() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    common::until("ten requests at the server", || server.seen.count() >= 10).await;
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -311,7 +291,7 @@ async fn ctrl_c_stops_writes_everything_and_exits_130() {
         stdout.contains("stopped early") && stdout.contains("not sent"),
         "{stdout}"
     );
-    let records = journal(&out_file);
+    let records = common::records(&out_file);
     assert!(
         records.len() >= 10 && records.len() < 1000,
         "{}",
@@ -334,7 +314,7 @@ async fn mock_serves_logs_traffic_and_stops_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = dir.path().join("s.toml");
     std::fs::write(&scenario, "[routes.geocode]\nrate_limit = \"1/s\"\n").unwrap();
-    let mut child = Command::new(BIN)
+    let mut child = common::ratebench_command()
         .args([
             "mock",
             "--port",
@@ -441,7 +421,7 @@ async fn mock_rejects_bad_knobs_with_status_2() {
 #[tokio::test]
 async fn threads_flag_sizes_the_runtime() {
     let count = |threads: &str| {
-        let mut child = Command::new(BIN)
+        let mut child = common::ratebench_command()
             .args(["mock", "--port", "0", "--threads", threads])
             .stdout(Stdio::piped())
             .spawn()
@@ -671,8 +651,8 @@ async fn a_run_killed_halfway_resumes_to_exactly_one_result_per_row() {
         .collect();
     std::fs::write(&batch, lines).unwrap();
     let journal_file = dir.path().join("j.jsonl");
-    // 120 rows at 60/s: killed (SIGKILL, no chance to clean up) after ~1 s.
-    let mut child = Command::new(BIN)
+    // 120 rows at 60/s: killed (SIGKILL, no chance to clean up) part-way.
+    let mut child = common::ratebench_command()
         .args([
             "run",
             batch.to_str().unwrap(),
@@ -684,10 +664,13 @@ async fn a_run_killed_halfway_resumes_to_exactly_one_result_per_row() {
         ])
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    common::until("ten results in the journal", || {
+        common::indices(&journal_file).len() >= 10
+    })
+    .await;
     child.kill().unwrap();
     child.wait().unwrap();
-    let before = journal_indices(&journal_file);
+    let before = common::indices(&journal_file);
     assert!(
         !before.is_empty() && before.len() < 120,
         "{} done",
@@ -704,7 +687,7 @@ async fn a_run_killed_halfway_resumes_to_exactly_one_result_per_row() {
     .await;
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("resuming:"));
-    let after = journal(&journal_file);
+    let after = common::records(&journal_file);
     let indices: BTreeSet<u64> = after.iter().map(|r| r.index).collect();
     assert_eq!(after.len(), 120, "exactly one final record per row");
     assert_eq!(indices, (0..120).collect());
@@ -714,14 +697,6 @@ async fn a_run_killed_halfway_resumes_to_exactly_one_result_per_row() {
 }
 
 /// The indices in a journal, ignoring a last line cut off mid-write.
-fn journal_indices(path: &Path) -> BTreeSet<u64> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<RequestRecord>(l).ok())
-        .map(|r| r.index)
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_with_retry_failed_sends_the_failures_again() {
@@ -748,7 +723,13 @@ async fn resume_with_retry_failed_sends_the_failures_again() {
         args(&list)
     };
     assert_eq!(ratebench(run(&[])).await.status.code(), Some(1));
-    assert_eq!(journal(&journal_file).iter().filter(|r| !r.ok).count(), 3);
+    assert_eq!(
+        common::records(&journal_file)
+            .iter()
+            .filter(|r| !r.ok)
+            .count(),
+        3
+    );
     // Resuming alone keeps the failures: nothing to send.
     let out = ratebench(run(&["--resume"])).await;
     assert_eq!(out.status.code(), Some(0), "{out:?}");
@@ -757,7 +738,7 @@ async fn resume_with_retry_failed_sends_the_failures_again() {
     let out = ratebench(run(&["--resume", "--retry-failed"])).await;
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(server.seen.count(), 9);
-    let records = journal(&journal_file);
+    let records = common::records(&journal_file);
     assert_eq!(records.len(), 6);
     assert!(records.iter().all(|r| r.ok));
 }

@@ -1,7 +1,7 @@
 //! The engine against a real server: limits, live changes, retries, stop,
 //! faults, and the journal.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Exports round-trip: what a real run recorded reads back unchanged from
 //! JSON Lines, JSON and CSV.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use ratebench::RequestRecord;
 use ratebench::batch::{Batch, LoadOptions};
@@ -11,7 +11,7 @@ use ratebench::import::{Body, ImportOptions, Imported, Source, import};
 use ratebench::mock::{Knobs, MockServer};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ratebench");
+use crate::common;
 
 fn sample(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -39,7 +39,9 @@ fn headers(r: &ratebench::import::Request) -> Vec<(&str, &str)> {
 fn snapshot(name: &str, imported: &Imported) {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots/import"));
-    settings.bind(|| insta::assert_snapshot!(name, imported.to_json_text()));
+    // Named as when this file was a test binary of its own.
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!(format!("import__{name}"), imported.to_json_text()));
 }
 
 // ---- curl ---------------------------------------------------------------
@@ -415,7 +417,7 @@ fn run_sample(dir: &Path, name: &str, base: &str) -> Vec<RequestRecord> {
     let path = dir.join(name);
     std::fs::write(&path, text.replace("http://127.0.0.1:3000", base)).unwrap();
     let out = dir.join(format!("{name}.jsonl"));
-    let output = Command::new(BIN)
+    let output = common::ratebench_command()
         .args([
             "run",
             path.to_str().unwrap(),
@@ -507,7 +509,7 @@ async fn every_sample_runs_and_the_server_sees_what_its_source_says() {
 fn import_command_writes_an_editable_batch_and_fails_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("batch.json");
-    let output = Command::new(BIN)
+    let output = common::ratebench_command()
         .args([
             "import",
             "har",
@@ -530,7 +532,7 @@ fn import_command_writes_an_editable_batch_and_fails_clearly() {
     assert_eq!(batch.len(), 1);
 
     // Standard input, to standard output.
-    let mut child = Command::new(BIN)
+    let mut child = common::ratebench_command()
         .args(["import", "curl", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -554,7 +556,7 @@ fn import_command_writes_an_editable_batch_and_fails_clearly() {
     // Broken input: exit 2, the place named.
     let bad = dir.path().join("bad.curl");
     std::fs::write(&bad, "curl https://a/x\ncurl --bogus https://a/y\n").unwrap();
-    let output = Command::new(BIN)
+    let output = common::ratebench_command()
         .args(["import", "curl"])
         .arg(&bad)
         .output()

@@ -7,28 +7,29 @@ use std::time::Duration;
 use futures_util::stream;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratebench::engine::{Limits, RunConfig};
-use ratebench::tui::{self, App, TuiConfig};
+use ratebench::engine::RunConfig;
+use ratebench::tui::{self, App, Start, TuiConfig};
 
-fn config() -> TuiConfig {
-    TuiConfig {
+/// Runs the loop with no input until it ends; `panic` is started beside
+/// it once the loop has gone round.
+async fn loop_with(panic: impl FnOnce()) -> std::io::Result<App> {
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let app = App::new(Start::default());
+    let (observer, mut status) = tokio::sync::watch::channel(app.status());
+    let config = TuiConfig {
         run: RunConfig::default(),
         base_url: None,
         journal_dir: std::env::temp_dir(),
         runs_file: None,
-    }
-}
-
-/// Runs the loop with no input until it ends; `panic` is started beside it.
-async fn loop_with(panic: impl FnOnce()) -> std::io::Result<App> {
-    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    let app = App::new(None, Limits::default());
+        observer: Some(observer),
+    };
     // No keys at all: only a panic can end this loop.
     let input = Box::pin(stream::pending());
-    let running = tui::run_loop(&mut terminal, app, input, config());
+    let running = tui::run_loop(&mut terminal, app, input, config);
     let ended = tokio::time::timeout(Duration::from_secs(5), async {
         tokio::join!(running, async {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // The loop has started: the runs log it reads at start is in.
+            let _ = status.changed().await;
             panic();
         })
         .0

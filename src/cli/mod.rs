@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and subcommand dispatch.
 
 mod args;
+mod export;
 mod import;
 mod mock;
 mod probe;
@@ -29,8 +30,8 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Some(Cmd::Run(args)) => run::run(args).await,
         Some(Cmd::Mock(args)) => mock::run(args).await,
         Some(Cmd::Probe(args)) => probe::run(args).await,
-        Some(Cmd::ExportSummary(args)) => run::export_summary(args),
-        Some(Cmd::Export(args)) => run::export(args),
+        Some(Cmd::ExportSummary(args)) => export::export_summary(args),
+        Some(Cmd::Export(args)) => export::export(args),
         Some(Cmd::Import(args)) => import::run(args),
         Some(Cmd::Tui(args)) => tui::run(args).await,
         Some(Cmd::Demo) => tui::demo(cli.tui).await,

@@ -8,8 +8,8 @@ use ratebench::model::{Limit, Limits};
 use ratebench::probe::{ProbeConfig, ProbeReport, probe};
 
 use super::args::ProbeArgs;
-use super::run::Discard;
 use super::{EXIT_ERROR, EXIT_OK, EXIT_USAGE};
+use ratebench::session::Discard;
 
 /// The cap while probing when none is given: high, so the rate is what
 /// the server answers to, not the cap.

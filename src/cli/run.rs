@@ -1,33 +1,24 @@
-//! `ratebench run`: the headless front end of the engine.
+//! `ratebench run`: the headless front end. The run's life cycle (journal,
+//! sidecar, resume, runs log) is the library's session; this shows its
+//! progress on stderr and its summary at the end.
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ratebench::batch::{Batch, LoadOptions};
-use ratebench::engine::{self, Command, RunConfig};
-use ratebench::export::{ExportFormat, RecordSink, create_journal};
-use ratebench::stats::RunSummary;
-use ratebench::stats::StatsSnapshot;
+use ratebench::engine::{Command, RunConfig};
+use ratebench::export::ExportFormat;
+use ratebench::session::{Journal, Plan, Rows, runs_log};
+use ratebench::stats::{RunSummary, StatsSnapshot};
 use tokio::sync::watch;
 
 use super::args::RunArgs;
 use super::{EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
-
-/// A sink that discards records (no `--out`): stats still see every one.
-pub(super) struct Discard;
-
-impl RecordSink for Discard {
-    fn write(&mut self, _: &ratebench::RequestRecord) -> io::Result<()> {
-        Ok(())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 pub async fn run(args: RunArgs) -> u8 {
     let options = LoadOptions {
@@ -45,89 +36,47 @@ pub async fn run(args: RunArgs) -> u8 {
     for warning in &batch.warnings {
         eprintln!("note: {warning}");
     }
-    let out_format = args
-        .out
-        .as_deref()
-        .map(|p| args.format.unwrap_or_else(|| ExportFormat::from_path(p)));
-    let mut config = config_from(&args, &batch);
-    // A HAR shows what was sent and every response header.
-    config.capture |= out_format == Some(ExportFormat::Har);
-    // A workbook is written whole at the end: journal beside it till then.
-    let workbook = args
-        .out
-        .clone()
-        .filter(|_| out_format == Some(ExportFormat::Xlsx) && !args.resume);
-    let mut done = std::collections::BTreeSet::new();
-    let sink: Box<dyn RecordSink> = match &args.out {
-        None => Box::new(Discard),
-        Some(path) if args.resume => {
-            if ExportFormat::from_path(path) != ExportFormat::Jsonl
-                || args.format.is_some_and(|f| f != ExportFormat::Jsonl)
-            {
-                eprintln!("error: --resume needs a JSON Lines journal (--out FILE.jsonl)");
-                return EXIT_USAGE;
-            }
-            match ratebench::export::resume::resume_journal(path, args.retry_failed) {
-                Ok((resumed, sink)) => {
-                    if !args.quiet {
-                        eprintln!(
-                            "resuming: {} of {} rows already have a result{}; sending the rest",
-                            resumed.done.len(),
-                            batch.len(),
-                            if resumed.failed > 0 {
-                                format!(" ({} failed, kept)", resumed.failed)
-                            } else {
-                                String::new()
-                            }
-                        );
-                    }
-                    done = resumed.done;
-                    sink
-                }
-                Err(e) => {
-                    eprintln!("error: cannot resume from {}: {e}", path.display());
-                    return EXIT_USAGE;
-                }
-            }
-        }
-        Some(path) => {
-            let (path, format) = match &workbook {
-                Some(xlsx) => (xlsx_journal(xlsx), ExportFormat::Jsonl),
-                None => (path.clone(), out_format.unwrap_or(ExportFormat::Jsonl)),
-            };
-            let path = &path;
-            match create_journal(path, format) {
-                Ok(sink) => sink,
-                Err(e) => {
-                    eprintln!("error: cannot create {}: {e}", path.display());
-                    return EXIT_USAGE;
-                }
-            }
+    let config = RunConfig {
+        stop_grace: args.grace,
+        redact: !args.no_redact,
+        ..super::settings::run_config(&args.settings, &batch.settings)
+    };
+    let prepared = match plan(&args, batch, config).prepare() {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
         }
     };
-
-    let total = batch.len().saturating_sub(done.len() as u64);
-    let requests = batch.requests().filter(move |r| {
-        let index = r.as_ref().map_or_else(|bad| bad.index, |spec| spec.index);
-        !done.contains(&index)
-    });
-    let handle = match engine::start(requests, Some(total), config.clone(), sink) {
-        Ok(handle) => handle,
+    if let (Some(resumed), false) = (prepared.resumed(), args.quiet) {
+        let failed = match resumed.failed {
+            0 => String::new(),
+            n => format!(" ({n} failed, kept)"),
+        };
+        eprintln!(
+            "resuming: {} of {} rows already have a result{failed}; sending the rest",
+            resumed.kept,
+            resumed.kept + prepared.total()
+        );
+    }
+    let (total, config) = (prepared.total(), prepared.config().clone());
+    let running = match prepared.start() {
+        Ok(running) => running,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_ERROR;
         }
     };
-    let interrupted = Arc::new(AtomicBool::new(false));
     let progress = progress_bar(total, args.quiet);
     if !args.quiet {
         progress.println(format!(
-            "ratebench: {} requests from {}, {}",
-            total,
+            "ratebench: {total} requests from {}, {}",
             args.batch.display(),
             config.limits
         ));
     }
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let handle = running.handle;
     tokio::spawn(on_ctrl_c(
         handle.commander(),
         interrupted.clone(),
@@ -135,7 +84,6 @@ pub async fn run(args: RunArgs) -> u8 {
         config.stop_grace,
     ));
     let ticker = tokio::spawn(show_progress(handle.stats.clone(), progress.clone()));
-
     let summary = match handle.wait().await {
         Ok(summary) => summary,
         Err(e) => {
@@ -146,42 +94,15 @@ pub async fn run(args: RunArgs) -> u8 {
     };
     ticker.abort();
     progress.finish_and_clear();
-
-    if let Some(xlsx) = &workbook {
-        let journal = xlsx_journal(xlsx);
-        match ratebench::export::convert(&journal, xlsx, ExportFormat::Xlsx) {
-            Ok(_) => {
-                let _ = std::fs::remove_file(&journal);
-            }
-            Err(e) => {
-                eprintln!(
-                    "error: cannot write {}: {e} (every result is in {}; `ratebench export` converts it)",
-                    xlsx.display(),
-                    journal.display()
-                );
-                return EXIT_ERROR;
-            }
-        }
-    }
-
-    if let Some(path) = &args.summary_json
-        && let Err(e) = write_summary(path, &summary)
-    {
-        eprintln!("error: cannot write {}: {e}", path.display());
-        return EXIT_ERROR;
-    }
-    if let Some(path) = &args.summary_md {
-        let settings = settings_table(&args.batch, &config);
-        if let Err(e) = std::fs::write(path, summary.render_markdown(&settings)) {
-            eprintln!("error: cannot write {}: {e}", path.display());
+    match running.finisher.finish(&summary, config.limits) {
+        Ok(ended) => ended.notes.iter().for_each(|n| eprintln!("note: {n}")),
+        Err(e) => {
+            eprintln!("error: {e}");
             return EXIT_ERROR;
         }
     }
-    if !args.quiet {
-        print!("{}", summary.render_table());
-        if let Some(out) = &args.out {
-            println!("  {:<16} {}", "results", out.display());
-        }
+    if let Err(code) = report(&args, &config, &summary) {
+        return code;
     }
     if interrupted.load(Ordering::SeqCst) {
         EXIT_INTERRUPTED
@@ -192,19 +113,57 @@ pub async fn run(args: RunArgs) -> u8 {
     }
 }
 
-/// Where a run writing a workbook journals its results meanwhile.
-fn xlsx_journal(xlsx: &std::path::Path) -> std::path::PathBuf {
-    let mut name = xlsx.as_os_str().to_owned();
-    name.push(".jsonl");
-    name.into()
+/// The session plan for the command line's choices.
+fn plan(args: &RunArgs, batch: Batch, run: RunConfig) -> Plan {
+    let journal = match &args.out {
+        None => Journal::None,
+        Some(path) => Journal::File {
+            path: path.clone(),
+            format: args.format.unwrap_or_else(|| ExportFormat::from_path(path)),
+        },
+    };
+    let rows = if args.resume {
+        Rows::Resume {
+            retry_failed: args.retry_failed,
+        }
+    } else {
+        Rows::All
+    };
+    Plan {
+        batch,
+        run,
+        journal,
+        rows,
+        runs_log: runs_log::default_file(),
+        edited: false,
+    }
 }
 
-fn config_from(args: &RunArgs, batch: &Batch) -> RunConfig {
-    RunConfig {
-        stop_grace: args.grace,
-        redact: !args.no_redact,
-        ..super::settings::run_config(&args.settings, &batch.settings)
+/// The summary files asked for, and the table on stdout.
+fn report(args: &RunArgs, config: &RunConfig, summary: &RunSummary) -> Result<(), u8> {
+    let written = |path: &Path, result: io::Result<()>| {
+        result.map_err(|e| {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            EXIT_ERROR
+        })
+    };
+    if let Some(path) = &args.summary_json {
+        written(path, write_summary(path, summary))?;
     }
+    if let Some(path) = &args.summary_md {
+        let settings = settings_table(&args.batch, config);
+        written(
+            path,
+            std::fs::write(path, summary.render_markdown(&settings)),
+        )?;
+    }
+    if !args.quiet {
+        print!("{}", summary.render_table());
+        if let Some(out) = &args.out {
+            println!("  {:<16} {}", "results", out.display());
+        }
+    }
+    Ok(())
 }
 
 fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
@@ -256,14 +215,14 @@ async fn on_ctrl_c(
     }
 }
 
-fn write_summary(path: &std::path::Path, summary: &RunSummary) -> io::Result<()> {
+pub(super) fn write_summary(path: &Path, summary: &RunSummary) -> io::Result<()> {
     let mut file = File::create(path)?;
     serde_json::to_writer_pretty(&mut file, summary)?;
     file.write_all(b"\n")
 }
 
 /// The settings a Markdown summary lists beside the figures.
-fn settings_table(batch: &std::path::Path, config: &RunConfig) -> Vec<(String, String)> {
+fn settings_table(batch: &Path, config: &RunConfig) -> Vec<(String, String)> {
     let limits = config.limits;
     let or_unlimited = |v: Option<String>| v.unwrap_or_else(|| "unlimited".into());
     vec![
@@ -286,58 +245,4 @@ fn settings_table(batch: &std::path::Path, config: &RunConfig) -> Vec<(String, S
             concat!("ratebench ", env!("CARGO_PKG_VERSION")).into(),
         ),
     ]
-}
-
-/// `ratebench export-summary`: the summary of a run from its journal.
-/// `ratebench export`: a journal in another format.
-pub fn export(args: super::args::ExportArgs) -> u8 {
-    let format = args
-        .format
-        .unwrap_or_else(|| ExportFormat::from_path(&args.out));
-    if !args.journal.is_file() {
-        eprintln!(
-            "error: cannot read {}: no such file",
-            args.journal.display()
-        );
-        return EXIT_USAGE;
-    }
-    match ratebench::export::convert(&args.journal, &args.out, format) {
-        Ok(n) => {
-            eprintln!("wrote {n} results to {}", args.out.display());
-            EXIT_OK
-        }
-        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-            eprintln!("error: {}: {e}", args.journal.display());
-            EXIT_USAGE
-        }
-        Err(e) => {
-            eprintln!("error: cannot write {}: {e}", args.out.display());
-            EXIT_ERROR
-        }
-    }
-}
-
-pub fn export_summary(args: super::args::ExportSummaryArgs) -> u8 {
-    let summary = match ratebench::export::summary_from_journal(&args.journal) {
-        Ok(summary) => summary,
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", args.journal.display());
-            return EXIT_USAGE;
-        }
-    };
-    if let Some(path) = &args.summary_json
-        && let Err(e) = write_summary(path, &summary)
-    {
-        eprintln!("error: cannot write {}: {e}", path.display());
-        return EXIT_ERROR;
-    }
-    if let Some(path) = &args.summary_md {
-        let settings = vec![("results".into(), args.journal.display().to_string())];
-        if let Err(e) = std::fs::write(path, summary.render_markdown(&settings)) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return EXIT_ERROR;
-        }
-    }
-    print!("{}", summary.render_table());
-    EXIT_OK
 }

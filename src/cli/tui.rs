@@ -2,11 +2,12 @@
 //! and `ratebench demo` (the mock API plus the workbench aimed at it).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ratebench::batch::{Batch, BatchSettings, LoadOptions};
 use ratebench::mock::{Knobs, MockServer};
-use ratebench::tui::{self, App, TuiConfig};
+use ratebench::session;
+use ratebench::tui::{self, App, Start, TuiConfig};
 
 use super::args::TuiArgs;
 use super::{EXIT_ERROR, EXIT_OK, EXIT_USAGE};
@@ -15,11 +16,6 @@ use super::{EXIT_ERROR, EXIT_OK, EXIT_USAGE};
 const DEMO_BATCH: &str = include_str!("../../sample-batches/demo.json");
 /// The demo's mock knobs: a little flaky, and rate-limited on /geocode.
 const DEMO_SCENARIO: &str = include_str!("../../sample-batches/demo-scenario.toml");
-
-fn journal_dir() -> PathBuf {
-    std::env::var_os("RATEBENCH_RESULTS_DIR")
-        .map_or_else(|| std::env::temp_dir().join("ratebench"), PathBuf::from)
-}
 
 pub async fn run(args: TuiArgs) -> u8 {
     let options = LoadOptions {
@@ -50,27 +46,27 @@ async fn open(
     file: &BatchSettings,
 ) -> u8 {
     let run = super::settings::run_config(&args.settings, file);
-    let mut app = App::new(batch, run.limits);
-    app.batch_text = text.map(str::to_owned);
-    // --ramp, else the batch's profile.
-    app.profile = run.profile.clone();
-    app.one_by_one = args.settings.no_coalesce;
-    let runs_file = tui::runs::default_file();
-    if let Some(file) = &runs_file {
-        app.runs_log = tui::runs::load(file);
-    }
+    let app = App::new(Start {
+        batch,
+        batch_text: text.map(str::to_owned),
+        limits: run.limits,
+        // --ramp, else the batch's profile.
+        profile: run.profile.clone(),
+        one_by_one: args.settings.no_coalesce,
+    });
     let config = TuiConfig {
         run,
         base_url: args.settings.base_url.clone(),
-        journal_dir: journal_dir(),
-        runs_file,
+        journal_dir: session::default_results_dir(),
+        runs_file: session::runs_log::default_file(),
+        observer: None,
     };
     match tui::run(app, config).await {
         Ok(app) => {
-            if let Some(summary) = &app.summary {
+            if let Some(summary) = app.summary() {
                 print!("{}", summary.render_table());
             }
-            if let Some(journal) = &app.journal {
+            if let Some(journal) = app.journal() {
                 println!("  {:<16} {}", "results", journal.display());
             }
             EXIT_OK

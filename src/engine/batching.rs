@@ -112,32 +112,25 @@ pub(crate) async fn run(
     attempts: u32,
     wait: Duration,
 ) -> TaskOutcome {
-    let fail_all = |message: String, kind: Option<ErrorKind>| {
-        TaskOutcome::Done(
-            work.items
-                .iter()
-                .enumerate()
-                .map(|(position, item)| {
-                    let mut r = failed(&ctx, item, attempts, wait, kind, message.clone());
-                    r.batch = Some(stage_info(&work, position));
-                    r
-                })
-                .collect(),
-        )
+    let step = Step {
+        ctx: &ctx,
+        spec: &spec,
+        work: &work,
+        attempts,
+        wait,
     };
     let request = match &work.stage {
         Stage::Call => call_request(&spec, &work.items),
         Stage::Poll { job, .. } => match poll_request(&spec, job) {
             Ok(r) => r,
-            Err(e) => return fail_all(e, Some(ErrorKind::Invalid)),
+            Err(e) => return step.fail_all(e, Some(ErrorKind::Invalid)),
         },
     };
     let result = attempt(&ctx.client, &request, ctx.timeout, Some(ANSWER_CAP), false).await;
-    let status = result.status;
     let error_kind = result.error.as_ref().map(|(k, _)| *k);
     let is_call = matches!(work.stage, Stage::Call);
     // A failed call is retried like any request; a failed poll is not.
-    if is_call && attempts <= ctx.retries && is_retryable(status, error_kind) {
+    if is_call && attempts <= ctx.retries && is_retryable(result.status, error_kind) {
         let delay = result
             .headers
             .get("retry-after")
@@ -145,170 +138,235 @@ pub(crate) async fn run(
             .unwrap_or_else(|| backoff(attempts));
         let last = item_records(&ctx, &work, attempts, wait, &result, "not retried");
         return TaskOutcome::Retry {
-            work: Work::Batch(work),
+            work: Work::Batch(work.clone()),
             attempts,
             delay,
             last,
             poll: false,
         };
     }
-    let what = if is_call {
-        "the batch call"
-    } else {
-        "polling its job"
-    };
-    if let Some((kind, message)) = &result.error {
-        return fail_all(format!("{what} failed: {message}"), Some(*kind));
+    match step.answer(&result) {
+        Ok(answer) => step.on_answer(&result, &answer),
+        Err(outcome) => outcome,
     }
-    if status.is_none_or(|s| s >= 400) {
-        return TaskOutcome::Done(item_records(
-            &ctx,
-            &work,
-            attempts,
-            wait,
-            &result,
-            &format!("{what} answered HTTP {}", status.unwrap_or(0)),
-        ));
+}
+
+/// One dispatch of a batch (its call or a poll), and what it needs to
+/// make its items' records.
+struct Step<'a> {
+    ctx: &'a TaskContext,
+    spec: &'a CoalesceSpec,
+    work: &'a Arc<BatchWork>,
+    attempts: u32,
+    wait: Duration,
+}
+
+impl Step<'_> {
+    fn what(&self) -> &'static str {
+        match self.work.stage {
+            Stage::Call => "the batch call",
+            Stage::Poll { .. } => "polling its job",
+        }
     }
-    let answer: Value = match result.body.as_deref().map(serde_json::from_slice) {
-        Some(Ok(v)) => v,
-        _ => {
-            return fail_all(
+
+    /// Every item fails with `message`, before any answer.
+    fn fail_all(&self, message: String, kind: Option<ErrorKind>) -> TaskOutcome {
+        let work = self.work;
+        TaskOutcome::Done(
+            work.items
+                .iter()
+                .enumerate()
+                .map(|(position, item)| {
+                    let mut r = failed(
+                        self.ctx,
+                        item,
+                        self.attempts,
+                        self.wait,
+                        kind,
+                        message.clone(),
+                    );
+                    r.batch = Some(stage_info(work, position));
+                    r
+                })
+                .collect(),
+        )
+    }
+
+    /// The answer as JSON, or the items' records if there is none to read.
+    fn answer(&self, result: &AttemptResult) -> Result<Value, TaskOutcome> {
+        let what = self.what();
+        if let Some((kind, message)) = &result.error {
+            return Err(self.fail_all(format!("{what} failed: {message}"), Some(*kind)));
+        }
+        if result.status.is_none_or(|s| s >= 400) {
+            return Err(TaskOutcome::Done(item_records(
+                self.ctx,
+                self.work,
+                self.attempts,
+                self.wait,
+                result,
+                &format!("{what} answered HTTP {}", result.status.unwrap_or(0)),
+            )));
+        }
+        match result.body.as_deref().map(serde_json::from_slice) {
+            Some(Ok(v)) => Ok(v),
+            _ => Err(self.fail_all(
                 format!("{what} answered something that is not JSON"),
                 Some(ErrorKind::Other),
-            );
-        }
-    };
-    let latency_ms = result.latency.as_secs_f64() * 1000.0;
-    let (call_ms, polls, since) = match &work.stage {
-        Stage::Call => (latency_ms, 0, Instant::now()),
-        Stage::Poll {
-            call_ms,
-            polls,
-            since,
-            ..
-        } => (*call_ms, polls + 1, *since),
-    };
-    // Still pending: poll again after the interval, unless time is up.
-    if let Some(poll) = &spec.poll {
-        let (path, value) = &poll.when;
-        if path.get(&answer) == Some(value) {
-            let deadline = match &work.stage {
-                Stage::Poll { deadline, .. } => *deadline,
-                Stage::Call => Instant::now() + poll.timeout,
-            };
-            let job = match (&work.stage, poll.id.get(&answer)) {
-                (Stage::Poll { job, .. }, _) => job.clone(),
-                (Stage::Call, Some(Value::String(id))) => id.clone(),
-                (Stage::Call, Some(id)) => id.to_string(),
-                (Stage::Call, None) => {
-                    return fail_all(
-                        "the batch call's answer is pending but has no job id".into(),
-                        Some(ErrorKind::Other),
-                    );
-                }
-            };
-            if Instant::now() >= deadline {
-                return fail_all(
-                    format!(
-                        "job {job} was still pending after {}",
-                        humantime::format_duration(poll.timeout)
-                    ),
-                    Some(ErrorKind::Timeout),
-                );
-            }
-            let next = BatchWork {
-                number: work.number,
-                items: work.items.clone(),
-                stage: Stage::Poll {
-                    job,
-                    call_ms,
-                    polls,
-                    since,
-                    deadline,
-                },
-            };
-            return TaskOutcome::Retry {
-                work: Work::Batch(Arc::new(next)),
-                attempts,
-                delay: poll.interval,
-                last: Vec::new(),
-                poll: true,
-            };
+            )),
         }
     }
-    let job = match &work.stage {
-        Stage::Poll { job, .. } => Some(job.clone()),
-        Stage::Call => None,
-    };
-    let Some(Value::Array(results)) = spec.items.get(&answer) else {
-        return fail_all(
-            format!("{what} answered no array of results where the batch says"),
-            Some(ErrorKind::Other),
-        );
-    };
-    let poll_ms = if job.is_some() {
-        since.elapsed().as_secs_f64() * 1000.0
-    } else {
-        0.0
-    };
-    let info = |position| BatchInfo {
-        number: work.number,
-        size: work.items.len(),
-        position,
-        job: job.clone(),
-        call_ms,
-        poll_ms,
-        polls,
-    };
-    let found = match &spec.matching {
-        Matching::Index => work
-            .items
-            .iter()
-            .enumerate()
-            .map(|(i, _)| results.get(i).cloned())
-            .collect::<Vec<_>>(),
-        Matching::Key { result, item } => work
-            .items
-            .iter()
-            .map(|it| {
-                let key = payload(it).get(item).cloned();
-                results
-                    .iter()
-                    .find(|r| key.is_some() && result.get(r) == key.as_ref())
-                    .cloned()
-            })
-            .collect(),
-    };
-    let got = results.len();
-    let size = work.items.len();
-    TaskOutcome::Done(
-        work.items
-            .iter()
-            .zip(found)
-            .enumerate()
-            .map(|(position, (item, value))| {
-                let answer = Answer {
-                    result: &result,
-                    info: info(position),
-                };
-                match value {
-                    Some(v) => record(&ctx, item, attempts, wait, &answer, Some(v), None),
-                    None => record(
-                        &ctx,
-                        item,
-                        attempts,
-                        wait,
-                        &answer,
-                        None,
-                        Some(format!(
+
+    /// A JSON answer: a job still pending is polled again; results go to
+    /// their items.
+    fn on_answer(&self, result: &AttemptResult, answer: &Value) -> TaskOutcome {
+        let work = self.work;
+        let latency_ms = result.latency.as_secs_f64() * 1000.0;
+        let (call_ms, polls, since) = match &work.stage {
+            Stage::Call => (latency_ms, 0, Instant::now()),
+            Stage::Poll {
+                call_ms,
+                polls,
+                since,
+                ..
+            } => (*call_ms, polls + 1, *since),
+        };
+        if let Some(outcome) = self.pending(answer, call_ms, polls, since) {
+            return outcome;
+        }
+        let job = match &work.stage {
+            Stage::Poll { job, .. } => Some(job.clone()),
+            Stage::Call => None,
+        };
+        let Some(Value::Array(results)) = self.spec.items.get(answer) else {
+            return self.fail_all(
+                format!(
+                    "{} answered no array of results where the batch says",
+                    self.what()
+                ),
+                Some(ErrorKind::Other),
+            );
+        };
+        let poll_ms = if job.is_some() {
+            since.elapsed().as_secs_f64() * 1000.0
+        } else {
+            0.0
+        };
+        let info = |position| BatchInfo {
+            number: work.number,
+            size: work.items.len(),
+            position,
+            job: job.clone(),
+            call_ms,
+            poll_ms,
+            polls,
+        };
+        let (got, size) = (results.len(), work.items.len());
+        TaskOutcome::Done(
+            work.items
+                .iter()
+                .zip(self.matched(results))
+                .enumerate()
+                .map(|(position, (item, value))| {
+                    let answer = Answer {
+                        result,
+                        info: info(position),
+                    };
+                    let problem = value.is_none().then(|| {
+                        format!(
                             "the batch answered {got} results for {size} items; none for this one"
-                        )),
-                    ),
-                }
-            })
-            .collect(),
-    )
+                        )
+                    });
+                    record(
+                        self.ctx,
+                        item,
+                        self.attempts,
+                        self.wait,
+                        &answer,
+                        value,
+                        problem,
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    /// While the answer says the job is pending: poll again after the
+    /// interval (or fail, when time is up or there is no job id).
+    fn pending(
+        &self,
+        answer: &Value,
+        call_ms: f64,
+        polls: u32,
+        since: Instant,
+    ) -> Option<TaskOutcome> {
+        let poll = self.spec.poll.as_ref()?;
+        let (path, value) = &poll.when;
+        if path.get(answer) != Some(value) {
+            return None;
+        }
+        let work = self.work;
+        let deadline = match &work.stage {
+            Stage::Poll { deadline, .. } => *deadline,
+            Stage::Call => Instant::now() + poll.timeout,
+        };
+        let job = match (&work.stage, poll.id.get(answer)) {
+            (Stage::Poll { job, .. }, _) => job.clone(),
+            (Stage::Call, Some(Value::String(id))) => id.clone(),
+            (Stage::Call, Some(id)) => id.to_string(),
+            (Stage::Call, None) => {
+                return Some(self.fail_all(
+                    "the batch call's answer is pending but has no job id".into(),
+                    Some(ErrorKind::Other),
+                ));
+            }
+        };
+        if Instant::now() >= deadline {
+            return Some(self.fail_all(
+                format!(
+                    "job {job} was still pending after {}",
+                    humantime::format_duration(poll.timeout)
+                ),
+                Some(ErrorKind::Timeout),
+            ));
+        }
+        let next = BatchWork {
+            number: work.number,
+            items: work.items.clone(),
+            stage: Stage::Poll {
+                job,
+                call_ms,
+                polls,
+                since,
+                deadline,
+            },
+        };
+        Some(TaskOutcome::Retry {
+            work: Work::Batch(Arc::new(next)),
+            attempts: self.attempts,
+            delay: poll.interval,
+            last: Vec::new(),
+            poll: true,
+        })
+    }
+
+    /// Each item's result among `results`, by position or by key.
+    fn matched(&self, results: &[Value]) -> Vec<Option<Value>> {
+        let items = &self.work.items;
+        match &self.spec.matching {
+            Matching::Index => (0..items.len()).map(|i| results.get(i).cloned()).collect(),
+            Matching::Key { result, item } => items
+                .iter()
+                .map(|it| {
+                    let key = payload(it).get(item).cloned();
+                    results
+                        .iter()
+                        .find(|r| key.is_some() && result.get(r) == key.as_ref())
+                        .cloned()
+                })
+                .collect(),
+        }
+    }
 }
 
 /// What is known of an item's batch before an answer: its call, and its

@@ -8,7 +8,6 @@ pub mod browse;
 pub mod convert;
 pub mod har;
 pub mod redact;
-pub mod resume;
 pub mod writer;
 pub mod xlsx;
 

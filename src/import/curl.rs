@@ -79,78 +79,112 @@ impl Positioned {
 /// Reads the text as shell commands: quoting, escapes, continuations,
 /// comments and variables, one command per unescaped line end.
 fn split(text: &str) -> Result<Vec<Command>, Positioned> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut commands = Vec::new();
-    let mut words: Vec<Word> = Vec::new();
-    let mut current: Option<Word> = None;
-    let (mut line, mut column) = (1usize, 1usize);
-    let mut i = 0;
-
-    // Advances over one char, keeping the position.
-    macro_rules! bump {
-        () => {{
-            let c = chars[i];
-            i += 1;
-            if c == '\n' {
-                line += 1;
-                column = 1;
-            } else {
-                column += 1;
-            }
-            c
-        }};
+    let mut reader = Reader {
+        chars: text.chars().collect(),
+        i: 0,
+        line: 1,
+        column: 1,
+        commands: Vec::new(),
+        words: Vec::new(),
+        current: None,
+    };
+    while let Some(&c) = reader.chars.get(reader.i) {
+        reader.step(c)?;
     }
-    fn start(current: &mut Option<Word>, line: usize, column: usize) -> &mut Word {
-        current.get_or_insert_with(|| Word {
+    reader.end_command();
+    Ok(reader.commands)
+}
+
+/// The word reader's state: where it is, and what it has read.
+struct Reader {
+    chars: Vec<char>,
+    i: usize,
+    line: usize,
+    column: usize,
+    commands: Vec<Command>,
+    words: Vec<Word>,
+    /// The word being read, if one has started.
+    current: Option<Word>,
+}
+
+impl Reader {
+    /// Advances over one char, keeping the position.
+    fn bump(&mut self) -> char {
+        let c = self.chars[self.i];
+        self.i += 1;
+        if c == '\n' {
+            self.line += 1;
+            self.column = 1;
+        } else {
+            self.column += 1;
+        }
+        c
+    }
+
+    fn bump_n(&mut self, n: usize) {
+        (0..n).for_each(|_| {
+            self.bump();
+        });
+    }
+
+    fn peek(&self, ahead: usize) -> Option<char> {
+        self.chars.get(self.i + ahead).copied()
+    }
+
+    /// The word being read, started at (`line`, `column`) if none is.
+    fn word(&mut self, line: usize, column: usize) -> &mut Word {
+        self.current.get_or_insert_with(|| Word {
             text: String::new(),
             line,
             column,
         })
     }
-    fn end_command(commands: &mut Vec<Command>, words: &mut Vec<Word>) {
-        if !words.is_empty() {
-            commands.push(Command {
-                words: std::mem::take(words),
+
+    fn end_word(&mut self) {
+        self.words.extend(self.current.take());
+    }
+
+    fn end_command(&mut self) {
+        self.end_word();
+        if !self.words.is_empty() {
+            self.commands.push(Command {
+                words: std::mem::take(&mut self.words),
             });
         }
     }
 
-    while i < chars.len() {
-        let c = chars[i];
-        let (l, col) = (line, column);
+    fn skip_to_line_end(&mut self) {
+        while self.peek(0).is_some_and(|c| c != '\n') {
+            self.bump();
+        }
+    }
+
+    /// Reads what starts with `c`.
+    fn step(&mut self, c: char) -> Result<(), Positioned> {
+        let (l, col) = (self.line, self.column);
         match c {
             '\n' => {
-                bump!();
-                words.extend(current.take());
-                end_command(&mut commands, &mut words);
+                self.bump();
+                self.end_command();
             }
             c if c.is_whitespace() => {
-                bump!();
-                words.extend(current.take());
+                self.bump();
+                self.end_word();
             }
-            '#' if current.is_none() => {
-                while i < chars.len() && chars[i] != '\n' {
-                    bump!();
-                }
-            }
+            '#' if self.current.is_none() => self.skip_to_line_end(),
             '\\' => {
-                bump!();
-                match chars.get(i) {
-                    Some('\n') => {
-                        bump!();
-                    }
-                    Some('\r') if chars.get(i + 1) == Some(&'\n') => {
-                        bump!();
-                        bump!();
-                    }
+                self.bump();
+                match self.peek(0) {
+                    Some('\n') => self.bump_n(1),
+                    Some('\r') if self.peek(1) == Some('\n') => self.bump_n(2),
                     Some(_) => {
-                        let escaped = bump!();
-                        push_lit(start(&mut current, l, col), escaped);
+                        let escaped = self.bump();
+                        push_lit(self.word(l, col), escaped);
                     }
                     None => {}
                 }
             }
-            '^' if current.is_none() && rest_of_line_blank(&chars[i + 1..]) => {
+            '^' if self.current.is_none() && rest_of_line_blank(&self.chars[self.i + 1..]) => {
                 return Err(Positioned::new(
                     l,
                     col,
@@ -159,111 +193,103 @@ fn split(text: &str) -> Result<Vec<Command>, Positioned> {
             }
             '|' | ';' | '&' => {
                 // The command ends here; what follows (| jq, && echo) is not curl's.
-                while i < chars.len() && chars[i] != '\n' {
-                    bump!();
-                }
-                words.extend(current.take());
-                end_command(&mut commands, &mut words);
+                self.skip_to_line_end();
+                self.end_command();
             }
             // '…' and ANSI-C $'…' (what Chrome writes for special characters).
-            '\'' | '$' if c == '\'' || chars.get(i + 1) == Some(&'\'') => {
-                let ansi = c == '$';
-                bump!();
-                if ansi {
-                    bump!();
-                }
-                let word = start(&mut current, l, col);
-                loop {
-                    match chars.get(i) {
-                        None => {
-                            return Err(Positioned::new(
-                                l,
-                                col,
-                                if ansi {
-                                    "unterminated `$'` quote: expected a closing `'`"
-                                } else {
-                                    "unterminated single quote: expected a closing `'`"
-                                },
-                            ));
-                        }
-                        Some('\'') => {
-                            bump!();
-                            break;
-                        }
-                        Some('\\') if ansi => {
-                            bump!();
-                            let (decoded, len) = ansi_c_escape(&chars[i..]);
-                            for _ in 0..len {
-                                bump!();
-                            }
-                            for ch in decoded {
-                                push_lit(word, ch);
-                            }
-                        }
-                        Some(_) => {
-                            let ch = bump!();
-                            push_lit(word, ch);
-                        }
-                    }
-                }
-            }
-            '"' => {
-                bump!();
-                start(&mut current, l, col);
-                loop {
-                    match chars.get(i) {
-                        None => {
-                            return Err(Positioned::new(
-                                l,
-                                col,
-                                "unterminated double quote: expected a closing `\"`",
-                            ));
-                        }
-                        Some('"') => {
-                            bump!();
-                            break;
-                        }
-                        Some('\\') if matches!(chars.get(i + 1), Some('$' | '`' | '"' | '\\')) => {
-                            bump!();
-                            let ch = bump!();
-                            push_lit(current.as_mut().expect("started"), ch);
-                        }
-                        Some('\\') if chars.get(i + 1) == Some(&'\n') => {
-                            bump!();
-                            bump!();
-                        }
-                        Some('$') => {
-                            let (vl, vc) = (line, column);
-                            let (name, len) =
-                                variable(&chars[i..]).map_err(|m| Positioned::new(vl, vc, m))?;
-                            for _ in 0..len {
-                                bump!();
-                            }
-                            push_dollar(current.as_mut().expect("started"), name);
-                        }
-                        Some(_) => {
-                            let ch = bump!();
-                            push_lit(current.as_mut().expect("started"), ch);
-                        }
-                    }
-                }
-            }
+            '\'' => self.single_quoted(false)?,
+            '$' if self.peek(1) == Some('\'') => self.single_quoted(true)?,
+            '"' => self.double_quoted()?,
             '$' => {
-                let (name, len) = variable(&chars[i..]).map_err(|m| Positioned::new(l, col, m))?;
-                for _ in 0..len {
-                    bump!();
-                }
-                push_dollar(start(&mut current, l, col), name);
+                let (name, len) =
+                    variable(&self.chars[self.i..]).map_err(|m| Positioned::new(l, col, m))?;
+                self.bump_n(len);
+                push_dollar(self.word(l, col), name);
             }
             _ => {
-                let ch = bump!();
-                push_lit(start(&mut current, l, col), ch);
+                let ch = self.bump();
+                push_lit(self.word(l, col), ch);
+            }
+        }
+        Ok(())
+    }
+
+    /// `'…'`, or with `ansi` `$'…'` and its backslash escapes.
+    fn single_quoted(&mut self, ansi: bool) -> Result<(), Positioned> {
+        let (l, col) = (self.line, self.column);
+        self.bump_n(if ansi { 2 } else { 1 });
+        self.word(l, col);
+        loop {
+            match self.peek(0) {
+                None => {
+                    return Err(Positioned::new(
+                        l,
+                        col,
+                        if ansi {
+                            "unterminated `$'` quote: expected a closing `'`"
+                        } else {
+                            "unterminated single quote: expected a closing `'`"
+                        },
+                    ));
+                }
+                Some('\'') => {
+                    self.bump();
+                    return Ok(());
+                }
+                Some('\\') if ansi => {
+                    self.bump();
+                    let (decoded, len) = ansi_c_escape(&self.chars[self.i..]);
+                    self.bump_n(len);
+                    let word = self.word(l, col);
+                    decoded.into_iter().for_each(|ch| push_lit(word, ch));
+                }
+                Some(_) => {
+                    let ch = self.bump();
+                    push_lit(self.word(l, col), ch);
+                }
             }
         }
     }
-    words.extend(current.take());
-    end_command(&mut commands, &mut words);
-    Ok(commands)
+
+    /// `"…"`: backslash escapes of `$`, a backquote, `"` and `\\`; line
+    /// continuations; and variables.
+    fn double_quoted(&mut self) -> Result<(), Positioned> {
+        let (l, col) = (self.line, self.column);
+        self.bump();
+        self.word(l, col);
+        loop {
+            match self.peek(0) {
+                None => {
+                    return Err(Positioned::new(
+                        l,
+                        col,
+                        "unterminated double quote: expected a closing `\"`",
+                    ));
+                }
+                Some('"') => {
+                    self.bump();
+                    return Ok(());
+                }
+                Some('\\') if matches!(self.peek(1), Some('$' | '`' | '"' | '\\')) => {
+                    self.bump();
+                    let ch = self.bump();
+                    push_lit(self.word(l, col), ch);
+                }
+                Some('\\') if self.peek(1) == Some('\n') => self.bump_n(2),
+                Some('$') => {
+                    let (vl, vc) = (self.line, self.column);
+                    let (name, len) =
+                        variable(&self.chars[self.i..]).map_err(|m| Positioned::new(vl, vc, m))?;
+                    self.bump_n(len);
+                    push_dollar(self.word(l, col), name);
+                }
+                Some(_) => {
+                    let ch = self.bump();
+                    push_lit(self.word(l, col), ch);
+                }
+            }
+        }
+    }
 }
 
 fn rest_of_line_blank(rest: &[char]) -> bool {
@@ -637,21 +663,7 @@ fn apply(
     let value = value.unwrap_or_default();
     match name {
         "request" => p.method = Some(value.to_ascii_uppercase()),
-        "header" => {
-            if let Some((k, v)) = value.split_once(':') {
-                if !v.trim().is_empty() {
-                    p.headers.push((k.trim().to_owned(), v.trim().to_owned()));
-                }
-                // `Name:` with nothing after it removes a header curl adds.
-            } else if let Some(k) = value.strip_suffix(';') {
-                p.headers.push((k.trim().to_owned(), String::new()));
-            } else {
-                return Err(Positioned::at(
-                    word,
-                    format!("header {value:?} has no `:`: expected `Name: value`"),
-                ));
-            }
-        }
+        "header" => header_option(p, &value, word)?,
         "data" | "data-ascii" | "data-binary" => {
             let data = match value.strip_prefix('@') {
                 Some(file) => {
@@ -692,28 +704,7 @@ fn apply(
             }
             p.headers.push(("Cookie".into(), value));
         }
-        "user" => {
-            if word_has_var(&value) {
-                return Err(Positioned::at(
-                    word,
-                    "`-u` with a shell variable cannot be encoded ahead of time: use `-H \"Authorization: Basic …\"` or `-H \"Authorization: Bearer ${TOKEN}\"`",
-                ));
-            }
-            let credentials = value.replace("$${", "${");
-            if !credentials.contains(':') {
-                warnings.push(format!(
-                    "line {}: `-u {credentials}` has no password; sent as `{credentials}:`",
-                    word.line
-                ));
-            }
-            let credentials = if credentials.contains(':') {
-                credentials
-            } else {
-                format!("{credentials}:")
-            };
-            p.headers
-                .push(("Authorization".into(), basic_auth(&credentials)));
-        }
+        "user" => user_option(p, &value, word, warnings)?,
         "oauth2-bearer" => p
             .headers
             .push(("Authorization".into(), format!("Bearer {value}"))),
@@ -762,6 +753,52 @@ fn apply(
             }
         },
     }
+    Ok(())
+}
+
+/// `-H 'Name: value'`; `Name:` alone removes a header curl adds, and
+/// `Name;` sends it empty.
+fn header_option(p: &mut Parsed, value: &str, word: &Word) -> Result<(), Positioned> {
+    if let Some((k, v)) = value.split_once(':') {
+        if !v.trim().is_empty() {
+            p.headers.push((k.trim().to_owned(), v.trim().to_owned()));
+        }
+    } else if let Some(k) = value.strip_suffix(';') {
+        p.headers.push((k.trim().to_owned(), String::new()));
+    } else {
+        return Err(Positioned::at(
+            word,
+            format!("header {value:?} has no `:`: expected `Name: value`"),
+        ));
+    }
+    Ok(())
+}
+
+/// `-u user:password`, as the Basic authorization it becomes.
+fn user_option(
+    p: &mut Parsed,
+    value: &str,
+    word: &Word,
+    warnings: &mut Vec<String>,
+) -> Result<(), Positioned> {
+    if word_has_var(value) {
+        return Err(Positioned::at(
+            word,
+            "`-u` with a shell variable cannot be encoded ahead of time: use `-H \"Authorization: Basic …\"` or `-H \"Authorization: Bearer ${TOKEN}\"`",
+        ));
+    }
+    let credentials = value.replace("$${", "${");
+    let credentials = if credentials.contains(':') {
+        credentials
+    } else {
+        warnings.push(format!(
+            "line {}: `-u {credentials}` has no password; sent as `{credentials}:`",
+            word.line
+        ));
+        format!("{credentials}:")
+    };
+    p.headers
+        .push(("Authorization".into(), basic_auth(&credentials)));
     Ok(())
 }
 

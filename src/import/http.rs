@@ -154,32 +154,26 @@ fn absolute(url: String, headers: &[(String, String)]) -> String {
 
 type Parsed = (Vec<Block>, IndexMap<String, String>);
 
+/// An error at a line and column.
+type LineError = (usize, usize, String);
+
+/// Where the reader is in a request.
+#[derive(PartialEq)]
+enum Part {
+    /// Between requests: comments, variables, then a request line.
+    Before,
+    Headers,
+    Body,
+}
+
 /// Splits the file into requests and file variables; an error is a line,
 /// a column and a message.
-fn parse(text: &str) -> Result<Parsed, (usize, usize, String)> {
-    #[derive(PartialEq)]
-    enum Part {
-        Before,
-        Headers,
-        Body,
-    }
+fn parse(text: &str) -> Result<Parsed, LineError> {
     let mut blocks = Vec::new();
     let mut variables = IndexMap::new();
     let mut block = Block::default();
     let mut part = Part::Before;
     let mut pending_name: Option<String> = None;
-
-    let finish = |block: &mut Block, blocks: &mut Vec<Block>| {
-        let mut done = std::mem::take(block);
-        if done.method.is_empty() {
-            return;
-        }
-        while done.body.last().is_some_and(|l| l.trim().is_empty()) {
-            done.body.pop();
-        }
-        blocks.push(done);
-    };
-
     for (i, raw) in text.lines().enumerate() {
         let number = i + 1;
         let line = raw.trim_end_matches('\r');
@@ -193,78 +187,13 @@ fn parse(text: &str) -> Result<Parsed, (usize, usize, String)> {
         }
         match part {
             Part::Before => {
-                if trimmed.is_empty() {
-                    continue;
-                }
-                if let Some(comment) = trimmed
-                    .strip_prefix('#')
-                    .or_else(|| trimmed.strip_prefix("//"))
-                {
-                    let comment = comment.trim();
-                    if let Some(name) = comment.strip_prefix("@name") {
-                        let name = name.trim_start_matches([' ', '=']).trim();
-                        if !name.is_empty() {
-                            pending_name = Some(name.to_owned());
-                        }
-                    }
-                    continue;
-                }
-                if let Some(def) = trimmed.strip_prefix('@') {
-                    let Some((name, value)) = def.split_once('=') else {
-                        return Err((
-                            number,
-                            1,
-                            format!(
-                                "expected a variable definition `@name = value`, found {trimmed:?}"
-                            ),
-                        ));
-                    };
-                    variables.insert(name.trim().to_owned(), value.trim().to_owned());
-                    continue;
-                }
-                let (method, url) = request_line(trimmed)
-                    .map_err(|m| (number, line.len() - line.trim_start().len() + 1, m))?;
-                block = Block {
-                    name: pending_name.take(),
-                    line: number,
-                    method,
-                    url,
-                    ..Block::default()
-                };
-                part = Part::Headers;
-            }
-            Part::Headers => {
-                if trimmed.is_empty() {
-                    part = Part::Body;
-                } else if (trimmed.starts_with('?') || trimmed.starts_with('&'))
-                    && block.headers.is_empty()
-                {
-                    // A query continued on its own lines.
-                    block.url.push_str(trimmed);
-                } else if trimmed.starts_with('#') || trimmed.starts_with("//") {
-                    continue;
-                } else if let Some((name, value)) = trimmed.split_once(':') {
-                    let name = name.trim();
-                    if name.is_empty() || name.contains(char::is_whitespace) {
-                        return Err((
-                            number,
-                            1,
-                            format!("expected a header `Name: value`, found {trimmed:?}"),
-                        ));
-                    }
-                    block
-                        .headers
-                        .push((name.to_owned(), value.trim().to_owned()));
-                } else {
-                    return Err((
-                        number,
-                        1,
-                        format!(
-                            "expected a header `Name: value` (or a blank line before the body), found {trimmed:?}"
-                        ),
-                    ));
+                if let Some(started) = between(line, number, &mut pending_name, &mut variables)? {
+                    block = started;
+                    part = Part::Headers;
                 }
             }
+            Part::Headers if trimmed.is_empty() => part = Part::Body,
+            Part::Headers => header_line(trimmed, number, &mut block)?,
             Part::Body => {
                 // A response handler (`> {% … %}`, `> file.js`) or response
                 // reference (`<> file`) ends the body; it is the editor's.
@@ -282,6 +211,97 @@ fn parse(text: &str) -> Result<Parsed, (usize, usize, String)> {
     }
     finish(&mut block, &mut blocks);
     Ok((blocks, variables))
+}
+
+/// Ends the request being read, if there is one: trailing blank lines of
+/// its body go.
+fn finish(block: &mut Block, blocks: &mut Vec<Block>) {
+    let mut done = std::mem::take(block);
+    if done.method.is_empty() {
+        return;
+    }
+    while done.body.last().is_some_and(|l| l.trim().is_empty()) {
+        done.body.pop();
+    }
+    blocks.push(done);
+}
+
+/// A line between requests: a comment (`# @name` names the next request),
+/// a variable definition, or the request line that starts a request.
+fn between(
+    line: &str,
+    number: usize,
+    pending_name: &mut Option<String>,
+    variables: &mut IndexMap<String, String>,
+) -> Result<Option<Block>, LineError> {
+    let trimmed = line.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    if let Some(comment) = trimmed
+        .strip_prefix('#')
+        .or_else(|| trimmed.strip_prefix("//"))
+    {
+        let comment = comment.trim();
+        if let Some(name) = comment.strip_prefix("@name") {
+            let name = name.trim_start_matches([' ', '=']).trim();
+            if !name.is_empty() {
+                *pending_name = Some(name.to_owned());
+            }
+        }
+        return Ok(None);
+    }
+    if let Some(def) = trimmed.strip_prefix('@') {
+        let Some((name, value)) = def.split_once('=') else {
+            return Err((
+                number,
+                1,
+                format!("expected a variable definition `@name = value`, found {trimmed:?}"),
+            ));
+        };
+        variables.insert(name.trim().to_owned(), value.trim().to_owned());
+        return Ok(None);
+    }
+    let (method, url) =
+        request_line(trimmed).map_err(|m| (number, line.len() - line.trim_start().len() + 1, m))?;
+    Ok(Some(Block {
+        name: pending_name.take(),
+        line: number,
+        method,
+        url,
+        ..Block::default()
+    }))
+}
+
+/// A line among a request's headers (not blank): a header, a comment, or
+/// the query continued on its own line.
+fn header_line(trimmed: &str, number: usize, block: &mut Block) -> Result<(), LineError> {
+    if (trimmed.starts_with('?') || trimmed.starts_with('&')) && block.headers.is_empty() {
+        // A query continued on its own lines.
+        block.url.push_str(trimmed);
+    } else if trimmed.starts_with('#') || trimmed.starts_with("//") {
+    } else if let Some((name, value)) = trimmed.split_once(':') {
+        let name = name.trim();
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return Err((
+                number,
+                1,
+                format!("expected a header `Name: value`, found {trimmed:?}"),
+            ));
+        }
+        block
+            .headers
+            .push((name.to_owned(), value.trim().to_owned()));
+    } else {
+        return Err((
+            number,
+            1,
+            format!(
+                "expected a header `Name: value` (or a blank line before the body), found {trimmed:?}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `METHOD URL [HTTP/1.1]` or a bare URL (GET).

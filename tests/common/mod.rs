@@ -1,5 +1,9 @@
-//! A real HTTP server on 127.0.0.1:0 that records what it saw: arrival
-//! times, paths, and how many requests were in flight at each arrival.
+//! Setup the tests share: a real HTTP server on 127.0.0.1:0 that records
+//! what it saw (arrival times, paths, how many requests were in flight at
+//! each arrival), the built-in mock started with knobs, the `ratebench`
+//! binary run with its data kept out of the user's folders, journals read
+//! back, batch files written, and waiting for a condition instead of a
+//! fixed time.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -225,4 +229,95 @@ async fn exhausted(
         ],
         "that was the last one",
     )
+}
+
+// ---- The built-in mock, batch files, journals --------------------------------------
+
+/// The built-in mock on a free port of 127.0.0.1, with these knobs.
+pub async fn mock(knobs: ratebench::mock::Knobs) -> ratebench::mock::MockServer {
+    ratebench::mock::MockServer::start("127.0.0.1:0".parse().unwrap(), knobs)
+        .await
+        .unwrap()
+}
+
+/// Writes a batch file `name` holding `text` into `dir`.
+pub fn batch_file(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A JSON batch of `n` GETs of `{base}{path}?id=0..n`, with these extra
+/// top-level settings (`"max_at_once": 4, ` and the like).
+pub fn n_requests(base: &str, path: &str, n: u64, settings: &str) -> String {
+    format!(
+        r#"{{"base_url": "{base}", {settings}"requests": [{{"url": "{path}?id={{{{i}}}}", "for_each": {{"i": {{"range": [0, {n}]}}}}}}]}}"#
+    )
+}
+
+/// The records of a JSON Lines journal.
+pub fn records(path: &std::path::Path) -> Vec<ratebench::RequestRecord> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The row indices a journal holds results for (a missing or cut-off
+/// journal gives what it has).
+pub fn indices(path: &std::path::Path) -> std::collections::BTreeSet<u64> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<ratebench::RequestRecord>(l).ok())
+        .map(|r| r.index)
+        .collect()
+}
+
+// ---- The binary ---------------------------------------------------------------------
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ratebench");
+
+/// This test process's own folder for what the binary keeps between runs
+/// (the runs log, the workbench's results): never the user's.
+pub fn data_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("ratebench-tests-{}", std::process::id()))
+}
+
+/// The `ratebench` binary, its runs log and results folder kept in
+/// [`data_dir`] (a test sets its own with `.env` after this).
+pub fn ratebench_command() -> std::process::Command {
+    let mut command = std::process::Command::new(BIN);
+    command
+        .env("RATEBENCH_DATA_DIR", data_dir())
+        .env("RATEBENCH_RESULTS_DIR", data_dir().join("results"));
+    command
+}
+
+/// Runs `ratebench ARGS` to the end, off the async runtime.
+pub async fn ratebench(args: &[&str]) -> std::process::Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        ratebench_command()
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+// ---- Waiting --------------------------------------------------------------------------
+
+/// Waits until `ok()` holds, looking every 10 ms, for at most 20 s; then
+/// fails the test naming `what`. For conditions outside the test's reach
+/// (a server's count, a file): a watched value has `wait_for`.
+pub async fn until(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

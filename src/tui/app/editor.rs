@@ -1,30 +1,59 @@
-//! The batch editor's keys: edit, validate off the UI thread, apply.
+//! The batch editor: edit, validate off the UI thread, apply; and text
+//! pasted into the workbench (a curl command becomes a request).
 
 use std::path::PathBuf;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 
-use super::{App, Editor, Effect, Notice, View};
+use super::{App, Editor, Effect, Notice, Overlay, View};
+use crate::tui::keys::{self, Action};
+
+/// What the editor shows with no batch loaded.
+const NO_BATCH: &str = "[\n  \"https://example.com/\"\n]";
 
 impl App {
-    /// Switches to the batch editor, loading the batch's text the first
-    /// time, and asks for a validation.
+    /// Switches to the batch editor; its text is the batch's (read off
+    /// the UI thread the first time: `Msg::EditorText`).
     pub(super) fn open_editor(&mut self) -> Vec<Effect> {
         self.view = View::Batch;
-        if self.editor.loaded {
+        if self.editor.loaded || self.editor.reading {
             return vec![];
         }
-        let text = match (&self.batch_text, &self.batch) {
-            (Some(text), _) => text.clone(),
-            (None, Some(batch)) => std::fs::read_to_string(&batch.path).unwrap_or_default(),
-            (None, None) => "[\n  \"https://example.com/\"\n]".to_owned(),
-        };
+        match (&self.batch_text, &self.batch) {
+            (Some(text), _) => {
+                let text = text.clone();
+                self.load_editor(&text)
+            }
+            (None, Some(batch)) => {
+                self.editor.reading = true;
+                vec![Effect::ReadEditorText(batch.path.clone())]
+            }
+            (None, None) => self.load_editor(NO_BATCH),
+        }
+    }
+
+    /// The editor's text arrived: show it, then add what was pasted
+    /// while it was read.
+    pub(super) fn on_editor_text(&mut self, text: Result<String, String>) -> Vec<Effect> {
+        self.editor.reading = false;
+        let text = text.unwrap_or_else(|e| {
+            self.notice = Some(Notice::Error(e));
+            String::new()
+        });
+        let mut effects = self.load_editor(&text);
+        if let Some(pasted) = self.editor.pasted.take() {
+            effects.extend(self.add_curl(&pasted));
+        }
+        effects
+    }
+
+    fn load_editor(&mut self, text: &str) -> Vec<Effect> {
         self.editor = Editor {
             loaded: true,
             ..Editor::default()
         };
-        self.set_editor_text(&text);
+        self.set_editor_text(text);
         self.validate()
     }
 
@@ -44,22 +73,16 @@ impl App {
         }]
     }
 
-    /// In the editor every key edits, except Esc (back) and Ctrl-S (apply).
-    pub(super) fn on_editor_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Esc => {
+    /// In the editor every key edits, except those of its key table.
+    pub(super) fn on_editor_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        match keys::action(keys::EDITOR, key) {
+            Some(Action::Back) => {
                 self.view = View::Dashboard;
                 vec![]
             }
-            KeyCode::Char('s') if ctrl => self.apply_edits(),
-            _ => {
-                if self.editor.textarea.input(key) {
-                    self.validate()
-                } else {
-                    vec![]
-                }
-            }
+            Some(Action::Apply) => self.apply_edits(),
+            _ if self.editor.textarea.input(*key) => self.validate(),
+            _ => vec![],
         }
     }
 
@@ -88,13 +111,11 @@ impl App {
         }
         vec![]
     }
-}
 
-impl App {
     /// Pasted text: into the open prompt, or the editor; a curl command
     /// becomes a request of the batch wherever it is pasted.
     pub(super) fn on_paste(&mut self, text: &str) -> Vec<Effect> {
-        if let Some(input) = &mut self.input {
+        if let Some(Overlay::Prompt(input)) = &mut self.overlay {
             // As if typed: a value prompt still takes only what it accepts.
             text.lines()
                 .next()
@@ -124,8 +145,13 @@ impl App {
         self.validate()
     }
 
-    /// Adds pasted curl commands to the edited batch, in its own form.
+    /// Adds pasted curl commands to the edited batch, in its own form
+    /// (once its text is there).
     fn add_curl(&mut self, pasted: &str) -> Vec<Effect> {
+        if self.editor.reading {
+            self.editor.pasted = Some(pasted.to_owned());
+            return vec![];
+        }
         let current = self.editor.textarea.lines().join("\n");
         let path = self.editor_path();
         let format = crate::batch::Format::from_path(&path)

@@ -4,71 +4,80 @@ use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use super::{App, Effect, Input, Notice, Prompt, Slider};
+use super::{App, Effect, Input, Notice, Overlay, Prompt, Slider};
 use crate::export::ExportFormat;
 use crate::model::Limit;
+use crate::tui::keys::{self, Action};
 
 impl App {
-    pub(super) fn on_input_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        let Some(input) = self.input.as_mut() else {
+    pub(super) fn on_input_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        let Some(Overlay::Prompt(input)) = self.overlay.as_mut() else {
             return vec![];
         };
-        match key.code {
-            KeyCode::Esc => self.input = None,
-            KeyCode::Backspace => {
+        match keys::action(keys::PROMPT, key) {
+            Some(Action::Cancel) => self.overlay = None,
+            Some(Action::DeleteChar) => {
                 input.text.pop();
             }
-            KeyCode::Char(c) => input.type_char(c),
-            KeyCode::Enter => {
-                let Input { prompt, text } = self.input.take().expect("checked");
-                return match prompt {
-                    Prompt::OpenBatch | Prompt::Export | Prompt::Save if text.trim().is_empty() => {
-                        vec![]
-                    }
-                    Prompt::Save => match &self.batch {
-                        None => vec![],
-                        Some(batch) => {
-                            let source = if self.editor.loaded {
-                                Some(self.editor.textarea.lines().join("\n"))
-                            } else {
-                                self.batch_text.clone()
-                            };
-                            vec![Effect::SaveBatch {
-                                text: source,
-                                from: batch.path.clone(),
-                                format: batch.format,
-                                limits: self.limits,
-                                path: PathBuf::from(text.trim()),
-                            }]
-                        }
-                    },
-                    Prompt::OpenBatch => vec![Effect::OpenBatch(PathBuf::from(text.trim()))],
-                    Prompt::Export => {
-                        let Some(journal) = self.journal.clone() else {
-                            return vec![];
-                        };
-                        let out = PathBuf::from(text.trim());
-                        let format = ExportFormat::from_path(&out);
-                        self.notice =
-                            Some(Notice::Info(format!("exporting to {}…", out.display())));
-                        vec![Effect::Export {
-                            journal,
-                            out,
-                            format,
-                        }]
-                    }
-                    Prompt::Value(slider) => match parse_value(slider, &text) {
-                        Ok(value) => self.set_value(slider, value),
-                        Err(e) => {
-                            self.notice = Some(Notice::Error(e));
-                            vec![]
-                        }
-                    },
+            Some(Action::TypeChar) => {
+                if let KeyCode::Char(c) = key.code {
+                    input.type_char(c);
+                }
+            }
+            Some(Action::Apply) => {
+                let Some(Overlay::Prompt(Input { prompt, text })) = self.overlay.take() else {
+                    return vec![];
                 };
+                return self.answer(prompt, text);
             }
             _ => {}
         }
         vec![]
+    }
+
+    /// What a prompt's answer does.
+    fn answer(&mut self, prompt: Prompt, text: String) -> Vec<Effect> {
+        match prompt {
+            Prompt::OpenBatch | Prompt::Export | Prompt::Save if text.trim().is_empty() => vec![],
+            Prompt::Save => match &self.batch {
+                None => vec![],
+                Some(batch) => {
+                    let source = if self.editor.loaded {
+                        Some(self.editor.textarea.lines().join("\n"))
+                    } else {
+                        self.batch_text.clone()
+                    };
+                    vec![Effect::SaveBatch {
+                        text: source,
+                        from: batch.path.clone(),
+                        format: batch.format,
+                        limits: self.limits,
+                        path: PathBuf::from(text.trim()),
+                    }]
+                }
+            },
+            Prompt::OpenBatch => vec![Effect::OpenBatch(PathBuf::from(text.trim()))],
+            Prompt::Export => {
+                let Some(journal) = self.journal.clone() else {
+                    return vec![];
+                };
+                let out = PathBuf::from(text.trim());
+                let format = ExportFormat::from_path(&out);
+                self.notice = Some(Notice::Info(format!("exporting to {}…", out.display())));
+                vec![Effect::Export {
+                    journal,
+                    out,
+                    format,
+                }]
+            }
+            Prompt::Value(slider) => match parse_value(slider, &text) {
+                Ok(value) => self.set_value(slider, value),
+                Err(e) => {
+                    self.notice = Some(Notice::Error(e));
+                    vec![]
+                }
+            },
+        }
     }
 }
 

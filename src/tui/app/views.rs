@@ -1,10 +1,11 @@
 //! Keys of the table views and overlays: results, runs, errors.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 
-use super::{App, Effect, Notice, View};
+use super::{App, Effect, Notice, Overlay, View};
 use crate::export::{ResultFilter, ResultOrder};
 use crate::stats::FailureClass;
+use crate::tui::keys::{self, Action};
 
 impl App {
     /// Indexes the results anew (the filter or order changed, or the run
@@ -36,32 +37,30 @@ impl App {
 
     /// Keys of the results table; `None` passes the key on to the global
     /// keys (run, pause, quit...).
-    pub(super) fn on_results_key(&mut self, key: KeyEvent) -> Option<Vec<Effect>> {
+    pub(super) fn on_results_key(&mut self, key: &KeyEvent) -> Option<Vec<Effect>> {
         let r = &mut self.results;
         let page = r.height.get().max(1) as isize;
-        let wanted = match key.code {
-            KeyCode::Esc if r.detail => {
-                r.detail = false;
-                None
-            }
-            KeyCode::Esc => {
+        let wanted = match keys::action(keys::RESULTS, key)? {
+            Action::Back => {
                 self.view = View::Dashboard;
                 None
             }
-            KeyCode::Enter => {
-                r.detail = !r.detail && r.selected_row().is_some();
+            Action::Select => {
+                if r.selected_row().is_some() {
+                    self.overlay = Some(Overlay::Detail);
+                }
                 None
             }
-            KeyCode::Down | KeyCode::Char('j') => r.step(1),
-            KeyCode::Up | KeyCode::Char('k') => r.step(-1),
-            KeyCode::PageDown => r.step(page),
-            KeyCode::PageUp => r.step(-page),
-            KeyCode::Home => r.select(0),
-            KeyCode::End => r.select(usize::MAX),
-            KeyCode::Tab | KeyCode::BackTab => {
+            Action::Down => r.step(1),
+            Action::Up => r.step(-1),
+            Action::PageDown => r.step(page),
+            Action::PageUp => r.step(-page),
+            Action::First => r.select(0),
+            Action::Last => r.select(usize::MAX),
+            action @ (Action::NextFilter | Action::PrevFilter) => {
                 let all = ResultFilter::ALL;
                 let at = all.iter().position(|f| *f == r.filter).unwrap_or(0);
-                let step = if key.code == KeyCode::Tab {
+                let step = if action == Action::NextFilter {
                     1
                 } else {
                     all.len() - 1
@@ -70,7 +69,7 @@ impl App {
                 r.reset();
                 return Some(self.load_results());
             }
-            KeyCode::Char('o') => {
+            Action::Order => {
                 r.order = match r.order {
                     ResultOrder::Index => ResultOrder::SlowestFirst,
                     ResultOrder::SlowestFirst => ResultOrder::Index,
@@ -78,45 +77,45 @@ impl App {
                 r.reset();
                 return Some(self.load_results());
             }
-            KeyCode::Char('g') => return Some(self.load_results()),
+            Action::Reload => return Some(self.load_results()),
             _ => return None,
         };
         Some(self.page_effect(wanted))
     }
 
     /// Keys of the errors overlay: move, show the group's results, close.
-    pub(super) fn on_errors_key(&mut self, key: KeyEvent, at: usize) -> Vec<Effect> {
+    pub(super) fn on_errors_key(&mut self, key: &KeyEvent, at: usize) -> Vec<Effect> {
         let last = self.stats.errors.len().saturating_sub(1);
-        match key.code {
-            KeyCode::Down | KeyCode::Char('j') => self.errors_view = Some((at + 1).min(last)),
-            KeyCode::Up | KeyCode::Char('k') => self.errors_view = Some(at.saturating_sub(1)),
-            KeyCode::Enter => {
+        match keys::action(keys::ERRORS, key) {
+            Some(Action::Down) => self.overlay = Some(Overlay::Errors((at + 1).min(last))),
+            Some(Action::Up) => self.overlay = Some(Overlay::Errors(at.saturating_sub(1))),
+            Some(Action::Select) => {
                 let Some(group) = self.stats.errors.get(at.min(last)) else {
                     return vec![];
                 };
-                self.errors_view = None;
+                self.overlay = None;
                 self.view = View::Results;
                 self.results.filter = filter_for(group.class);
                 self.results.reset();
                 return self.load_results();
             }
-            KeyCode::Esc | KeyCode::Char('x') | KeyCode::Char('q') => self.errors_view = None,
+            Some(Action::Close) => self.overlay = None,
             _ => self.dirty = false,
         }
         vec![]
     }
 
     /// Keys of the runs list; `None` passes the key on to the global keys.
-    pub(super) fn on_runs_key(&mut self, key: KeyEvent) -> Option<Vec<Effect>> {
-        let count = self.runs_log.len();
+    pub(super) fn on_runs_key(&mut self, key: &KeyEvent) -> Option<Vec<Effect>> {
+        let count = self.finished_runs().count();
         let v = &mut self.runs_view;
-        match key.code {
-            KeyCode::Esc => self.view = View::Dashboard,
-            KeyCode::Down | KeyCode::Char('j') => {
-                v.selected = (v.selected + 1).min(count.saturating_sub(1))
-            }
-            KeyCode::Up | KeyCode::Char('k') => v.selected = v.selected.saturating_sub(1),
-            KeyCode::Char(' ') | KeyCode::Enter if count > 0 => {
+        match keys::action(keys::RUNS, key)? {
+            Action::Back => self.view = View::Dashboard,
+            Action::Down => v.selected = (v.selected + 1).min(count.saturating_sub(1)),
+            Action::Up => v.selected = v.selected.saturating_sub(1),
+            // Nothing to mark: the key is the global one (Space pauses).
+            Action::Mark if count == 0 => return None,
+            Action::Mark => {
                 // The list shows the most recent first.
                 let run = count - 1 - v.selected.min(count - 1);
                 if let Some(at) = v.marked.iter().position(|m| *m == run) {
@@ -128,7 +127,7 @@ impl App {
                     v.marked.push(run);
                 }
             }
-            _ => return None,
+            _ => {}
         }
         Some(vec![])
     }

@@ -61,14 +61,8 @@ pub(super) fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         errors::draw_panel(frame, errors, app, theme);
     }
     draw_progress(frame, progress, app, theme);
-    frame.render_widget(
-        footer_line(
-            app,
-            theme,
-            "r run · p pause · s stop · ←→ change · Tab select · f failed · e export · ? help",
-        ),
-        footer,
-    );
+    let hints = crate::tui::keys::hints(crate::tui::keys::GLOBAL);
+    frame.render_widget(footer_line(app, theme, &hints), footer);
 }
 
 pub(super) fn fmt_value(slider: Slider, v: Option<f64>) -> String {
@@ -93,7 +87,7 @@ pub(super) fn slider_bar_ratio(ratio: f64, width: usize) -> String {
     format!("{}{}", "■".repeat(filled), "·".repeat(width - filled))
 }
 
-pub(super) fn draw_controls(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub(in crate::tui) fn draw_controls(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut spans = Vec::new();
     for slider in [Slider::MaxAtOnce, Slider::PerSecond] {
         let v = app.value(slider);
@@ -148,7 +142,7 @@ pub(super) fn draw_controls(frame: &mut Frame, area: Rect, app: &App, theme: &Th
     frame.render_widget(Paragraph::new(Line::from(spans)).block(block), area);
 }
 
-pub(super) fn draw_in_flight(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub(in crate::tui) fn draw_in_flight(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let s = &app.stats;
     let block = Block::bordered().title(" in flight ");
     let inner = block.inner(area);
@@ -194,7 +188,7 @@ pub(super) fn draw_in_flight(frame: &mut Frame, area: Rect, app: &App, theme: &T
     );
 }
 
-pub(super) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub(in crate::tui) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let s = &app.stats;
     let target = s
         .limits
@@ -279,7 +273,7 @@ pub(super) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, theme: &
     frame.render_widget(chart, area);
 }
 
-pub(super) fn draw_latency(frame: &mut Frame, area: Rect, app: &App) {
+pub(in crate::tui) fn draw_latency(frame: &mut Frame, area: Rect, app: &App) {
     let l = &app.stats.totals.latency;
     let w = &app.stats.totals.wait;
     let lines = vec![
@@ -295,7 +289,7 @@ pub(super) fn draw_latency(frame: &mut Frame, area: Rect, app: &App) {
     );
 }
 
-pub(super) fn draw_statuses(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub(in crate::tui) fn draw_statuses(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let by = &app.stats.totals.by_status;
     let class = |lo: u16| by.range(lo..lo + 100).map(|(_, n)| n).sum::<u64>();
     let too_many = by.get(&429).copied().unwrap_or(0);
@@ -326,7 +320,7 @@ pub(super) fn draw_statuses(frame: &mut Frame, area: Rect, app: &App, theme: &Th
     );
 }
 
-pub(super) fn draw_endpoints(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub(in crate::tui) fn draw_endpoints(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let percent = |n: u64, of: u64| {
         if of == 0 {
             0.0
@@ -386,7 +380,7 @@ pub(super) fn fmt_secs(d: Duration) -> String {
     }
 }
 
-pub(super) fn draw_progress(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub(in crate::tui) fn draw_progress(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let s = &app.stats;
     let total = s.total.unwrap_or(0);
     let ratio = if total > 0 {

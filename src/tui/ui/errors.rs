@@ -27,7 +27,7 @@ fn group_line(group: &ErrorGroup, theme: &Theme) -> Line<'static> {
 
 /// Each group with its count and latest message; the top group's example
 /// URL when there is room.
-pub fn draw_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub(in crate::tui) fn draw_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let groups = &app.stats.errors;
     let mut lines: Vec<Line> = groups.iter().map(|g| group_line(g, theme)).collect();
     let room = usize::from(area.height.saturating_sub(2));
@@ -56,9 +56,10 @@ pub fn draw_overlay(frame: &mut Frame, app: &App, theme: &Theme, at: usize) {
         frame.area().height.saturating_sub(4),
     );
     frame.render_widget(Clear, area);
-    let block = Block::bordered()
-        .title(" errors ")
-        .title_bottom(" ↑↓ select · Enter show in results · Esc closes ");
+    let block = Block::bordered().title(" errors ").title_bottom(format!(
+        " {} ",
+        crate::tui::keys::hints(crate::tui::keys::ERRORS)
+    ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let list_height = (groups.len() as u16).min(inner.height / 2).max(1);

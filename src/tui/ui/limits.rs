@@ -11,7 +11,7 @@ use super::Theme;
 use crate::model::Profile;
 use crate::tui::app::App;
 
-pub fn draw_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub(in crate::tui) fn draw_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let s = &app.stats;
     let block = Block::bordered().title(" rate limits ");
     let inner = block.inner(area);

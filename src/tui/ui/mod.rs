@@ -7,12 +7,13 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Row, Table, TableState, Wrap};
 
-mod dashboard;
-mod errors;
-mod limits;
+pub(super) mod dashboard;
+pub(super) mod errors;
+pub(super) mod limits;
 mod results;
 
-use super::app::{App, Notice, Prompt, View};
+use super::app::{App, Notice, Overlay, Prompt, View};
+use super::keys;
 use crate::engine::RunState;
 
 /// Colours, or none at all when `NO_COLOR` is set.
@@ -69,32 +70,15 @@ pub const ENDPOINTS_MIN_HEIGHT: u16 = 30;
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     match app.view {
         View::Dashboard => dashboard::draw(frame, app, theme),
-        View::Batch => draw_page(
-            frame,
-            app,
-            theme,
-            "type to edit · Ctrl-S apply · Esc back to the dashboard",
-            |f, area| draw_editor(f, area, app, theme),
-        ),
-        View::Results => {
-            draw_page(
-                frame,
-                app,
-                theme,
-                "↑↓ move · Tab filter · o order · Enter details · g reload · Esc back",
-                |f, area| results::draw_table(f, area, app, theme),
-            );
-            if app.results.detail {
-                results::draw_detail(frame, app, theme);
-            }
-        }
-        View::Runs => draw_page(
-            frame,
-            app,
-            theme,
-            "↑↓ move · Space mark two runs to compare · Esc back",
-            |f, area| draw_runs(f, area, app, theme),
-        ),
+        View::Batch => draw_page(frame, app, theme, keys::EDITOR, |f, area| {
+            draw_editor(f, area, app, theme)
+        }),
+        View::Results => draw_page(frame, app, theme, keys::RESULTS, |f, area| {
+            results::draw_table(f, area, app, theme)
+        }),
+        View::Runs => draw_page(frame, app, theme, keys::RUNS, |f, area| {
+            draw_runs(f, area, app, theme)
+        }),
     }
     draw_overlays(frame, app, theme);
 }
@@ -105,7 +89,7 @@ fn draw_page(
     frame: &mut Frame,
     app: &App,
     theme: &Theme,
-    hint: &str,
+    keys: keys::Table,
     body: impl FnOnce(&mut Frame, Rect),
 ) {
     let [header, area, footer] = Layout::vertical([
@@ -116,15 +100,15 @@ fn draw_page(
     .areas(frame.area());
     draw_header(frame, header, app, theme);
     body(frame, area);
-    let line = footer_line(app, theme, &format!(" {hint}"));
+    let line = footer_line(app, theme, &format!(" {}", keys::hints(keys)));
     frame.render_widget(line, footer);
 }
 
 fn draw_editor(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let [text, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(4)]).areas(area);
-    let block = Block::bordered()
-        .title(" batch ")
-        .title_bottom(Line::styled(" Ctrl-S apply · Esc dashboard ", theme.dim).right_aligned());
+    let block = Block::bordered().title(" batch ").title_bottom(
+        Line::styled(format!(" {} ", keys::hints(&keys::EDITOR[1..])), theme.dim).right_aligned(),
+    );
     frame.render_widget(block.clone(), text);
     frame.render_widget(&app.editor.textarea, block.inner(text));
     let line = match &app.editor.validation {
@@ -161,7 +145,12 @@ fn draw_editor(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 }
 
 fn draw_runs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let runs = &app.runs_log;
+    // Finished runs, with their summaries.
+    let runs: Vec<(&crate::session::RunEntry, &crate::stats::RunSummary)> = app
+        .runs_log
+        .iter()
+        .filter_map(|r| Some((r, r.summary.as_ref()?)))
+        .collect();
     let marked = &app.runs_view.marked;
     let compare_height = if marked.len() == 2 { 9 } else { 0 };
     let [list, compare] =
@@ -170,15 +159,12 @@ fn draw_runs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .iter()
         .enumerate()
         .rev()
-        .map(|(i, run)| {
-            let s = &run.summary;
+        .map(|(i, (run, s))| {
             let mark = if marked.contains(&i) { "*" } else { " " };
+            let finished = run.finished_at.as_deref().unwrap_or("");
             Row::new(vec![
                 format!("{mark}{}", i + 1),
-                run.finished_at
-                    .get(11..16)
-                    .unwrap_or(&run.finished_at)
-                    .to_owned(),
+                finished.get(11..16).unwrap_or(finished).to_owned(),
                 format!(
                     "{}{}{}",
                     run.batch,
@@ -227,7 +213,7 @@ fn draw_runs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if let [x, y] = marked[..] {
         // Older run first; deltas are relative to it.
         let (a, b) = (x.min(y), x.max(y));
-        let (ra, rb) = (&runs[a], &runs[b]);
+        let ((ra, sa), (rb, sb)) = (runs[a], runs[b]);
         // Counts as whole numbers, rates and times to a tenth.
         let line = |label: &str, x: f64, y: f64, unit: &str| {
             let places = if unit == "ms" || unit == "/s" { 1 } else { 0 };
@@ -240,7 +226,6 @@ fn draw_runs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 "{label:<12}{x:>12.places$} {unit:<3}{y:>12.places$} {unit:<3}  {delta}"
             ))
         };
-        let (sa, sb) = (&ra.summary, &rb.summary);
         let lines = vec![
             Line::styled(
                 format!(
@@ -291,42 +276,43 @@ fn short_limits(l: crate::engine::Limits) -> String {
 }
 
 fn draw_overlays(frame: &mut Frame, app: &App, theme: &Theme) {
-    if let Some(input) = &app.input {
-        let title = match input.prompt {
-            Prompt::Value(slider) => format!(" {} (0 or u = unlimited) ", slider.label()),
-            Prompt::OpenBatch => " open batch file ".to_owned(),
-            Prompt::Export => " export to .csv .json .jsonl .har .xlsx ".to_owned(),
-            Prompt::Save => " save the batch with these limits to ".to_owned(),
-        };
-        let area = popup(frame.area(), 50, 3);
-        frame.render_widget(Clear, area);
-        let text = Line::from(vec![
-            Span::raw(input.text.clone()),
-            Span::styled("█", theme.accent),
-        ]);
-        frame.render_widget(
-            Paragraph::new(text).block(
-                Block::bordered()
-                    .title(title)
-                    .title_bottom(" Enter apply · Esc cancel "),
-            ),
-            area,
-        );
-    }
-    if app.confirm_quit {
-        let area = popup(frame.area(), 44, 3);
-        frame.render_widget(Clear, area);
-        let text = Line::from("A run is going. Stop it and quit? (y/n)");
-        frame.render_widget(
-            Paragraph::new(text).block(Block::bordered().title(" quit ").border_style(theme.warn)),
-            area,
-        );
-    }
-    if app.show_help {
-        draw_help(frame, theme);
-    }
-    if let Some(at) = app.errors_view {
-        errors::draw_overlay(frame, app, theme, at);
+    match &app.overlay {
+        None => {}
+        Some(Overlay::Prompt(input)) => {
+            let title = match input.prompt {
+                Prompt::Value(slider) => format!(" {} (0 or u = unlimited) ", slider.label()),
+                Prompt::OpenBatch => " open batch file ".to_owned(),
+                Prompt::Export => " export to .csv .json .jsonl .har .xlsx ".to_owned(),
+                Prompt::Save => " save the batch with these limits to ".to_owned(),
+            };
+            let area = popup(frame.area(), 50, 3);
+            frame.render_widget(Clear, area);
+            let text = Line::from(vec![
+                Span::raw(input.text.clone()),
+                Span::styled("█", theme.accent),
+            ]);
+            frame.render_widget(
+                Paragraph::new(text).block(
+                    Block::bordered()
+                        .title(title)
+                        .title_bottom(format!(" {} ", keys::hints(keys::PROMPT))),
+                ),
+                area,
+            );
+        }
+        Some(Overlay::ConfirmQuit) => {
+            let area = popup(frame.area(), 44, 3);
+            frame.render_widget(Clear, area);
+            let text = Line::from("A run is going. Stop it and quit? (y/n)");
+            frame.render_widget(
+                Paragraph::new(text)
+                    .block(Block::bordered().title(" quit ").border_style(theme.warn)),
+                area,
+            );
+        }
+        Some(Overlay::Help) => draw_help(frame, theme),
+        Some(Overlay::Errors(at)) => errors::draw_overlay(frame, app, theme, *at),
+        Some(Overlay::Detail) => results::draw_detail(frame, app, theme),
     }
 }
 
@@ -419,44 +405,20 @@ pub(super) fn footer_line(app: &App, theme: &Theme, hint: &str) -> Line<'static>
     }
 }
 
-/// Every key, in one overlay.
-pub const KEYS: &[(&str, &str)] = &[
-    ("r", "run the batch (again, when done)"),
-    ("p / space", "pause / resume new requests"),
-    ("s", "stop: in-flight requests get a grace period"),
-    ("Tab, ↑ ↓", "select max at once / per second"),
-    ("← → (h l, - +)", "step the selected limit (1-2-5)"),
-    ("0-9, Enter, u", "type an exact value; u or 0 = unlimited"),
-    ("b", "edit the batch (Ctrl-S apply, Esc back)"),
-    ("v", "results table (Tab filter, o order, Enter)"),
-    ("c", "runs: compare two (Space marks)"),
-    ("x", "errors: each group's details"),
-    ("t", "rate limits panel (instead of errors)"),
-    ("a", "auto-tune: find the highest rate that holds"),
-    ("k, [ ]", "batch calls on/off; items per call -/+"),
-    ("f / R", "re-run the failed / resume a cut-off run"),
-    ("e", "export results (CSV, JSON(L), HAR, XLSX)"),
-    ("w", "save the batch with the current limits"),
-    ("o", "open a batch file (or paste a curl command)"),
-    ("?", "this help"),
-    ("q, Esc, Ctrl-C", "quit (q asks while a run is going)"),
-];
-
 fn draw_help(frame: &mut Frame, theme: &Theme) {
-    let area = popup(frame.area(), 62, KEYS.len() as u16 + 4);
-    frame.render_widget(Clear, area);
-    let mut lines: Vec<Line> = KEYS
-        .iter()
+    let mut lines: Vec<Line> = keys::help_lines(keys::GLOBAL)
         .map(|(k, what)| {
             Line::from(vec![
                 Span::styled(
                     format!(" {k:<16}"),
                     theme.accent.add_modifier(Modifier::BOLD),
                 ),
-                Span::raw(*what),
+                Span::raw(what),
             ])
         })
         .collect();
+    let area = popup(frame.area(), 62, lines.len() as u16 + 4);
+    frame.render_widget(Clear, area);
     lines.push(Line::from(""));
     lines.push(Line::styled(
         " Limits change the running batch at once.",
@@ -466,7 +428,7 @@ fn draw_help(frame: &mut Frame, theme: &Theme) {
         Paragraph::new(lines).block(
             Block::bordered()
                 .title(" keys ")
-                .title_bottom(" any key closes "),
+                .title_bottom(format!(" {} ", keys::hints(keys::HELP))),
         ),
         area,
     );

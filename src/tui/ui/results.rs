@@ -148,7 +148,10 @@ pub fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme) {
     }
     let block = Block::bordered()
         .title(format!(" result {} ", rec.index))
-        .title_bottom(" Esc or Enter closes ");
+        .title_bottom(format!(
+            " {} ",
+            crate::tui::keys::hints(crate::tui::keys::DETAIL)
+        ));
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

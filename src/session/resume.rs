@@ -10,7 +10,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 
-use super::writer::{ExportFormat, RecordSink, writer};
+use crate::export::{ExportFormat, RecordSink, writer};
 use crate::model::{ErrorKind, RequestRecord};
 
 /// What a journal says is done.

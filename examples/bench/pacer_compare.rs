@@ -3,7 +3,7 @@
 //! second (burst 1) for a few seconds; we report the achieved rate and the
 //! most starts in any one-second window. No HTTP: pacing alone.
 //!
-//! `cargo run --release --example pacer_compare`
+//! `cargo run --release --example bench -- pacer-compare`
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -54,8 +54,7 @@ async fn governor(rate: f64, for_: Duration) -> Vec<Instant> {
     times
 }
 
-#[tokio::main]
-async fn main() {
+pub async fn main(_args: Vec<String>) {
     println!("| target/s | pacer | achieved/s | error | max starts in a 1 s window |");
     println!("|---:|---|---:|---:|---:|");
     for (rate, secs) in [(1.0, 6), (100.0, 4), (1000.0, 4), (10000.0, 4)] {

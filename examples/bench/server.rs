@@ -1,7 +1,7 @@
 //! The benchmark target: a minimal HTTP server that counts arrivals, so a
 //! rate can be checked from the server's side.
 //!
-//! `cargo run --release --example bench_server -- [PORT]`
+//! `cargo run --release --example bench -- server [PORT]`
 //! - `GET /ok`: 200 "ok" (the endpoint both oha and ratebench hit);
 //! - `GET /hello`: 200 "ok" and nothing else: the hello-world baseline the
 //!   mock API is compared with;
@@ -18,10 +18,10 @@ use axum::{Json, Router};
 
 type Arrivals = Arc<Mutex<Vec<Instant>>>;
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
-    let port: u16 = std::env::args()
-        .nth(1)
+pub async fn main(args: Vec<String>) -> std::io::Result<()> {
+    let port: u16 = args
+        .into_iter()
+        .next()
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
     let arrivals: Arrivals = Arc::default();

@@ -2,7 +2,7 @@
 //! index for a filter and an order (what `v`, `Tab` and `o` do), then
 //! reads pages at the start, middle and end (what scrolling does).
 //!
-//! Usage: cargo run --release --example results_index -- JOURNAL.jsonl
+//! Usage: cargo run --release --example bench -- results-index JOURNAL.jsonl
 //! Peak memory: run it under `/usr/bin/time -f %M` (bench/results.sh does).
 
 use std::time::Instant;
@@ -10,9 +10,10 @@ use std::time::Instant;
 use ratebench::export::{ResultFilter, ResultIndex, ResultOrder};
 use ratebench::tui::results::PAGE;
 
-fn main() -> std::io::Result<()> {
-    let journal = std::env::args()
-        .nth(1)
+pub fn main(args: Vec<String>) -> std::io::Result<()> {
+    let journal = args
+        .into_iter()
+        .next()
         .expect("usage: results_index JOURNAL.jsonl");
     let journal = std::path::Path::new(&journal);
     println!("| view | matching | index built in | page at start / middle / end |");

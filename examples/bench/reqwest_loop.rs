@@ -4,14 +4,13 @@
 //! `ratebench run`'s default. No limits, no records. The benchmark reports
 //! it beside oha and ratebench, so the engine's own overhead is visible.
 //!
-//! `cargo run --release --example reqwest_loop -- URL [N] [C]`
+//! `cargo run --release --example bench -- reqwest-loop URL [N] [C]`
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    let mut args = std::env::args().skip(1);
+pub async fn main(args: Vec<String>) {
+    let mut args = args.into_iter();
     let url: reqwest::Url = args
         .next()
         .expect("usage: reqwest_loop URL [N] [C]")

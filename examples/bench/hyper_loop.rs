@@ -4,7 +4,7 @@
 //! hyper connection per task (`conn`, as oha does). Not used by ratebench;
 //! it shows what a leaner HTTP path than reqwest would allow.
 //!
-//! `cargo run --release --example hyper_loop -- URL pool|conn [N] [C]`
+//! `cargo run --release --example bench -- hyper-loop URL pool|conn [N] [C]`
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,9 +13,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    let mut args = std::env::args().skip(1);
+pub async fn main(args: Vec<String>) {
+    let mut args = args.into_iter();
     let url: hyper::Uri = args
         .next()
         .expect("usage: hyper_loop URL pool|conn [N] [C]")

@@ -1,0 +1,70 @@
+//! The sliders and the coalescing controls: a change reaches the engine
+//! at once while a run is going.
+
+use super::{App, Effect, Notice, Slider};
+use crate::engine::Command;
+
+impl App {
+    /// A limit the user set: it ends auto-tune and any planned profile.
+    pub(super) fn set_value(&mut self, slider: Slider, value: Option<f64>) -> Vec<Effect> {
+        if self.autotune.take().is_some() {
+            self.notice = Some(Notice::Info("auto-tune off: the limits are yours".into()));
+        }
+        if self.is_active() && self.profile.is_some() {
+            self.profile_taken_over = true;
+        }
+        self.apply_value(slider, value)
+    }
+
+    pub(super) fn apply_value(&mut self, slider: Slider, value: Option<f64>) -> Vec<Effect> {
+        let mut limits = self.limits;
+        match slider {
+            Slider::MaxAtOnce => limits.max_at_once = value.map(|v| v.round().max(1.0) as u64),
+            Slider::PerSecond => limits.per_second = value.filter(|v| *v > 0.0),
+        }
+        if limits == self.limits {
+            return vec![];
+        }
+        self.limits = limits;
+        if self.is_active() {
+            vec![Effect::Send(Command::SetLimits(limits))]
+        } else {
+            vec![]
+        }
+    }
+
+    /// `k`: the next run coalesces, or sends the items one by one.
+    pub(super) fn toggle_coalescing(&mut self) {
+        if self.max_items.is_none() {
+            self.notice = Some(Notice::Error(
+                "this batch has no coalesce section: its items go one by one".into(),
+            ));
+            return;
+        }
+        self.one_by_one = !self.one_by_one;
+        self.notice = Some(Notice::Info(if self.one_by_one {
+            "the next run sends the items one by one (k: back to batch calls)".into()
+        } else {
+            "the next run sends the items in batch calls".into()
+        }));
+    }
+
+    /// `[` `]`: halve or double the items per batch call, at once.
+    pub(super) fn step_max_items(&mut self, up: bool) -> Vec<Effect> {
+        let Some(n) = self.max_items else {
+            return vec![];
+        };
+        let next = if up {
+            n.saturating_mul(2)
+        } else {
+            (n / 2).max(1)
+        }
+        .min(10_000);
+        self.max_items = Some(next);
+        if self.is_active() && self.coalescing() {
+            vec![Effect::Send(Command::SetMaxItems(next))]
+        } else {
+            vec![]
+        }
+    }
+}

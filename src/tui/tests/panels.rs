@@ -1,0 +1,237 @@
+//! Each dashboard panel rendered alone into a buffer, in colour, and
+//! compared cell by cell (text and style) with what it should be: the
+//! whole-screen snapshots carry no colour, these do.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+
+use super::*;
+use crate::tui::ui::Theme;
+use crate::tui::ui::dashboard::{
+    draw_controls, draw_endpoints, draw_in_flight, draw_latency, draw_progress, draw_statuses,
+};
+
+/// `draw` into a `width`×`height` buffer of its own.
+fn panel(width: u16, height: u16, draw: impl FnOnce(&mut ratatui::Frame, Rect)) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| draw(f, f.area())).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+/// A buffer of these lines, with `styles` set on runs of cells:
+/// (x, y, width, style).
+fn expected(lines: &[&str], styles: &[(u16, u16, u16, Style)]) -> Buffer {
+    let mut buffer = Buffer::with_lines(lines.iter().copied());
+    for (x, y, width, style) in styles {
+        buffer.set_style(Rect::new(*x, *y, *width, 1), *style);
+    }
+    buffer
+}
+
+fn fg(colour: Color) -> Style {
+    Style::new().fg(colour)
+}
+
+/// A run 40 of 100 in, with fixed stats (two error groups, two
+/// endpoints, the server's limits).
+fn running() -> App {
+    scripted(RunState::Running, 40)
+}
+
+#[test]
+fn status_codes_set_429_apart_in_warning_colours() {
+    let app = running();
+    let got = panel(26, 7, |f, a| draw_statuses(f, a, &app, &Theme::colour()));
+    let want = expected(
+        &[
+            "┌ status codes ──────────┐",
+            "│2xx 37                  │",
+            "│3xx 0                   │",
+            "│4xx 0  429 1            │",
+            "│5xx 1                   │",
+            "│no answer 1             │",
+            "└────────────────────────┘",
+        ],
+        &[
+            (1, 1, 4, fg(Color::Green)),
+            (1, 3, 4, fg(Color::Yellow)),
+            (6, 3, 6, fg(Color::Yellow)),
+            (1, 4, 4, fg(Color::Red)),
+            (1, 5, 10, fg(Color::Red)),
+        ],
+    );
+    assert_eq!(got, want);
+}
+
+#[test]
+fn latency_with_the_wait_apart() {
+    let app = running();
+    let got = panel(26, 7, |f, a| draw_latency(f, a, &app));
+    let want = expected(
+        &[
+            "┌ latency ───────────────┐",
+            "│p50     201.2 ms        │",
+            "│p90     230.5 ms        │",
+            "│p99     248.9 ms        │",
+            "│max     250.3 ms        │",
+            "│wait p50 48.0 p99 50.1  │",
+            "└────────────────────────┘",
+        ],
+        &[],
+    );
+    assert_eq!(got, want);
+}
+
+#[test]
+fn the_limits_row_shows_the_selection_the_bars_and_what_binds() {
+    let app = running();
+    let got = panel(80, 3, |f, a| draw_controls(f, a, &app, &Theme::colour()));
+    let selected = Style::new()
+        .fg(Color::Black)
+        .bg(Color::Cyan)
+        .add_modifier(Modifier::BOLD);
+    let want = expected(
+        &[
+            "┌ limits ──────────────────────────────────────────────────────────────────────┐",
+            "│ max at once  ◀ 10 ▶ ■■■·····    per second  ◀ 20/s ▶ ■■■■····                │",
+            "└───────────────────────────────────────────────────────────── limited by rate ┘",
+        ],
+        &[
+            (1, 1, 21, selected),
+            (22, 1, 9, fg(Color::Cyan)),
+            (45, 1, 10, Style::new().add_modifier(Modifier::BOLD)),
+            (55, 1, 9, fg(Color::Cyan)),
+            (62, 2, 17, fg(Color::Yellow)),
+        ],
+    );
+    assert_eq!(got, want);
+}
+
+#[test]
+fn in_flight_against_the_cap_with_its_history() {
+    let app = running();
+    let got = panel(30, 6, |f, a| draw_in_flight(f, a, &app, &Theme::colour()));
+    let want = expected(
+        &[
+            "┌ in flight ─────────────────┐",
+            "│███████████4 / 10           │",
+            "│█ ▃█ ▃█ ▃█ ▃█ ▃█ ▃█ ▃█ ▃█ ▃▃│",
+            "│█▆██▆██▆██▆██▆██▆██▆██▆██▆██│",
+            "│████████████████████████████│",
+            "└────────────────────────────┘",
+        ],
+        &[
+            (1, 1, 28, fg(Color::Cyan)),
+            (1, 2, 28, fg(Color::Cyan)),
+            (1, 3, 28, fg(Color::Cyan)),
+            (1, 4, 28, fg(Color::Cyan)),
+        ],
+    );
+    assert_eq!(got, want);
+}
+
+#[test]
+fn progress_counts_eta_and_where_the_results_go() {
+    let app = running();
+    let got = panel(80, 3, |f, a| draw_progress(f, a, &app, &Theme::colour()));
+    let want = expected(
+        &[
+            "┌ progress · RUNNING · run 1 ──────────────────────────────────────────────────┐",
+            "│█████████████40/100  elapsed 2.0s  ETA 3.1s  retries 2  queued 56             │",
+            "└──────────────────────────────── results: /tmp/ratebench/inventory-run1.jsonl ┘",
+        ],
+        &[
+            (1, 1, 78, fg(Color::Green)),
+            // The label over the filled part reads in reverse.
+            (14, 1, 18, Style::new().fg(Color::Reset).bg(Color::Green)),
+            (33, 2, 46, fg(Color::DarkGray)),
+        ],
+    );
+    assert_eq!(got, want);
+}
+
+#[test]
+fn error_groups_in_red_with_their_latest_message_dimmed() {
+    let app = running();
+    let got = panel(40, 6, |f, a| {
+        crate::tui::ui::errors::draw_panel(f, a, &app, &Theme::colour())
+    });
+    let want = expected(
+        &[
+            "┌ errors ──────────────────────────────┐",
+            "│HTTP 503       2 after 3 attempts     │",
+            "│timeout        1 operation timed out  │",
+            "│e.g. http://127.0.0.1:3000/inventory/m│",
+            "│                                      │",
+            "└ x details ───────────────────────────┘",
+        ],
+        &[
+            (1, 1, 10, fg(Color::Red)),
+            (18, 1, 16, fg(Color::DarkGray)),
+            (1, 2, 10, fg(Color::Red)),
+            (18, 2, 19, fg(Color::DarkGray)),
+            (1, 3, 38, fg(Color::DarkGray)),
+        ],
+    );
+    assert_eq!(got, want);
+}
+
+#[test]
+fn the_rate_limits_panel_reads_the_servers_signals() {
+    let app = running();
+    let got = panel(40, 7, |f, a| {
+        crate::tui::ui::limits::draw_panel(f, a, &app, &Theme::colour())
+    });
+    let want = expected(
+        &[
+            "┌ rate limits ─────────────────────────┐",
+            "│limit  20 per 1 s (20.0/s)            │",
+            "│left   3 · reset 1 s (0 s ago)        │",
+            "│429/s  0.5 now                        │",
+            "│held   0.0 s by the server            │",
+            "│▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄│",
+            "└──────────────────────────────────────┘",
+        ],
+        &[
+            (1, 1, 7, fg(Color::Cyan)),
+            (1, 2, 7, fg(Color::Cyan)),
+            (1, 3, 7, fg(Color::Cyan)),
+            (1, 4, 7, fg(Color::Cyan)),
+            (1, 5, 38, fg(Color::Yellow)),
+        ],
+    );
+    assert_eq!(got, want);
+}
+
+#[test]
+fn endpoints_mark_errors_and_429s_in_colour() {
+    let app = running();
+    let got = panel(60, 5, |f, a| draw_endpoints(f, a, &app, &Theme::colour()));
+    let want = expected(
+        &[
+            "┌ endpoints ───────────────────────────────────────────────┐",
+            "│endpoint             count   p50 ms p99 ms  err    429    │",
+            "│inventory            30      201.0  249.0   3.3%   0.0%   │",
+            "│GET /geocode         10      30.2   39.8    20.0%  10.0%  │",
+            "└──────────────────────────────────────────────────────────┘",
+        ],
+        &[
+            (1, 1, 58, fg(Color::DarkGray).add_modifier(Modifier::BOLD)),
+            (45, 2, 6, fg(Color::Red)),
+            (45, 3, 6, fg(Color::Red)),
+            (52, 3, 7, fg(Color::Yellow)),
+        ],
+    );
+    assert_eq!(got, want);
+}
+
+#[test]
+fn without_colour_the_panels_keep_their_text() {
+    let app = running();
+    let plain = panel(26, 7, |f, a| draw_statuses(f, a, &app, &Theme::plain()));
+    let coloured = panel(26, 7, |f, a| draw_statuses(f, a, &app, &Theme::colour()));
+    let text = |b: &Buffer| b.content().iter().map(|c| c.symbol()).collect::<String>();
+    assert_eq!(text(&plain), text(&coloured));
+    assert!(plain.content().iter().all(|c| c.fg == Color::Reset));
+}

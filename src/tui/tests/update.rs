@@ -1,0 +1,825 @@
+use super::*;
+
+#[test]
+fn a_loaded_batch_sets_the_sliders() {
+    let app = app();
+    assert_eq!(app.limits, Limits::new(10, 20.0));
+    assert_eq!(app.stats.total, Some(100));
+}
+
+#[test]
+fn slider_steps_reach_the_engine_only_while_running() {
+    let mut app = app();
+    assert_eq!(app.selected, Slider::MaxAtOnce);
+    assert_eq!(
+        app.update(key(KeyCode::Right)),
+        [],
+        "idle: no engine to tell"
+    );
+    assert_eq!(app.limits.max_at_once, Some(20));
+    running(&mut app);
+    assert_eq!(
+        app.update(key(KeyCode::Right)),
+        [Effect::Send(Command::SetLimits(Limits::new(50, 20.0)))]
+    );
+    assert_eq!(
+        app.update(key(KeyCode::Left)),
+        [Effect::Send(Command::SetLimits(Limits::new(20, 20.0)))]
+    );
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.selected, Slider::PerSecond);
+    assert_eq!(
+        app.update(key(KeyCode::Right)),
+        [Effect::Send(Command::SetLimits(Limits::new(20, 50.0)))]
+    );
+    assert_eq!(
+        app.update(ch('u')),
+        [Effect::Send(Command::SetLimits(Limits::new(20, 0.0)))],
+        "u: unlimited"
+    );
+    assert_eq!(
+        app.update(key(KeyCode::Left)),
+        [Effect::Send(Command::SetLimits(Limits::new(20, 10_000.0)))]
+    );
+    // Stepping past the top is unlimited too.
+    assert_eq!(
+        app.update(key(KeyCode::Right)),
+        [Effect::Send(Command::SetLimits(Limits::new(20, 0.0)))]
+    );
+}
+
+#[test]
+fn typing_an_exact_value() {
+    let mut app = app();
+    running(&mut app);
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.update(ch('2')), []);
+    assert_eq!(
+        input(&app).map(|i| (&i.prompt, i.text.as_str())),
+        Some((&Prompt::Value(Slider::PerSecond), "2"))
+    );
+    app.update(ch('x'));
+    app.update(ch('.'));
+    app.update(ch('5'));
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        [Effect::Send(Command::SetLimits(Limits::new(10, 2.5)))]
+    );
+    assert!(input(&app).is_none());
+    // Escape cancels; 0 means unlimited; a fraction is refused for max at once.
+    app.update(ch('7'));
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.limits.per_second, Some(2.5));
+    app.update(ch('0'));
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        [Effect::Send(Command::SetLimits(Limits::new(10, 0.0)))]
+    );
+    app.update(key(KeyCode::Tab));
+    for c in "2.5".chars() {
+        app.update(ch(c));
+    }
+    assert_eq!(app.update(key(KeyCode::Enter)), []);
+    assert!(
+        matches!(&app.notice, Some(Notice::Error(e)) if e.contains("whole number")),
+        "{:?}",
+        app.notice
+    );
+    assert_eq!(app.limits.max_at_once, Some(10));
+}
+
+#[test]
+fn pause_resume_stop_and_rerun() {
+    let mut app = app();
+    assert_eq!(app.update(ch('p')), [], "nothing to pause");
+    running(&mut app);
+    assert_eq!(app.update(ch('p')), [Effect::Send(Command::Pause)]);
+    assert_eq!(app.state, RunState::Paused);
+    assert_eq!(app.update(ch(' ')), [Effect::Send(Command::Resume)]);
+    assert_eq!(app.update(ch('r')), [], "no second run while one is going");
+    assert!(matches!(app.notice, Some(Notice::Error(_))));
+    assert_eq!(
+        app.update(ch('s')),
+        [Effect::Send(Command::Stop { grace: None })]
+    );
+    assert_eq!(app.state, RunState::Stopping);
+    app.update(Msg::Engine(Event::Finished(Box::new(RunSummary {
+        totals: Totals {
+            done: 40,
+            ok: 40,
+            ..Totals::default()
+        },
+        stopped: true,
+        ..RunSummary::default()
+    }))));
+    assert_eq!(app.state, RunState::Done);
+    assert!(
+        matches!(&app.notice, Some(Notice::Info(m)) if m.contains("40 requests") && m.contains("stopped"))
+    );
+    let effects = app.update(ch('r'));
+    assert!(started(&effects).is_some(), "r runs again when done");
+    assert_eq!(app.runs, 2);
+}
+
+#[test]
+fn quitting_asks_while_a_run_is_going() {
+    let mut app = app();
+    running(&mut app);
+    assert_eq!(app.update(ch('q')), []);
+    assert!((app.overlay == Some(Overlay::ConfirmQuit)));
+    assert_eq!(app.update(ch('n')), []);
+    assert!(!(app.overlay == Some(Overlay::ConfirmQuit)));
+    app.update(ch('q'));
+    assert_eq!(
+        app.update(ch('y')),
+        [
+            Effect::Send(Command::Stop {
+                grace: Some(Duration::ZERO)
+            }),
+            Effect::Quit
+        ]
+    );
+    let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    let mut idle = super::app();
+    assert_eq!(idle.update(ctrl_c), [Effect::Quit]);
+    assert_eq!(idle.update(ch('q')), [Effect::Quit], "idle: no question");
+}
+
+#[test]
+fn key_releases_are_ignored_and_help_closes_on_any_key() {
+    let mut app = app();
+    let mut release = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE);
+    release.kind = KeyEventKind::Release;
+    assert_eq!(app.update(Msg::Key(release)), []);
+    assert_eq!(app.state, RunState::Idle);
+    app.update(ch('?'));
+    assert!((app.overlay == Some(Overlay::Help)));
+    assert_eq!(app.update(ch('r')), [], "the key only closes the help");
+    assert!(!(app.overlay == Some(Overlay::Help)));
+}
+
+#[test]
+fn opening_needs_a_batch_and_no_run() {
+    let mut empty = App::new(Start::default());
+    assert_eq!(empty.update(ch('r')), []);
+    assert!(matches!(&empty.notice, Some(Notice::Error(e)) if e.contains("no batch")));
+    empty.update(ch('o'));
+    for c in "b.json".chars() {
+        empty.update(ch(c));
+    }
+    assert_eq!(
+        empty.update(key(KeyCode::Enter)),
+        [Effect::OpenBatch("b.json".into())]
+    );
+    let mut busy = app();
+    running(&mut busy);
+    busy.update(ch('o'));
+    assert!(input(&busy).is_none());
+}
+
+#[test]
+fn selection_shows_without_colour() {
+    // The selected slider is reversed even under NO_COLOR's plain theme.
+    let terminal = render(&app());
+    let buffer = terminal.backend().buffer();
+    let row: Vec<_> = (0..80).map(|x| buffer[(x, 2)].clone()).collect();
+    let label_start = row.iter().position(|c| c.symbol() == "m").unwrap();
+    assert!(
+        row[label_start]
+            .modifier
+            .contains(ratatui::style::Modifier::REVERSED)
+    );
+    let per_second = (0..80).find(|x| buffer[(*x, 2)].symbol() == "p").unwrap();
+    assert!(
+        !buffer[(per_second, 2)]
+            .modifier
+            .contains(ratatui::style::Modifier::REVERSED)
+    );
+}
+
+#[test]
+fn rerun_failed_and_export_keys() {
+    let mut app = app();
+    assert_eq!(app.update(ch('f')), []);
+    assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("no run yet")));
+    assert_eq!(app.update(ch('e')), []);
+    assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("no results")));
+    running(&mut app);
+    app.journal = Some("/tmp/x/inventory-1-run1.jsonl".into());
+    app.update(Msg::Engine(Event::Finished(Box::new(RunSummary {
+        totals: Totals {
+            done: 100,
+            ok: 98,
+            failed: 2,
+            ..Totals::default()
+        },
+        ..RunSummary::default()
+    }))));
+    let effects = app.update(ch('f'));
+    assert_eq!(
+        started(&effects).map(|r| &r.rows),
+        Some(&Rows::FailedIn("/tmp/x/inventory-1-run1.jsonl".into())),
+        "the session reads the failures from the last run's journal"
+    );
+    assert_eq!(app.stats.total, Some(2), "the re-run is the failed two");
+    app.update(Msg::Engine(Event::Finished(Box::default())));
+    let effects = app.update(ch('r'));
+    assert_eq!(
+        started(&effects).map(|r| &r.rows),
+        Some(&Rows::All),
+        "r runs the whole batch again"
+    );
+    app.update(Msg::Engine(Event::Finished(Box::default())));
+    app.update(ch('e'));
+    assert_eq!(
+        input(&app).map(|i| i.text.as_str()),
+        Some("inventory-1-run1.csv"),
+        "a sensible default name"
+    );
+    app.update(key(KeyCode::Backspace));
+    app.update(key(KeyCode::Backspace));
+    app.update(key(KeyCode::Backspace));
+    for c in "json".chars() {
+        app.update(ch(c));
+    }
+    let effects = app.update(key(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        [Effect::Export {
+            journal: "/tmp/x/inventory-1-run1.jsonl".into(),
+            out: "inventory-1-run1.json".into(),
+            format: crate::export::ExportFormat::Json
+        }]
+    );
+    app.update(Msg::Exported(Ok(("out.json".into(), 7))));
+    assert!(matches!(&app.notice, Some(Notice::Info(m)) if m.contains("exported 7 results")));
+    app.update(Msg::Exported(Err("cannot export to /nope: denied".into())));
+    assert!(
+        matches!(&app.notice, Some(Notice::Error(e)) if e.contains("denied")),
+        "a failed export is a message"
+    );
+}
+
+#[test]
+fn the_batch_editor_validates_generations_and_applies() {
+    use super::super::app::View;
+    let mut app = app();
+    app.batch_text = Some("[\"http://h/a\", \"http://h/b\"]".into());
+    let effects = app.update(ch('b'));
+    assert_eq!(app.view, View::Batch);
+    let Some(Effect::Validate {
+        generation: first,
+        text,
+        ..
+    }) = effects.first().cloned()
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(text, "[\"http://h/a\", \"http://h/b\"]");
+    // Keys edit the text: `q` and `r` are letters here, not commands.
+    app.update(key(KeyCode::End));
+    let effects = app.update(ch('q'));
+    let Some(Effect::Validate {
+        generation: second,
+        text,
+        ..
+    }) = effects.first().cloned()
+    else {
+        panic!("{effects:?}")
+    };
+    assert!(second > first);
+    assert!(text.ends_with("]q"));
+    assert_eq!(app.state, RunState::Idle);
+    // A stale result is ignored; the current one is kept.
+    let parse = |t: &str| Batch::parse_str(t, Path::new("b.json"), &LoadOptions::default());
+    app.update(Msg::Validated {
+        generation: first,
+        result: parse("[\"http://h/a\"]"),
+    });
+    assert!(app.editor.validation.is_none());
+    app.update(Msg::Validated {
+        generation: second,
+        result: parse(&text),
+    });
+    assert!(matches!(&app.editor.validation, Some(Err(e)) if e.line == Some(1)));
+    let ctrl_s = Msg::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
+    app.update(ctrl_s.clone());
+    assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("not applied")));
+    assert_eq!(app.stats.total, Some(100), "the old batch stays");
+    // Fix it, and apply.
+    let effects = app.update(key(KeyCode::Backspace));
+    let Some(Effect::Validate {
+        generation, text, ..
+    }) = effects.first().cloned()
+    else {
+        panic!()
+    };
+    app.update(Msg::Validated {
+        generation,
+        result: parse(&text),
+    });
+    app.update(ctrl_s);
+    assert_eq!(app.stats.total, Some(2));
+    assert_eq!(app.batch.as_ref().map(Batch::len), Some(2));
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.view, View::Dashboard);
+}
+
+#[test]
+fn the_results_table_keys() {
+    use super::super::app::View;
+    use crate::export::{ResultFilter, ResultOrder};
+    let mut app = app();
+    assert_eq!(app.update(ch('v')), []);
+    assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("no results yet")));
+    app.journal = Some("/tmp/j.jsonl".into());
+    let load = |filter, order| Effect::LoadResults {
+        journal: "/tmp/j.jsonl".into(),
+        filter,
+        order,
+        around: 0,
+    };
+    assert_eq!(
+        app.update(ch('v')),
+        [load(ResultFilter::All, ResultOrder::Index)]
+    );
+    assert_eq!(app.view, View::Results);
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        [],
+        "Enter on an empty table does nothing"
+    );
+    assert!(input(&app).is_none() && !(app.overlay == Some(Overlay::Detail)));
+    let rows: Vec<_> = (0..30)
+        .map(|i| result_record(i, Some(200), i as f64))
+        .collect();
+    let (_dir, loaded) = indexed(&rows);
+    app.update(loaded);
+    app.results.height.set(10);
+    app.update(key(KeyCode::PageDown));
+    app.update(key(KeyCode::Down));
+    assert_eq!(app.results.selected, 11);
+    app.update(key(KeyCode::End));
+    assert_eq!(app.results.selected, 29);
+    assert_eq!(
+        app.update(key(KeyCode::Tab)),
+        [load(ResultFilter::Ok, ResultOrder::Index)]
+    );
+    assert_eq!(app.results.selected, 0);
+    assert_eq!(
+        app.update(key(KeyCode::BackTab)),
+        [load(ResultFilter::All, ResultOrder::Index)]
+    );
+    assert_eq!(
+        app.update(ch('o')),
+        [load(ResultFilter::All, ResultOrder::SlowestFirst)]
+    );
+    app.update(key(KeyCode::Enter));
+    assert!((app.overlay == Some(Overlay::Detail)));
+    app.update(key(KeyCode::Esc));
+    assert!(
+        !(app.overlay == Some(Overlay::Detail)),
+        "Esc closes the details first"
+    );
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.view, View::Dashboard);
+    // Global keys still work from the table.
+    app.view = View::Results;
+    assert!(started(&app.update(ch('r'))).is_some());
+}
+
+#[test]
+fn the_results_table_pages_through_a_long_journal() {
+    use super::super::app::View;
+    use crate::tui::results::PAGE;
+    let mut app = app();
+    app.journal = Some("/tmp/j.jsonl".into());
+    app.view = View::Results;
+    let rows: Vec<_> = (0..3_000)
+        .map(|i| result_record(i, Some(200), i as f64))
+        .collect();
+    let (_dir, loaded) = indexed(&rows);
+    app.update(loaded);
+    app.results.height.set(20);
+    assert_eq!(app.results.len(), 3_000);
+    assert_eq!(app.results.rows.len(), PAGE, "one page in memory");
+    // Moving well inside the page reads nothing.
+    for _ in 0..5 {
+        assert_eq!(app.update(key(KeyCode::PageDown)), []);
+    }
+    assert_eq!(app.results.selected, 100);
+    // Near its end, the next page is asked for, once.
+    let mut asked = vec![];
+    for _ in 0..15 {
+        asked.extend(app.update(key(KeyCode::PageDown)));
+    }
+    assert_eq!(app.results.selected, 400);
+    let [Effect::LoadPage { index, offset }] = asked.as_slice() else {
+        panic!("one page read: {asked:?}");
+    };
+    assert_eq!(
+        *offset,
+        400 - PAGE / 2,
+        "centred on the selection that asked"
+    );
+    // The page arrives: the selection's row is in memory again.
+    let page = index.page(*offset, PAGE).unwrap();
+    assert_eq!(
+        app.update(Msg::ResultsPage {
+            index: index.clone(),
+            offset: *offset,
+            rows: Ok(page),
+        }),
+        []
+    );
+    assert_eq!(app.results.selected_row().unwrap().index, 400);
+    // End jumps to the last result and reads the last page.
+    let effects = app.update(key(KeyCode::End));
+    assert_eq!(app.results.selected, 2_999);
+    assert!(app.results.selected_row().is_none(), "not read yet");
+    let [Effect::LoadPage { index, offset }] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(*offset, 3_000 - PAGE);
+    let page = index.page(*offset, PAGE).unwrap();
+    app.update(Msg::ResultsPage {
+        index: index.clone(),
+        offset: *offset,
+        rows: Ok(page),
+    });
+    assert_eq!(app.results.selected_row().unwrap().index, 2_999);
+    assert_eq!(app.results.rows.len(), PAGE, "still one page in memory");
+    // A page read for an index since replaced is dropped.
+    let (_dir2, reloaded) = indexed(&rows[..10]);
+    app.update(reloaded);
+    app.update(Msg::ResultsPage {
+        index: index.clone(),
+        offset: 0,
+        rows: Ok(index.page(0, PAGE).unwrap()),
+    });
+    assert_eq!(app.results.rows.len(), 10);
+}
+
+#[test]
+fn the_runs_view_marks_two_to_compare() {
+    use super::super::app::View;
+    let mut app = app();
+    app.runs_log = vec![
+        run_entry(1, 10, 20.0, 19.9, 0),
+        run_entry(2, 20, 50.0, 48.7, 3),
+        run_entry(3, 20, 50.0, 48.0, 1),
+    ];
+    app.update(ch('c'));
+    assert_eq!(app.view, View::Runs);
+    app.update(ch(' ')); // the most recent: run 3 (index 2)
+    app.update(key(KeyCode::Down));
+    app.update(ch(' ')); // run 2
+    assert_eq!(app.runs_view.marked, [2, 1]);
+    app.update(key(KeyCode::Down));
+    app.update(ch(' ')); // run 1: the oldest mark goes
+    assert_eq!(app.runs_view.marked, [1, 0]);
+    app.update(ch(' ')); // unmark run 1
+    assert_eq!(app.runs_view.marked, [1]);
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.view, View::Dashboard);
+}
+
+#[test]
+fn the_errors_overlay_selects_a_group_and_shows_its_results() {
+    use super::super::app::View;
+    use crate::export::{ResultFilter, ResultOrder};
+    let mut app = app();
+    assert_eq!(app.update(ch('x')), []);
+    assert!(
+        errors_at(&app).is_none(),
+        "nothing to show before a failure"
+    );
+    let mut app = scripted(RunState::Running, 40);
+    app.update(ch('x'));
+    assert_eq!(errors_at(&app), Some(0));
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Down));
+    assert_eq!(errors_at(&app), Some(1), "stops at the last group");
+    app.update(key(KeyCode::Up));
+    assert_eq!(
+        app.stats.errors[0].class,
+        FailureClass::Status(503),
+        "the busiest group first"
+    );
+    // Enter shows the group's requests in the results table.
+    let effects = app.update(key(KeyCode::Enter));
+    assert_eq!(app.view, View::Results);
+    assert_eq!(errors_at(&app), None);
+    assert_eq!(
+        effects,
+        [Effect::LoadResults {
+            journal: "/tmp/ratebench/inventory-run1.jsonl".into(),
+            filter: ResultFilter::ServerError,
+            order: ResultOrder::Index,
+            around: 0,
+        }]
+    );
+    // The timeout group maps to every failed request.
+    app.view = View::Dashboard;
+    app.update(ch('x'));
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.results.filter, ResultFilter::Failed);
+    // Esc closes without moving.
+    app.view = View::Dashboard;
+    app.update(ch('x'));
+    app.update(key(KeyCode::Esc));
+    assert_eq!((errors_at(&app), app.view), (None, View::Dashboard));
+}
+
+#[test]
+fn export_progress_shows_until_the_export_ends() {
+    let mut app = scripted(RunState::Done, 100);
+    let progress = crate::export::Progress {
+        records: 10_000,
+        bytes_read: 1_000,
+        bytes_total: 4_000,
+    };
+    app.update(Msg::ExportProgress(progress));
+    assert_eq!(app.exporting, Some(progress));
+    let screen = format!("{}", render(&app).backend());
+    assert!(screen.contains(" 25 % · 10000 results"), "{screen}");
+    app.update(Msg::Exported(Ok(("out.csv".into(), 40_000))));
+    assert_eq!(app.exporting, None);
+    assert!(matches!(&app.notice, Some(Notice::Info(m)) if m.contains("exported 40000")));
+    app.update(Msg::ExportProgress(progress));
+    app.update(Msg::Exported(Err("cannot export to /x: denied".into())));
+    assert_eq!(app.exporting, None);
+    assert!(matches!(&app.notice, Some(Notice::Error(_))));
+}
+
+#[test]
+fn auto_tune_moves_the_rate_settles_and_gives_the_controls_back() {
+    let mut app = app();
+    assert_eq!(app.update(ch('a')), []);
+    assert!(app.autotune.is_none(), "only during a run");
+    running(&mut app);
+    app.update(Msg::Stats(Box::new(limited_stats(&[], 20.0))));
+    // From the slider's rate (20/s in this batch).
+    assert_eq!(app.update(ch('a')), []);
+    assert!(app.autotune.is_some());
+    // A second at 20/s, all fine: it climbs.
+    let effects = app.update(Msg::Stats(Box::new(limited_stats(&[20.0], 20.0))));
+    assert_eq!(
+        effects,
+        [Effect::Send(Command::SetLimits(Limits::new(10, 40.0)))]
+    );
+    // Less than a second later: nothing new.
+    let mut early = limited_stats(&[20.0], 20.0);
+    early.elapsed += Duration::from_millis(500);
+    assert_eq!(app.update(Msg::Stats(Box::new(early))), []);
+    // Keep answering like a 20/s limiter until it settles.
+    let mut rates = vec![20.0];
+    for _ in 0..60 {
+        rates.push(app.limits.per_second.unwrap());
+        app.update(Msg::Stats(Box::new(limited_stats(&rates, 20.0))));
+        if app.autotune.is_none() {
+            break;
+        }
+    }
+    assert!(app.autotune.is_none(), "settled within a minute");
+    let tuned = app.tuned.clone().unwrap();
+    let rate = app.limits.per_second.unwrap();
+    assert_eq!(rate, tuned.per_second);
+    assert!((18.0..=20.6).contains(&rate), "{rate}");
+    assert_eq!(app.limits.max_at_once, Some(tuned.max_at_once));
+    assert!(matches!(&app.notice, Some(Notice::Info(m)) if m.contains("auto-tune settled")));
+    let screen = format!("{}", render(&app).backend());
+    assert!(screen.contains(&format!("tuned {rate}")), "{screen}");
+
+    // Touching a limit takes the controls back at once.
+    app.update(ch('a'));
+    assert!(app.autotune.is_some());
+    app.update(key(KeyCode::Left));
+    assert!(app.autotune.is_none());
+    assert!(matches!(&app.notice, Some(Notice::Info(m)) if m.contains("auto-tune off")));
+}
+
+#[test]
+fn the_plan_shows_under_the_chart_until_taken_over() {
+    use crate::model::Profile;
+    let mut app = app();
+    app.profile = Some(
+        Profile::stages([
+            (10.0, Duration::from_secs(30)),
+            (100.0, Duration::from_secs(60)),
+        ])
+        .unwrap(),
+    );
+    let screen = format!("{}", render(&app).backend());
+    assert!(screen.contains("plan 10/s 30s → 100/s 1m"), "{screen}");
+    running(&mut app);
+    app.update(key(KeyCode::Right));
+    let screen = format!("{}", render(&app).backend());
+    assert!(screen.contains("taken over"), "{screen}");
+}
+
+#[test]
+fn t_shows_the_rate_limits_panel() {
+    let mut app = scripted(RunState::Running, 40);
+    let screen = format!("{}", render(&app).backend());
+    assert!(!screen.contains("rate limits"));
+    app.update(ch('t'));
+    let screen = format!("{}", render(&app).backend());
+    assert!(screen.contains("20 per 1 s (20.0/s)"), "{screen}");
+    assert!(screen.contains("0.5 now"), "{screen}");
+    // A tall terminal shows it beside the endpoints, without asking.
+    app.update(ch('t'));
+    let tall = format!("{}", render_at(&app, 100, 32).backend());
+    assert!(
+        tall.contains("rate limits") && tall.contains("endpoints"),
+        "{tall}"
+    );
+}
+
+#[test]
+fn auto_tune_lifts_a_cap_that_binds() {
+    let mut app = app();
+    running(&mut app);
+    app.update(Msg::Stats(Box::new(limited_stats(&[], 1000.0))));
+    app.update(ch('a'));
+    let mut s = limited_stats(&[20.0], 1000.0);
+    s.binding = Binding::MaxAtOnce;
+    let effects = app.update(Msg::Stats(Box::new(s)));
+    assert_eq!(
+        effects.last(),
+        Some(&Effect::Send(Command::SetLimits(Limits::new(20, 40.0))))
+    );
+    assert_eq!(app.limits.max_at_once, Some(20));
+}
+
+#[test]
+fn a_coalesced_batch_shows_calls_and_jobs_beside_items() {
+    let text = r#"{"base_url": "http://127.0.0.1:3000",
+        "coalesce": {"url": "/batch/geocode", "max_items": 10},
+        "requests": [{"url": "/geocode?text={{i}}", "for_each": {"i": {"range": [0, 100]}}}]}"#;
+    let batch = Batch::parse_str(text, Path::new("c.json"), &LoadOptions::default()).unwrap();
+    let mut app = App::new(Start {
+        limits: Limits::new(10, 20.0),
+        ..Start::default()
+    });
+    app.set_batch(batch);
+    running(&mut app);
+    let mut s = snapshot_stats(RunState::Running, 40);
+    s.jobs_pending = 3;
+    s.oldest_job = Some(Duration::from_millis(1_500));
+    s.start_rate = 2.5;
+    s.batches = Some(crate::stats::BatchStats {
+        calls: 4,
+        items_per_call: 10.0,
+        polling: Percentiles {
+            p50: 350.0,
+            p99: 610.0,
+            ..Percentiles::default()
+        },
+    });
+    app.update(Msg::Stats(Box::new(s)));
+    let screen = format!("{}", render_at(&app, 100, 32).backend());
+    assert!(screen.contains("calls 2.5/s"), "{screen}");
+    assert!(screen.contains("jobs pending 3 (oldest 1.5s)"), "{screen}");
+    assert!(
+        screen.contains("4 calls · 10 items each · jobs done in p50 350 ms, p99 610 ms"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn k_and_brackets_steer_coalescing() {
+    let text = r#"{"base_url": "http://127.0.0.1:3000",
+        "coalesce": {"url": "/batch/geocode", "max_items": 10},
+        "requests": [{"url": "/geocode?text={{i}}", "for_each": {"i": {"range": [0, 100]}}}]}"#;
+    let batch = Batch::parse_str(text, Path::new("c.json"), &LoadOptions::default()).unwrap();
+    // Opened with the batch, as `ratebench BATCH` does, or loaded later.
+    assert!(
+        App::new(Start {
+            batch: Some(batch.clone()),
+            ..Start::default()
+        })
+        .coalescing()
+    );
+    let mut app = App::new(Start {
+        limits: Limits::new(10, 20.0),
+        ..Start::default()
+    });
+    app.set_batch(batch);
+    assert!(app.coalescing());
+    assert_eq!(app.update(ch(']')), [], "idle: nothing to tell the engine");
+    assert_eq!(app.max_items, Some(20));
+    running(&mut app);
+    assert_eq!(
+        app.update(ch('[')),
+        [Effect::Send(Command::SetMaxItems(10))]
+    );
+    let screen = format!("{}", render(&app).backend());
+    assert!(screen.contains("10 per call"), "{screen}");
+    app.update(ch('k'));
+    assert!(!app.coalescing());
+    let screen = format!("{}", render(&app).backend());
+    assert!(screen.contains("one by one"), "{screen}");
+    // A batch without a coalesce section has nothing to toggle.
+    let mut plain = self::app();
+    plain.update(ch('k'));
+    assert!(matches!(&plain.notice, Some(Notice::Error(e)) if e.contains("no coalesce section")));
+}
+
+#[test]
+fn a_pasted_curl_command_becomes_a_request_of_the_batch() {
+    use super::super::app::View;
+    let mut app = app();
+    app.batch_text = Some(r#"{"max_at_once": 2, "requests": ["http://127.0.0.1:3000/a"]}"#.into());
+    // On the dashboard, a curl paste opens the editor with the request added.
+    let effects = app.update(Msg::Paste(
+        "curl 'http://127.0.0.1:3000/b' \\\n  -H 'X-Trace: 1' \\\n  --data-raw '{\"n\":1}' -H 'Content-Type: application/json'".into(),
+    ));
+    assert_eq!(app.view, View::Batch);
+    assert!(
+        matches!(effects.last(), Some(Effect::Validate { .. })),
+        "{effects:?}"
+    );
+    let batch = editor_json(&app);
+    assert_eq!(batch["max_at_once"], 2, "the rest of the batch is kept");
+    let added = &batch["requests"][1];
+    assert_eq!(added["method"], "POST");
+    assert_eq!(added["url"], "http://127.0.0.1:3000/b");
+    assert_eq!(added["headers"]["X-Trace"], "1");
+    assert_eq!(added["json"], serde_json::json!({"n": 1}));
+    assert!(matches!(&app.notice, Some(Notice::Info(m)) if m.contains("added 1 request")));
+    // Other text pasted in the editor is inserted as typed.
+    app.update(Msg::Paste("\n".into()));
+    assert_eq!(
+        app.editor.textarea.lines().last().map(String::as_str),
+        Some("")
+    );
+    // A broken command adds nothing and says why.
+    let before = app.editor.textarea.lines().to_vec();
+    app.update(Msg::Paste("curl --nope https://a/x".into()));
+    assert_eq!(app.editor.textarea.lines(), before.as_slice());
+    assert!(
+        matches!(&app.notice, Some(Notice::Error(m)) if m.contains("unknown curl option `--nope`"))
+    );
+    // Outside the editor, other text is not taken for a request.
+    let mut other = self::app();
+    other.update(Msg::Paste("hello".into()));
+    assert_eq!(other.view, View::Dashboard);
+    assert!(matches!(&other.notice, Some(Notice::Error(_))));
+    // A URL list takes a plain request, and refuses one with headers.
+    let mut list = App::new(Start::default());
+    list.set_batch(
+        Batch::parse_str(
+            "http://h/a\n",
+            Path::new("urls.txt"),
+            &LoadOptions::default(),
+        )
+        .unwrap(),
+    );
+    list.batch_text = Some("http://h/a\n".into());
+    list.update(Msg::Paste("curl -X DELETE http://h/b".into()));
+    assert_eq!(
+        list.editor.textarea.lines(),
+        ["http://h/a", "DELETE http://h/b"]
+    );
+    list.update(Msg::Paste("curl -H 'A: 1' http://h/c".into()));
+    assert!(matches!(&list.notice, Some(Notice::Error(m)) if m.contains("URL list")));
+}
+
+#[test]
+fn the_resume_offer_shows_and_r_starts_the_rest() {
+    let mut app = app();
+    assert!(app.update(ch('R')).is_empty(), "nothing to resume yet");
+    app.update(Msg::InterruptedFound(Some(crate::session::Interrupted {
+        journal: "j.jsonl".into(),
+        done: 40,
+        total: 100,
+    })));
+    assert!(
+        matches!(&app.notice, Some(Notice::Info(m)) if m.contains("has 40 of 100 results: R resumes it"))
+    );
+    let effects = app.update(ch('R'));
+    let run = started(&effects).expect("R starts a run");
+    assert_eq!(
+        run.rows,
+        Rows::Resume {
+            retry_failed: false
+        }
+    );
+    assert_eq!(
+        run.resume,
+        Some("j.jsonl".into()),
+        "appending to its journal"
+    );
+    assert_eq!(app.stats.total, Some(60));
+}
+
+#[test]
+fn pasting_into_a_value_prompt_takes_only_what_typing_would() {
+    let mut app = app();
+    app.update(ch('5'));
+    let before = input(&app).expect("a value prompt").text.clone();
+    app.update(Msg::Paste("0x1.5 per second\nignored".into()));
+    assert_eq!(input(&app).unwrap().text, format!("{before}01.5"));
+}

@@ -1,0 +1,17 @@
+//! The integration tests, in one binary: every module talks to real HTTP
+//! servers on 127.0.0.1 (the built-in mock, or a server written in the
+//! test) through the library's entry points or the `ratebench` binary.
+//! Shared setup lives in `common`.
+
+mod common;
+
+mod batch;
+mod cli;
+mod coalesce;
+mod engine;
+mod export;
+mod import;
+mod mock;
+mod probe;
+mod session;
+mod tui;
