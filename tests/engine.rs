@@ -49,6 +49,24 @@ fn config(max_at_once: u64, per_second: f64) -> RunConfig {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_started_run_never_reads_idle() {
+    // The first snapshot can be taken before the dispatcher's first turn;
+    // a front end that believed it would stop steering the run.
+    let server = common::start().await;
+    let urls = (0..4)
+        .map(|i| server.url(&format!("/delay/200?i={i}")))
+        .collect();
+    let (mut handle, _sink) = start(urls, config(4, 0.0));
+    handle.stats.changed().await.unwrap();
+    assert_eq!(
+        handle.stats.borrow().state,
+        ratebench::engine::RunState::Running
+    );
+    handle.stop();
+    handle.wait().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cap_is_never_exceeded_and_is_reached() {
     let server = common::start().await;
     let urls = (0..40)

@@ -16,7 +16,7 @@ use ratebench::mock::{Knobs, Latency, MockServer, RouteKnobs};
 use ratebench::session::{self, Journal, Plan, Rows, sidecar};
 
 use crate::common;
-use crate::tui::{app_with, tui_config, workbench};
+use crate::tui::{app_with, is_done, tui_config, workbench};
 
 /// The mock answering `/inventory/...` after `latency`, failing a share
 /// `error_rate` of them, and a 100-request batch file aimed at it.
@@ -171,14 +171,12 @@ async fn a_run_stopped_in_the_workbench_is_resumed_at_once_with_r() {
         common::until("20 answers", || mock.stats().requests >= 20).await;
         d.char('s');
         d.until("the offer to resume the stopped run", |s| {
-            s.state == RunState::Done && s.resumable
+            is_done(s, 1) && s.resumable
         })
         .await;
         d.char('R');
-        d.until("the resumed run's end", |s| {
-            s.state == RunState::Done && s.runs == 2 && !s.resumable
-        })
-        .await;
+        d.until("the resumed run's end", |s| is_done(s, 2) && !s.resumable)
+            .await;
         d.char('q');
     })
     .await;
@@ -229,8 +227,11 @@ async fn a_headless_run_cut_off_is_resumed_in_the_workbench() {
         d.until("the offer to resume the headless run", |s| s.resumable)
             .await;
         d.char('R');
-        d.until("the resumed run's end", |s| s.state == RunState::Done)
-            .await;
+        // The log holds the headless run already: the resumed one is 2nd.
+        d.until("the resumed run's end", |s| {
+            s.state == RunState::Done && s.runs == 1 && s.logged == 2
+        })
+        .await;
         d.char('q');
     })
     .await;
@@ -254,8 +255,7 @@ async fn a_workbench_run_stopped_is_resumed_headless() {
         d.char('r');
         common::until("20 answers", || mock.stats().requests >= 20).await;
         d.char('s');
-        d.until("the stopped run's end", |s| s.state == RunState::Done)
-            .await;
+        d.until("the stopped run's end", |s| is_done(s, 1)).await;
         d.press(KeyCode::Char('q'));
     })
     .await;

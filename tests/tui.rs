@@ -127,14 +127,16 @@ pub async fn inventory_against_mock(inventory: RouteKnobs) -> (MockServer, Batch
     (mock, batch)
 }
 
-fn is_done(s: &Status, runs: u32) -> bool {
-    s.state == RunState::Done && s.runs == runs
+/// Whether the app has taken in the end of its `runs`-th run (the engine's
+/// last stats, its summary, and the session's end), from an empty log.
+pub fn is_done(s: &Status, runs: u32) -> bool {
+    s.state == RunState::Done && s.runs == runs && s.logged == runs as usize
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_runs_a_batch_against_the_mock_with_a_live_change() {
     let (mock, batch) = inventory_against_mock(RouteKnobs {
-        latency: Some(Latency::Fixed(Duration::from_millis(30))),
+        latency: Some(Latency::Fixed(Duration::from_millis(60))),
         ..Default::default()
     })
     .await;
@@ -149,10 +151,16 @@ async fn the_app_runs_a_batch_against_the_mock_with_a_live_change() {
         })
         .await;
         assert!(mock.stats().max_in_flight <= 5);
+        // At 5 at once and 60 ms each, the batch has over a second to go.
         d.press(KeyCode::Right); // max at once 5 -> 10
+        common::until("ten in flight at the server", || {
+            mock.stats().max_in_flight == 10
+        })
+        .await;
         d.until("the run's end", |s| is_done(s, 1)).await;
         d.char('v');
-        d.until("the results table", |s| s.results == 100).await;
+        d.until("the results table", |s| s.results == 100 && !s.loading)
+            .await;
         d.char('q');
     })
     .await;
@@ -208,8 +216,7 @@ async fn rerunning_the_failed_sends_exactly_them_and_export_writes_them() {
     let journals = dir.path().join("results");
     let (app, _, failed) = workbench(app, config, (80, 24), async |d| {
         d.char('r');
-        d.until("the first run's end", |s| is_done(s, 1) && s.logged == 1)
-            .await;
+        d.until("the first run's end", |s| is_done(s, 1)).await;
         // The journal (beside it, the run's `.run.json` sidecar).
         let first = std::fs::read_dir(&journals)
             .unwrap()
@@ -223,8 +230,7 @@ async fn rerunning_the_failed_sends_exactly_them_and_export_writes_them() {
             .collect();
         failed.sort_unstable();
         d.char('f');
-        d.until("the re-run's end", |s| is_done(s, 2) && s.logged == 2)
-            .await;
+        d.until("the re-run's end", |s| is_done(s, 2)).await;
         d.char('e');
         (0..80).for_each(|_| d.press(KeyCode::Backspace));
         d.type_text(export.to_str().unwrap());

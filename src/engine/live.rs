@@ -69,7 +69,9 @@ impl LiveCounters {
             held_total_us: AtomicU64::new(0),
             origin: Instant::now(),
             control: Mutex::new(Control {
-                state: RunState::Idle,
+                // A run is going from the moment it is made: a snapshot taken
+                // before the dispatcher's first turn must not say idle.
+                state: RunState::Running,
                 limits,
             }),
         }
@@ -163,5 +165,16 @@ impl LiveCounters {
             },
             control: *self.control.lock().unwrap_or_else(|p| p.into_inner()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_reads_running_before_the_dispatchers_first_turn() {
+        let live = LiveCounters::new(Limits::default());
+        assert_eq!(live.read().control.state, RunState::Running);
     }
 }

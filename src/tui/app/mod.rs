@@ -321,10 +321,13 @@ pub struct Status {
     pub notice: Option<Notice>,
     /// Results indexed for the table.
     pub results: usize,
+    /// The results table is being read.
+    pub loading: bool,
     pub exporting: bool,
     /// An interrupted run is offered for resuming.
     pub resumable: bool,
-    /// Finished runs in the runs log.
+    /// Finished runs in the runs log (a run's end is fully taken in once
+    /// it is counted here).
     pub logged: usize,
     /// Frames drawn so far.
     pub frames: u64,
@@ -459,6 +462,7 @@ impl App {
             view: self.view,
             notice: self.notice.clone(),
             results: self.results.len(),
+            loading: self.results.loading || self.results.pending.is_some(),
             exporting: self.exporting.is_some(),
             resumable: self.resume_offer.is_some(),
             logged: self.finished_runs().count(),
