@@ -235,3 +235,26 @@ fn without_colour_the_panels_keep_their_text() {
     assert_eq!(text(&plain), text(&coloured));
     assert!(plain.content().iter().all(|c| c.fg == Color::Reset));
 }
+
+#[test]
+fn throughput_draws_the_target_and_what_was_done_in_their_colours() {
+    let app = running();
+    let got = panel(60, 8, |f, a| {
+        crate::tui::ui::dashboard::draw_throughput(f, a, &app, &Theme::colour())
+    });
+    let row = |y: u16| (0..60).map(|x| got[(x, y)].symbol()).collect::<String>();
+    assert_eq!(
+        row(0),
+        "┌ throughput 19.6/s · target 20/s ─────────────────────────┐"
+    );
+    // Both series are drawn, each in its colour.
+    let cells: Vec<_> = (0..8)
+        .flat_map(|y| (0..60).map(move |x| (x, y)))
+        .map(|at| &got[at])
+        .collect();
+    assert!(cells.iter().any(|c| c.fg == Color::Yellow && c.symbol() != " "));
+    assert!(cells.iter().any(|c| c.fg == Color::Green && c.symbol() != " "));
+    // Axis labels: time from the first sample to the last, rate from 0.
+    let labels = row(6);
+    assert!(labels.contains("0s") && labels.contains("2s"), "{labels}");
+}
