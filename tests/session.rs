@@ -160,11 +160,18 @@ async fn a_headless_run_writes_the_sidecar_and_logs_the_run() {
     assert_eq!(logged[0].summary.as_ref().unwrap().totals.done, 100);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_stopped_in_the_workbench_is_resumed_at_once_with_r() {
+/// `r`, `s` part-way, then `R` at once: the rest is sent into the same
+/// journal. `edited`: the batch was typed in the workbench (as the demo's
+/// is), not opened from its file.
+async fn stop_then_resume_with_r(edited: bool) {
     let dir = tempfile::tempdir().unwrap();
     let (mock, path) = mock_and_batch(dir.path(), Duration::from_millis(20), None).await;
-    let app = app_with(Batch::load(&path).unwrap(), Limits::new(4, 0.0));
+    let app = ratebench::tui::App::new(ratebench::tui::Start {
+        batch: Some(Batch::load(&path).unwrap()),
+        batch_text: edited.then(|| std::fs::read_to_string(&path).unwrap()),
+        limits: Limits::new(4, 0.0),
+        ..Default::default()
+    });
     let config = tui_config(dir.path().join("results"), None);
     let (app, _, ()) = workbench(app, config, (80, 24), async |d| {
         d.char('r');
@@ -184,6 +191,16 @@ async fn a_run_stopped_in_the_workbench_is_resumed_at_once_with_r() {
     assert_eq!(common::indices(journal), (0..100).collect());
     assert_eq!(common::records(journal).len(), 100, "one result per row");
     assert_eq!(mock.stats().requests, 100, "nothing sent twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_in_the_workbench_is_resumed_at_once_with_r() {
+    stop_then_resume_with_r(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_run_of_a_batch_typed_in_the_workbench_is_resumed_with_r() {
+    stop_then_resume_with_r(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -121,8 +121,10 @@ pub struct Finisher {
     /// The journal as written, and the workbook to write from it.
     journal: Option<PathBuf>,
     workbook: Option<PathBuf>,
-    /// The run is of the whole batch (as its file says), so a run that
-    /// stops short can be resumed.
+    /// The run sends every row of the batch it was given (not a re-run of
+    /// failures), so a run that stops short can be resumed: by the front
+    /// end that holds this batch, and, when the batch is its file's, by any
+    /// front end that opens the file (the sidecar says so).
     resumable: bool,
     batch_total: u64,
 }
@@ -238,7 +240,7 @@ impl Plan {
                 runs_log,
                 journal: journal_path,
                 workbook: opened.and_then(|o| o.workbook),
-                resumable: whole,
+                resumable: !matches!(rows, Rows::FailedIn(_)),
                 batch_total: batch.len(),
             },
             batch,

@@ -252,8 +252,16 @@ fn throughput_draws_the_target_and_what_was_done_in_their_colours() {
         .flat_map(|y| (0..60).map(move |x| (x, y)))
         .map(|at| &got[at])
         .collect();
-    assert!(cells.iter().any(|c| c.fg == Color::Yellow && c.symbol() != " "));
-    assert!(cells.iter().any(|c| c.fg == Color::Green && c.symbol() != " "));
+    assert!(
+        cells
+            .iter()
+            .any(|c| c.fg == Color::Yellow && c.symbol() != " ")
+    );
+    assert!(
+        cells
+            .iter()
+            .any(|c| c.fg == Color::Green && c.symbol() != " ")
+    );
     // Axis labels: time from the first sample to the last, rate from 0.
     let labels = row(6);
     assert!(labels.contains("0s") && labels.contains("2s"), "{labels}");
