@@ -527,3 +527,21 @@ fn a_coalesce_section_is_checked_with_its_field() {
         assert!(e.to_string().contains(expect), "{bad}: {e}");
     }
 }
+
+#[test]
+fn a_batch_has_a_stable_fingerprint_of_what_it_sends() {
+    let load =
+        |text: &str| Batch::parse_str(text, Path::new("f.json"), &LoadOptions::default()).unwrap();
+    let a = load(r#"["http://h/a", {"url": "http://h/b", "method": "POST", "json": {"n": 1}}]"#);
+    // The same requests, written another way: the same fingerprint.
+    let same = load(
+        r#"{"requests": [{"url": "http://h/{{p}}", "for_each": {"p": ["a"]}}, {"url": "http://h/b", "method": "post", "json": {"n": 1}}]}"#,
+    );
+    assert_eq!(a.fingerprint(), same.fingerprint());
+    // Any change to what is sent: another one.
+    let other =
+        load(r#"["http://h/a", {"url": "http://h/b", "method": "POST", "json": {"n": 2}}]"#);
+    assert_ne!(a.fingerprint(), other.fingerprint());
+    // Stable from version to version (a journal's sidecar keeps it).
+    assert_eq!(load(r#"["http://h/a"]"#).fingerprint(), "3ae11f65db5419ee");
+}

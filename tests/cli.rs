@@ -456,7 +456,7 @@ async fn ramp_and_respect_limits_flags_reach_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let batch = dir.path().join("b.txt");
     let lines: String = (0..30).map(|_| server.url("/ok") + "\n").collect();
-    std::fs::write(&batch, format!("{}\n{lines}", server.url("/exhausted"))).unwrap();
+    std::fs::write(&batch, format!("{}\n{lines}", server.url("/drained"))).unwrap();
     let bad = ratebench(args(&["run", batch.to_str().unwrap(), "--ramp", "fast"])).await;
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("FROM..TO/DURATION"));

@@ -570,9 +570,9 @@ async fn respect_limits_holds_every_start_for_a_429s_retry_after() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn respect_limits_waits_for_the_reset_when_none_remain() {
+async fn respect_limits_waits_for_the_reset_when_none_remain_and_no_rate_is_said() {
     let server = common::start().await;
-    let urls = vec![server.url("/exhausted"), server.url("/ok")];
+    let urls = vec![server.url("/drained"), server.url("/ok")];
     let (handle, sink) = start(
         urls,
         RunConfig {
@@ -584,13 +584,13 @@ async fn respect_limits_waits_for_the_reset_when_none_remain() {
     let summary = handle.wait().await.unwrap();
     assert!(summary.held_by_server_s >= 0.95, "{summary:?}");
     assert!(summary.render_table().contains("held by server"));
-    let gap = gap_after(&server, "/exhausted", "/ok");
+    let gap = gap_after(&server, "/drained", "/ok");
     assert!(
         gap >= Duration::from_millis(950),
         "held {gap:?}, the reset was 1 s"
     );
     let signals = sink.records()[0].rate_limit.unwrap();
-    assert_eq!(signals.per_second(), Some(10.0));
+    assert_eq!(signals.per_second(), None);
     assert_eq!((signals.remaining, signals.reset_s), (Some(0), Some(1.0)));
     let last = stats.borrow().clone();
     assert!(
@@ -603,6 +603,34 @@ async fn respect_limits_waits_for_the_reset_when_none_remain() {
         Some(signals),
         "the latest signals are in the stats"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn respect_limits_paces_to_a_rate_the_server_says_instead_of_waiting_for_resets() {
+    // 10 a second, "none remaining, reset in 1 s" after every request (what
+    // a bucket with no burst says): paced a little under 10/s, not a
+    // second's stop after each.
+    let server = common::start().await;
+    let urls = (0..6)
+        .map(|i| server.url(&format!("/exhausted?i={i}")))
+        .collect();
+    let (handle, _sink) = start(
+        urls,
+        RunConfig {
+            respect_limits: true,
+            ..config(4, 0.0)
+        },
+    );
+    let summary = handle.wait().await.unwrap();
+    assert_eq!(summary.held_by_server_s, 0.0, "{summary:?}");
+    let hits = server.seen.hits();
+    let gaps: Vec<Duration> = hits.windows(2).map(|w| w[1].at - w[0].at).collect();
+    assert!(
+        gaps.iter()
+            .all(|g| *g >= Duration::from_millis(95) && *g < Duration::from_millis(400)),
+        "paced at about 9.5/s: {gaps:?}"
+    );
+    assert_eq!(summary.max_in_flight, 1, "the first went alone, then paced");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

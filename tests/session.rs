@@ -67,6 +67,7 @@ async fn the_library_session_journals_marks_and_logs_a_run_and_reruns_its_failur
         rows,
         runs_log: Some(log.clone()),
         edited: false,
+        number_hint: 0,
     };
     let go = async |plan: Plan| {
         let prepared = plan.prepare().unwrap();

@@ -14,4 +14,5 @@ mod import;
 mod mock;
 mod probe;
 mod session;
+mod truth;
 mod tui;

@@ -43,7 +43,17 @@ impl Driver {
 
     /// Waits (at most 20 s) until the app's status says `ok`.
     pub async fn until(&mut self, what: &str, ok: impl FnMut(&Status) -> bool) -> Status {
-        let waited = tokio::time::timeout(Duration::from_secs(20), self.status.wait_for(ok))
+        self.within(Duration::from_secs(20), what, ok).await
+    }
+
+    /// Waits at most `limit` until the app's status says `ok`.
+    pub async fn within(
+        &mut self,
+        limit: Duration,
+        what: &str,
+        ok: impl FnMut(&Status) -> bool,
+    ) -> Status {
+        let waited = tokio::time::timeout(limit, self.status.wait_for(ok))
             .await
             .map(|found| found.map(|status| status.clone()));
         match waited {
@@ -67,6 +77,7 @@ impl Driver {
 pub fn tui_config(journal_dir: PathBuf, runs_file: Option<PathBuf>) -> TuiConfig {
     TuiConfig {
         run: RunConfig::default(),
+        overrides: Default::default(),
         base_url: None,
         journal_dir,
         runs_file,
@@ -211,7 +222,10 @@ async fn rerunning_the_failed_sends_exactly_them_and_export_writes_them() {
     let app = app_with(batch, Limits::new(10, 0.0));
     let dir = tempfile::tempdir().unwrap();
     let runs_file = dir.path().join("data/runs.jsonl");
-    let config = tui_config(dir.path().join("results"), Some(runs_file.clone()));
+    let mut config = tui_config(dir.path().join("results"), Some(runs_file.clone()));
+    // The sample's own `retries: 2` would mend most failures: as with
+    // `--retries 0`, the workbench then runs every batch without retries.
+    config.overrides.retries = Some(0);
     let export = dir.path().join("failed.csv");
     let journals = dir.path().join("results");
     let (app, _, failed) = workbench(app, config, (80, 24), async |d| {
@@ -353,6 +367,7 @@ async fn o_opens_a_batch_in_the_background() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_tune_steers_a_real_run_toward_the_servers_limit() {
+    let _turn = crate::common::TIMING.lock().await;
     // A server that allows 40 a second and says so; a batch asked at 10/s.
     let mut knobs = Knobs::default();
     knobs.global.rate_limit = Some("40/s".parse().unwrap());

@@ -18,6 +18,7 @@ async fn loop_with(panic: impl FnOnce()) -> std::io::Result<App> {
     let (observer, mut status) = tokio::sync::watch::channel(app.status());
     let config = TuiConfig {
         run: RunConfig::default(),
+        overrides: Default::default(),
         base_url: None,
         journal_dir: std::env::temp_dir(),
         runs_file: None,

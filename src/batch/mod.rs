@@ -77,6 +77,40 @@ pub struct Batch {
     entries: Arc<[Entry]>,
     defaults: Arc<Defaults>,
     total: u64,
+    fingerprint: u64,
+}
+
+/// FNV-1a, 64 bits, over the expanded requests: stable across runs and
+/// versions (unlike std's hasher), and fast enough to go along with the
+/// load's one pass over the expansion.
+struct Fingerprint(u64);
+
+impl Default for Fingerprint {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fingerprint {
+    fn bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        // A separator, so ("ab", "c") and ("a", "bc") differ.
+        self.0 ^= 0xff;
+        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+    }
+
+    fn add(&mut self, r: &RequestSpec) {
+        self.bytes(r.method.as_str().as_bytes());
+        self.bytes(r.url.as_str().as_bytes());
+        for (name, value) in &r.headers {
+            self.bytes(name.as_str().as_bytes());
+            self.bytes(value.as_bytes());
+        }
+        self.bytes(r.body.as_deref().unwrap_or_default());
+    }
 }
 
 #[derive(Debug)]
@@ -162,16 +196,27 @@ impl Batch {
             warnings: Vec::new(),
             entries: entries.into(),
             total: 0,
+            fingerprint: 0,
         };
         // One full pass builds every request, so any error (a bad row, an
         // unknown placeholder, a URL that does not parse) surfaces now.
         let mut total = 0;
+        let mut fingerprint = Fingerprint::default();
         for request in batch.requests() {
-            request.map_err(|invalid| *invalid.error)?;
+            let request = request.map_err(|invalid| *invalid.error)?;
+            fingerprint.add(&request);
             total += 1;
         }
         batch.total = total;
+        batch.fingerprint = fingerprint.0;
         Ok(batch)
+    }
+
+    /// A hash of every request the batch expands to (method, URL, headers,
+    /// body), the same from run to run and version to version: what a
+    /// journal's sidecar and the runs log identify the batch by.
+    pub fn fingerprint(&self) -> String {
+        format!("{:016x}", self.fingerprint)
     }
 
     /// How many requests the batch expands to.

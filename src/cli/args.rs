@@ -104,8 +104,10 @@ pub struct SettingsArgs {
     #[arg(long)]
     pub http2: bool,
 
-    /// Hold new starts while the server says to: Retry-After on 429/503,
-    /// or until the reset when it says none remain.
+    /// Follow the server's limits: pace starts a little under the rate it
+    /// advertises (RateLimit-Policy, X-RateLimit-Limit), slowing on each
+    /// refusal; with no rate advertised, hold new starts for a 429's or
+    /// 503's Retry-After, or until the reset when it says none remain.
     #[arg(long)]
     pub respect_limits: bool,
 

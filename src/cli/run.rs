@@ -136,6 +136,7 @@ fn plan(args: &RunArgs, batch: Batch, run: RunConfig) -> Plan {
         rows,
         runs_log: runs_log::default_file(),
         edited: false,
+        number_hint: 1,
     }
 }
 

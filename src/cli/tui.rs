@@ -53,9 +53,11 @@ async fn open(
         // --ramp, else the batch's profile.
         profile: run.profile.clone(),
         one_by_one: args.settings.no_coalesce,
+        tune_window: None,
     });
     let config = TuiConfig {
-        run,
+        run: ratebench::engine::RunConfig::default(),
+        overrides: super::settings::overrides(&args.settings),
         base_url: args.settings.base_url.clone(),
         journal_dir: session::default_results_dir(),
         runs_file: session::runs_log::default_file(),

@@ -12,17 +12,27 @@ use super::live::LiveCounters;
 use super::snapshot::Snapshotter;
 use super::{Command, Event};
 use crate::export::RecordSink;
-use crate::model::{RequestRecord, RunState};
+use crate::model::{LimitChange, RequestRecord, RunState};
 use crate::stats::{RunSummary, Stats, StatsSnapshot};
 
 /// Messages from the dispatcher.
 #[derive(Debug)]
 pub(crate) enum AggMsg {
+    /// A request's final result (its last attempt is an answer too).
     Record(Box<RequestRecord>),
-    /// The dispatcher is done; no more records follow.
-    Done {
-        stopped: bool,
+    /// A request's final result whose last attempt was counted already
+    /// (as a retried answer, before the run stopped).
+    Kept(Box<RequestRecord>),
+    /// An answer that is no request's final result: a retried attempt,
+    /// or a batch call or job poll; `retried`: it goes again.
+    Answer {
+        record: Box<RequestRecord>,
+        retried: bool,
     },
+    /// The limits changed (or the run began with them).
+    Limits(LimitChange),
+    /// The dispatcher is done; no more records follow.
+    Done { stopped: bool },
 }
 
 pub(crate) struct Aggregator {
@@ -37,6 +47,8 @@ pub(crate) struct Aggregator {
     commands: mpsc::UnboundedSender<Command>,
     started_at: Instant,
     last_done_at: Option<Instant>,
+    /// The items go in batch calls (`coalesce`).
+    coalesced: bool,
 }
 
 impl Aggregator {
@@ -47,6 +59,7 @@ impl Aggregator {
         snapshots: watch::Sender<StatsSnapshot>,
         events: mpsc::UnboundedSender<Event>,
         commands: mpsc::UnboundedSender<Command>,
+        coalesced: bool,
     ) -> Self {
         let started_at = Instant::now();
         Self {
@@ -61,6 +74,7 @@ impl Aggregator {
             commands,
             started_at,
             last_done_at: None,
+            coalesced,
         }
     }
 
@@ -76,11 +90,20 @@ impl Aggregator {
             tokio::select! {
                 msg = records.recv() => match msg {
                     Some(AggMsg::Record(record)) => {
-                        self.add(&record);
-                        if records.is_empty() {
-                            self.flush();
+                        self.stats.add(&record);
+                        self.record(&record, records.is_empty());
+                    }
+                    Some(AggMsg::Kept(record)) => {
+                        self.stats.add_result(&record);
+                        self.record(&record, records.is_empty());
+                    }
+                    Some(AggMsg::Answer { record, retried }) => {
+                        self.stats.add_answer(&record, retried);
+                        if record.rate_limit.is_some() {
+                            self.snapshotter.server_at = Some(self.started_at.elapsed());
                         }
                     }
+                    Some(AggMsg::Limits(change)) => self.stats.phases.change(change),
                     Some(AggMsg::Done { stopped: s }) => {
                         stopped = s;
                         break;
@@ -104,6 +127,11 @@ impl Aggregator {
             stopped,
             held_by_server_s: live.held_total.as_secs_f64(),
             calls: live.started,
+            coalesced: self.coalesced,
+            phases: self
+                .stats
+                .phases
+                .finish(self.started_at.elapsed().as_secs_f64()),
             ..RunSummary::new(self.stats.totals(), wall)
         };
         self.publish(Some(RunState::Done));
@@ -111,8 +139,9 @@ impl Aggregator {
         summary
     }
 
-    fn add(&mut self, record: &RequestRecord) {
-        self.stats.add(record);
+    /// Journals a final result (the stats have taken it); flushes when no
+    /// more are queued.
+    fn record(&mut self, record: &RequestRecord, flush: bool) {
         let now = Instant::now();
         self.last_done_at = Some(now);
         if record.rate_limit.is_some() {
@@ -122,6 +151,9 @@ impl Aggregator {
             && let Err(e) = self.sink.write(record)
         {
             self.journal_failed(e);
+        }
+        if flush {
+            self.flush();
         }
     }
 

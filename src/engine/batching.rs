@@ -12,6 +12,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::aggregator::AggMsg;
 use super::client::{AttemptResult, attempt};
 use super::retry::{backoff, is_retryable, parse_retry_after};
 use super::task::{TaskContext, TaskOutcome, Work, base_record, make_record};
@@ -130,7 +131,16 @@ pub(crate) async fn run(
     let error_kind = result.error.as_ref().map(|(k, _)| *k);
     let is_call = matches!(work.stage, Stage::Call);
     // A failed call is retried like any request; a failed poll is not.
-    if is_call && attempts <= ctx.retries && is_retryable(result.status, error_kind) {
+    let retry = is_call && attempts <= ctx.retries && is_retryable(result.status, error_kind);
+    // The call (or poll) is the server's answer; its items' records are
+    // results. Counted under the endpoint "batch calls" or "job polls".
+    let mut answered = make_record(&request, &result, attempts, wait, ctx.redact);
+    answered.name = Some(if is_call { "batch calls" } else { "job polls" }.to_owned());
+    let _ = ctx.answers.send(AggMsg::Answer {
+        record: Box::new(answered),
+        retried: retry,
+    });
+    if retry {
         let delay = result
             .headers
             .get("retry-after")

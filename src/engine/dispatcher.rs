@@ -27,10 +27,22 @@ use super::timer::PreciseTimer;
 use super::{Command, Event, RunConfig};
 use crate::batch::coalesce::CoalesceSpec;
 use crate::batch::{InvalidRequest, RequestSpec};
-use crate::model::{Limits, Profile, RequestRecord, RunState};
+use crate::model::{
+    AttemptEntry, ChangedBy, LimitChange, Limits, Profile, RequestRecord, RunState,
+};
 
 /// At most this many starts per wake-up, so commands are never starved.
 const MAX_STARTS_PER_TURN: usize = 256;
+
+/// With `respect_limits`, starts go at most at this share of the rate the
+/// server advertises: a margin for the jitter of arrivals, so a limiter
+/// with no burst is not hit by a start that comes a little early. Each
+/// refusal takes the share down a step (to the floor at most); each
+/// accepted answer brings it back up a little.
+const ADVISED_SHARE: f64 = 0.95;
+const ADVISED_STEP_DOWN: f64 = 0.02;
+const ADVISED_FLOOR: f64 = 0.8;
+const ADVISED_CREEP: f64 = 0.0005;
 
 /// How often a planned rate is looked at while waiting, and published.
 const PROFILE_STEP: Duration = Duration::from_millis(50);
@@ -45,6 +57,8 @@ struct PendingRetry {
     attempts: u32,
     last: Vec<RequestRecord>,
     poll: bool,
+    /// The attempts so far (for the records' `attempts_log`).
+    history: Vec<AttemptEntry>,
 }
 
 impl PartialEq for PendingRetry {
@@ -82,6 +96,14 @@ pub(super) struct Dispatcher {
     /// The server asked new starts to wait until then (`respect_limits`).
     server_hold: Option<Instant>,
     respect_limits: bool,
+    /// Some attempt has come back (with `respect_limits`, the first one
+    /// goes alone).
+    answered: bool,
+    /// With `respect_limits`, the rate the server advertises (a policy of
+    /// q requests per w seconds), less a margin: starts never go faster.
+    advised: Option<f64>,
+    /// The share of the advertised rate paced to (see [`ADVISED_SHARE`]).
+    advised_share: f64,
     /// Send items in batch calls (`coalesce`), and how many so far.
     coalesce: Option<Arc<CoalesceSpec>>,
     batches: u64,
@@ -89,6 +111,10 @@ pub(super) struct Dispatcher {
     profile: Option<(Profile, Instant)>,
     /// When the live counters last heard the planned rate.
     profile_published: Instant,
+    /// The plan's segment under way (its start is a change of limits).
+    plan_segment: Option<usize>,
+    /// When the run began, for the times of its limit changes.
+    began: Instant,
     state: RunState,
     stop_deadline: Option<Instant>,
     stop_grace: Duration,
@@ -133,17 +159,21 @@ impl Dispatcher {
             limits: config.limits,
             server_hold: None,
             respect_limits: config.respect_limits,
+            answered: false,
+            advised: None,
+            advised_share: ADVISED_SHARE,
             profile: config.profile.clone().map(|p| (p, now)),
             coalesce: config.coalesce.clone(),
             batches: 0,
             profile_published: now,
+            plan_segment: None,
+            began: now,
             state: RunState::Running,
             stop_deadline: None,
             stop_grace: config.stop_grace,
             commands,
             commands_open: true,
             events,
-            records,
             live,
             ctx: Arc::new(TaskContext {
                 client,
@@ -152,12 +182,20 @@ impl Dispatcher {
                 capture: config.capture || config.keep_body.is_some(),
                 retries: config.retries,
                 redact: config.redact,
+                answers: records.clone(),
             }),
+            records,
         }
     }
 
     pub(super) async fn run(mut self) {
         self.live.set_state(RunState::Running);
+        let by = if self.profile.is_some() {
+            ChangedBy::Plan
+        } else {
+            ChangedBy::Start
+        };
+        self.changed(self.limits, by, None);
         loop {
             self.refill_head();
             if self.is_finished() {
@@ -212,9 +250,14 @@ impl Dispatcher {
     }
 
     fn has_capacity(&self) -> bool {
-        self.limits
-            .max_at_once
-            .is_none_or(|cap| (self.tasks.len() as u64) < cap)
+        // Respecting limits, the first request goes alone: its answer says
+        // what the server allows, before a burst could run into it.
+        let cap = if self.respect_limits && !self.answered {
+            Some(1)
+        } else {
+            self.limits.max_at_once
+        };
+        cap.is_none_or(|cap| (self.tasks.len() as u64) < cap)
     }
 
     /// When the next request becomes available to start, limits aside.
@@ -245,12 +288,22 @@ impl Dispatcher {
     fn handle(&mut self, command: Command) {
         let now = Instant::now();
         match command {
-            Command::SetLimits(limits) => {
+            Command::SetLimits(limits) | Command::Tune(limits) => {
                 // The user (or a controller) took the rate over.
+                let by = match command {
+                    Command::Tune(_) => ChangedBy::AutoTune,
+                    _ => ChangedBy::User,
+                };
                 self.profile = None;
                 self.limits = limits;
-                self.pacer.set_rate(limits.per_second, limits.burst, now);
+                self.pacer
+                    .set_rate(self.paced(limits.per_second), limits.burst, now);
+                self.live.set_server_paced(
+                    self.advised
+                        .is_some_and(|a| limits.per_second.is_none_or(|r| a < r)),
+                );
                 self.live.set_limits(limits);
+                self.changed(limits, by, None);
                 let _ = self.events.send(Event::LimitsApplied(limits));
             }
             Command::SetMaxItems(n) => {
@@ -307,7 +360,7 @@ impl Dispatcher {
             if !self.pacer.try_acquire(now) {
                 return;
             }
-            let (work, attempts, ready_since) = if retry_due {
+            let (work, attempts, ready_since, history) = if retry_due {
                 let Reverse(retry) = self.retries.pop().expect("peeked");
                 if retry.poll {
                     self.live.job_pending(false);
@@ -317,7 +370,8 @@ impl Dispatcher {
                 }
                 // A poll keeps the call's attempt count; a retry adds one.
                 let attempts = retry.attempts + u32::from(!retry.poll);
-                (retry.work, attempts, retry.due.max(self.head_since))
+                let ready = retry.due.max(self.head_since);
+                (retry.work, attempts, ready, retry.history)
             } else {
                 let spec = self.head.take().expect("checked");
                 let work = match self.coalesce.as_ref().map(|c| c.max_items) {
@@ -340,15 +394,16 @@ impl Dispatcher {
                         }))
                     }
                 };
-                (work, 1, self.head_since)
+                (work, 1, self.head_since, Vec::new())
             };
             self.head_since = now;
-            self.spawn(work, attempts, now.saturating_duration_since(ready_since));
+            let wait = now.saturating_duration_since(ready_since);
+            self.spawn(work, attempts, wait, history);
             self.refill_head();
         }
     }
 
-    fn spawn(&mut self, work: Work, attempts: u32, wait: Duration) {
+    fn spawn(&mut self, work: Work, attempts: u32, wait: Duration, history: Vec<AttemptEntry>) {
         let ctx = self.ctx.clone();
         let handle = match (&work, &self.coalesce) {
             (Work::One(spec), _) => {
@@ -372,29 +427,49 @@ impl Dispatcher {
                 wait,
                 sent_at: SystemTime::now(),
                 sent: Instant::now(),
+                history,
             },
         );
         self.live.started(self.tasks.len() as u64);
     }
 
     fn on_joined(&mut self, joined: Result<(Id, TaskOutcome), JoinError>) {
-        let records = match joined {
-            Ok((id, TaskOutcome::Done(records))) => {
-                self.running.remove(&id);
-                records
-            }
+        let id = match &joined {
+            Ok((id, _)) => *id,
+            Err(e) => e.id(),
+        };
+        let info = self.running.remove(&id);
+        self.answered = true;
+        let mut history = info.as_ref().map_or_else(Vec::new, |i| i.history.clone());
+        let mut records = match joined {
+            Ok((_, TaskOutcome::Done(records))) => records,
             Ok((
-                id,
+                _,
                 TaskOutcome::Retry {
                     work,
                     attempts,
                     delay,
-                    last,
+                    mut last,
                     poll,
                 },
             )) => {
-                self.running.remove(&id);
-                if self.state == RunState::Stopping && !last.is_empty() {
+                let stopping = self.state == RunState::Stopping;
+                if !poll && let Some(attempt) = last.first().cloned() {
+                    // The server speaking: a Retry-After holds new starts.
+                    self.observe_server(&attempt);
+                    attach(&mut last, &history);
+                    history.push(AttemptEntry::of(&attempt));
+                    // A retried request's answer counts now (a batch
+                    // call's was counted by its task); when the run stops
+                    // instead, the attempt is the request's final result.
+                    if matches!(work, Work::One(_)) && !stopping {
+                        let _ = self.records.send(AggMsg::Answer {
+                            record: Box::new(attempt),
+                            retried: true,
+                        });
+                    }
+                }
+                if stopping && !last.is_empty() {
                     last
                 } else if self.state == RunState::Stopping {
                     // A job still pending when the run stops.
@@ -414,6 +489,7 @@ impl Dispatcher {
                         attempts,
                         last,
                         poll,
+                        history: std::mem::take(&mut history),
                     }));
                     if poll {
                         self.live.job_pending(true);
@@ -424,12 +500,11 @@ impl Dispatcher {
                     Vec::new()
                 }
             }
-            Err(e) => self
-                .running
-                .remove(&e.id())
+            Err(e) => info
                 .map(|info| lost_records(&info, &e, self.ctx.redact))
                 .unwrap_or_default(),
         };
+        attach(&mut records, &history);
         self.live.finished(self.tasks.len() as u64);
         if let Some(last) = records.last() {
             self.observe_server(last);
@@ -445,8 +520,22 @@ impl Dispatcher {
         let Some((profile, began)) = &self.profile else {
             return;
         };
-        let rate = profile.rate_at(now.saturating_duration_since(*began));
-        self.pacer.retune(rate);
+        let elapsed = now.saturating_duration_since(*began);
+        let rate = profile.rate_at(elapsed);
+        let paced = self.paced(Some(rate)).unwrap_or(rate);
+        self.pacer.retune(paced);
+        let segment = profile.segment_at(elapsed);
+        if self.plan_segment != Some(segment) {
+            // A stage or a ramp begins: a phase of its own.
+            let ramp_to = profile
+                .segments()
+                .get(segment)
+                .filter(|s| s.from != s.to)
+                .map(|s| s.to);
+            self.plan_segment = Some(segment);
+            self.limits.per_second = Some(rate);
+            self.changed(self.limits, ChangedBy::Plan, ramp_to);
+        }
         if now.saturating_duration_since(self.profile_published) >= PROFILE_STEP {
             self.profile_published = now;
             self.limits.per_second = Some(rate);
@@ -454,8 +543,35 @@ impl Dispatcher {
         }
     }
 
-    /// With `respect_limits`, holds new starts for as long as the answer
-    /// asks: a 429's or 503's Retry-After, or the reset when none remain.
+    /// Tells the aggregator the limits changed, and who changed them.
+    fn changed(&self, limits: Limits, by: ChangedBy, ramp_to: Option<f64>) {
+        let _ = self.records.send(AggMsg::Limits(LimitChange {
+            at_s: self.began.elapsed().as_secs_f64(),
+            limits,
+            by,
+            ramp_to,
+        }));
+    }
+
+    /// The rate starts go at: the limit's (or the plan's), but never past
+    /// what the server advertises when `respect_limits` is on.
+    fn paced(&self, rate: Option<f64>) -> Option<f64> {
+        match (rate, self.advised) {
+            (Some(r), Some(a)) => Some(r.min(a)),
+            (r, a) => r.or(a),
+        }
+    }
+
+    /// With `respect_limits`, follows what the server says. A policy (q
+    /// requests per w seconds) paces the starts a little under q/w, so a
+    /// bucket with no burst is met rather than hit; a refusal then means the
+    /// pace was a hair too quick for the server's clock: the pace steps
+    /// down (and creeps back as answers come), and only the refused request
+    /// waits out its Retry-After (as every retry does). With no rate to
+    /// pace to, a 429's or 503's Retry-After, or "none remaining until the
+    /// reset", holds every new start until then. (With a rate, "none
+    /// remaining" is what a burst-1 bucket says after every request:
+    /// pacing is the answer, not a stop at each one.)
     fn observe_server(&mut self, record: &RequestRecord) {
         if !self.respect_limits {
             return;
@@ -463,6 +579,32 @@ impl Dispatcher {
         let Some(mut signals) = record.rate_limit else {
             return;
         };
+        let refused = matches!(record.status, Some(429 | 503)) && signals.retry_after_s.is_some();
+        if let Some(rate) = signals.per_second() {
+            self.advised_share = if refused {
+                (self.advised_share - ADVISED_STEP_DOWN).max(ADVISED_FLOOR)
+            } else {
+                (self.advised_share + ADVISED_CREEP).min(ADVISED_SHARE)
+            };
+            let advised = rate * self.advised_share;
+            if self
+                .advised
+                .is_none_or(|a| (a - advised).abs() > advised * 0.001)
+            {
+                self.advised = Some(advised);
+                let now = Instant::now();
+                let planned = self
+                    .profile
+                    .as_ref()
+                    .map(|(p, began)| p.rate_at(now.saturating_duration_since(*began)));
+                let wanted = planned.or(self.limits.per_second);
+                self.pacer
+                    .set_rate(self.paced(wanted), self.limits.burst, now);
+                self.live
+                    .set_server_paced(wanted.is_none_or(|r| advised < r));
+            }
+            return;
+        }
         if !matches!(record.status, Some(429 | 503)) {
             signals.retry_after_s = None;
         }
@@ -496,7 +638,7 @@ impl Dispatcher {
     fn finish(mut self) {
         let stopped = self.state == RunState::Stopping;
         while let Some(Reverse(retry)) = self.retries.pop() {
-            let last = if retry.poll {
+            let mut last = if retry.poll {
                 self.live.job_pending(false);
                 lost_items(
                     &retry.work,
@@ -508,8 +650,10 @@ impl Dispatcher {
                 self.live.retry_left_queue();
                 retry.last
             };
+            attach(&mut last, &retry.history);
             for record in last {
-                let _ = self.records.send(AggMsg::Record(Box::new(record)));
+                // Its attempt was counted as an answer when it was retried.
+                let _ = self.records.send(AggMsg::Kept(Box::new(record)));
             }
         }
         let _ = self.records.send(AggMsg::Done { stopped });
@@ -521,5 +665,16 @@ async fn wait_until(timer: &mut Option<PreciseTimer>, at: Instant) {
     match timer {
         Some(timer) => timer.sleep_until(at).await,
         None => sleep_until(at).await,
+    }
+}
+
+/// Gives records (one request's, or a batch's items) the attempts before
+/// theirs, unless they have them already.
+fn attach(records: &mut [RequestRecord], history: &[AttemptEntry]) {
+    if history.is_empty() {
+        return;
+    }
+    for record in records.iter_mut().filter(|r| r.attempts_log.is_empty()) {
+        record.attempts_log = history.to_vec();
     }
 }

@@ -27,6 +27,9 @@ pub struct LiveCounters {
     /// `origin`), and for how long in all (µs).
     held_until_us: AtomicU64,
     held_total_us: AtomicU64,
+    /// Starts are paced to the rate the server advertises, below the
+    /// user's (`respect_limits`).
+    server_paced: std::sync::atomic::AtomicBool,
     origin: Instant,
     control: Mutex<Control>,
 }
@@ -49,7 +52,8 @@ pub struct LiveReading {
     pub jobs_pending: u64,
     /// How long the oldest pending job has waited for its results.
     pub oldest_job: Option<Duration>,
-    /// Starts are held by the server's signals right now.
+    /// Starts are held by the server's signals right now, or paced to the
+    /// rate it advertises.
     pub held_now: bool,
     pub held_total: Duration,
     pub control: Control,
@@ -67,6 +71,7 @@ impl LiveCounters {
             oldest_job_us: AtomicU64::new(0),
             held_until_us: AtomicU64::new(0),
             held_total_us: AtomicU64::new(0),
+            server_paced: std::sync::atomic::AtomicBool::new(false),
             origin: Instant::now(),
             control: Mutex::new(Control {
                 // A run is going from the moment it is made: a snapshot taken
@@ -117,6 +122,11 @@ impl LiveCounters {
         self.held_total_us.fetch_add(added, Relaxed);
     }
 
+    /// Starts are paced to the server's advertised rate (or not).
+    pub(crate) fn set_server_paced(&self, paced: bool) {
+        self.server_paced.store(paced, Relaxed);
+    }
+
     /// Since when the oldest pending job has waited (`None`: no job).
     pub(crate) fn set_oldest_job(&self, since: Option<Instant>) {
         let us = since.map_or(0, |t| {
@@ -153,7 +163,8 @@ impl LiveCounters {
                         .saturating_sub(Duration::from_micros(us)),
                 ),
             },
-            held_now: self.held_until_us.load(Relaxed) > self.origin.elapsed().as_micros() as u64,
+            held_now: self.held_until_us.load(Relaxed) > self.origin.elapsed().as_micros() as u64
+                || self.server_paced.load(Relaxed),
             // Time still ahead of a hold has not been spent yet.
             held_total: {
                 let total = self.held_total_us.load(Relaxed);

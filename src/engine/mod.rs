@@ -46,7 +46,7 @@ use crate::stats::{RunSummary, StatsSnapshot};
 pub use crate::model::{Binding, Limits, Profile, RunState};
 pub use client::{build_client, classify};
 pub use pacer::{LATE_TOLERANCE, Pacer};
-pub use snapshot::{RateMeter, binding};
+pub use snapshot::{Judging, REFUSED_SHARE, RateMeter, judge};
 
 /// How a run behaves, apart from its limits.
 #[derive(Debug, Clone)]
@@ -100,8 +100,11 @@ impl Default for RunConfig {
 /// Instructions to a running engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// Replace both limits (and the burst).
+    /// Replace both limits (and the burst): a person's change.
     SetLimits(Limits),
+    /// The same, by a controller looking for the highest rate that holds
+    /// (auto-tune, the probe): the run's timeline says so.
+    Tune(Limits),
     /// Items per batch call from the next call on (coalescing runs).
     SetMaxItems(usize),
     /// Pause new dispatches; in-flight requests carry on.
@@ -234,6 +237,7 @@ where
         stats_tx,
         event_tx.clone(),
         cmd_tx.clone(),
+        config.coalesce.is_some(),
     );
     let done = tokio::spawn(aggregator.run(record_rx, config.snapshot_every));
     let _ = event_tx.send(Event::Started { total });

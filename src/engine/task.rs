@@ -27,6 +27,9 @@ pub(crate) struct TaskContext {
     pub capture: bool,
     pub retries: u32,
     pub redact: bool,
+    /// Where a batch call's task tells the aggregator the call's answer
+    /// (its items' records are results, not answers).
+    pub answers: tokio::sync::mpsc::UnboundedSender<super::aggregator::AggMsg>,
 }
 
 /// What one dispatch sends: one request, or a batch call (or poll) for
@@ -69,6 +72,8 @@ pub(crate) struct InFlight {
     pub wait: Duration,
     pub sent_at: SystemTime,
     pub sent: Instant,
+    /// The attempts before this one (for the records' `attempts_log`).
+    pub history: Vec<crate::model::AttemptEntry>,
 }
 
 /// One attempt, as a task: send, record, and decide on a retry.

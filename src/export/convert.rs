@@ -126,6 +126,8 @@ pub fn summary_from_journal(journal: &Path) -> io::Result<RunSummary> {
 #[derive(Default)]
 pub struct SummaryBuilder {
     stats: Stats,
+    /// Batch calls whose answers are counted (their items all carry them).
+    batches_seen: std::collections::HashSet<u64>,
     first: Option<SystemTime>,
     last: Option<SystemTime>,
     retries: u64,
@@ -134,7 +136,18 @@ pub struct SummaryBuilder {
 
 impl SummaryBuilder {
     pub fn add(&mut self, record: &RequestRecord) {
-        self.stats.add(record);
+        // Answers: each attempt the record tells of; for a batch call, its
+        // attempts once (its polls are not in the journal one by one).
+        let counts = match &record.batch {
+            None => true,
+            Some(b) => self.batches_seen.insert(b.number),
+        };
+        if counts {
+            record
+                .all_attempts()
+                .for_each(|a| self.stats.answers.add(&a));
+        }
+        self.stats.add_result(record);
         self.retries += u64::from(record.attempts.saturating_sub(1));
         if record.batch.is_none() {
             self.calls += u64::from(record.attempts);
@@ -157,6 +170,7 @@ impl SummaryBuilder {
         };
         RunSummary {
             retries: self.retries,
+            coalesced: self.stats.batches.stats().is_some(),
             // Batch calls are not in the journal one by one: leave the
             // count out of a coalesced run's summary.
             calls: if self.stats.batches.stats().is_some() {

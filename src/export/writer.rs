@@ -205,6 +205,8 @@ pub struct CsvRow {
     pub error_kind: Option<String>,
     pub error: Option<String>,
     pub attempts: u32,
+    /// Every attempt's status (or error kind), oldest first: `429;429;200`.
+    pub statuses: String,
     pub started_at: Option<String>,
     pub wait_ms: f64,
     pub latency_ms: Option<f64>,
@@ -238,6 +240,7 @@ impl From<&RequestRecord> for CsvRow {
             error_kind: r.error_kind.map(|k| k.as_str().to_owned()),
             error: r.error.clone(),
             attempts: r.attempts,
+            statuses: r.statuses(),
             started_at: r.started_at.clone(),
             wait_ms: r.wait_ms,
             latency_ms: r.latency_ms,

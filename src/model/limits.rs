@@ -61,6 +61,42 @@ impl fmt::Display for Limits {
     }
 }
 
+/// Who set a run's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangedBy {
+    /// The run started with them.
+    Start,
+    /// A person, with a key or a command.
+    User,
+    /// The run's planned profile (a stage or a ramp began).
+    Plan,
+    /// Auto-tune or the probe, looking for the highest rate that holds.
+    AutoTune,
+}
+
+impl ChangedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangedBy::Start => "start",
+            ChangedBy::User => "user",
+            ChangedBy::Plan => "plan",
+            ChangedBy::AutoTune => "auto-tune",
+        }
+    }
+}
+
+/// A change of a run's limits: when, into the run, to what, and by whom.
+/// Under a ramp, `ramp_to` is where the rate is going.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LimitChange {
+    pub at_s: f64,
+    pub limits: Limits,
+    pub by: ChangedBy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp_to: Option<f64>,
+}
+
 /// A limit as a person gives it, on a flag, in a batch file or at the
 /// workbench's prompt: a number, or unlimited (`None`). This type is the
 /// one place where "0 means unlimited" lives: `0`, `unlimited`, `none`,

@@ -8,7 +8,9 @@ pub mod profile;
 pub mod record;
 mod state;
 
-pub use limits::{Limit, Limits};
+pub use limits::{ChangedBy, Limit, LimitChange, Limits};
 pub use profile::Profile;
-pub use record::{BatchInfo, ErrorKind, RequestRecord, SentRequest, is_selected_header};
+pub use record::{
+    AttemptEntry, BatchInfo, ErrorKind, RequestRecord, SentRequest, is_selected_header,
+};
 pub use state::{Binding, RunState};

@@ -81,6 +81,19 @@ impl Profile {
         self.segments.iter().map(|s| s.duration).sum()
     }
 
+    /// Which segment is under way `elapsed` into the run (past the end,
+    /// one more than the last: the last rate holds).
+    pub fn segment_at(&self, elapsed: Duration) -> usize {
+        let mut end = Duration::ZERO;
+        for (i, s) in self.segments.iter().enumerate() {
+            end += s.duration;
+            if elapsed < end {
+                return i;
+            }
+        }
+        self.segments.len()
+    }
+
     /// The planned rate `elapsed` into the run.
     pub fn rate_at(&self, elapsed: Duration) -> f64 {
         let mut start = Duration::ZERO;

@@ -94,6 +94,74 @@ pub struct RequestRecord {
     /// What was sent, when `--keep-body` asked for it (a HAR needs it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<SentRequest>,
+    /// The attempts before the last one, oldest first, when there were
+    /// any (a retried 429 is an answer the server gave): with the record's
+    /// own fields, every answer the request got.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts_log: Vec<AttemptEntry>,
+}
+
+/// One attempt of a request, compactly: what the server answered (or why
+/// nothing came), how long it took, and how long it asked to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AttemptEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<ErrorKind>,
+    pub latency_ms: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<f64>,
+}
+
+impl AttemptEntry {
+    /// The attempt a record describes (its last).
+    pub fn of(record: &RequestRecord) -> Self {
+        Self {
+            status: record.status,
+            error_kind: record.error_kind,
+            latency_ms: record.latency_ms.unwrap_or(0.0),
+            retry_after_s: record.rate_limit.and_then(|l| l.retry_after_s),
+        }
+    }
+
+    /// Whether the server answered it, or it failed on its way (a
+    /// timeout, a reset): an answer either way. Not: a request cancelled
+    /// by a stop, never built, or lost to a bug.
+    pub fn is_answer(&self) -> bool {
+        self.status.is_some()
+            || !matches!(
+                self.error_kind,
+                None | Some(ErrorKind::Cancelled | ErrorKind::Invalid | ErrorKind::Internal)
+            )
+    }
+
+    /// `429`, or the error kind (`timeout`): how the CSV's `statuses`
+    /// column writes it.
+    pub fn label(&self) -> String {
+        match (self.status, self.error_kind) {
+            (Some(status), _) => status.to_string(),
+            (None, Some(kind)) => kind.as_str().to_owned(),
+            (None, None) => "-".to_owned(),
+        }
+    }
+}
+
+impl RequestRecord {
+    /// Every attempt the record tells of, oldest first: the earlier ones
+    /// and its own (its own only if it was sent at all).
+    pub fn all_attempts(&self) -> impl Iterator<Item = AttemptEntry> + '_ {
+        let own = (self.attempts > 0).then(|| AttemptEntry::of(self));
+        self.attempts_log.iter().copied().chain(own)
+    }
+
+    /// The statuses of its attempts, oldest first: `429;429;200`.
+    pub fn statuses(&self) -> String {
+        self.all_attempts()
+            .map(|a| a.label())
+            .collect::<Vec<_>>()
+            .join(";")
+    }
 }
 
 /// The request as sent: headers (secret ones redacted) and body.
@@ -129,6 +197,7 @@ impl RequestRecord {
             result: None,
             body: None,
             request: None,
+            attempts_log: Vec::new(),
         }
     }
 }

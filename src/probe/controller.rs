@@ -59,9 +59,9 @@ impl Default for ProbeConfig {
 /// One second of what the server said.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Observation {
-    /// Responses and failures that completed.
+    /// Answers (every attempt: a retried 429 counts).
     pub completed: u64,
-    /// Of those, fine ones (status below 400, no error).
+    /// Of those, accepted ones (status below 400).
     pub ok: u64,
     /// Answered 429 or 503, or timed out.
     pub throttled: u64,
@@ -77,19 +77,18 @@ pub struct Observation {
 impl Observation {
     /// What happened between two stats snapshots of the same run.
     pub fn between(before: &StatsSnapshot, after: &StatsSnapshot) -> Self {
-        let status = |s: &StatsSnapshot, code: u16| s.totals.status(code);
-        let timeouts = |s: &StatsSnapshot| {
-            s.totals
-                .by_error
-                .get(&crate::model::ErrorKind::Timeout)
-                .copied()
-                .unwrap_or(0)
+        // Every answer counts, retried ones too: a 429 that is retried is
+        // the server refusing as much as one that is final.
+        let (a, b) = (&before.totals.answers, &after.totals.answers);
+        let throttled = |x: &crate::stats::Answers| {
+            let timeouts = x.by_error.get(&crate::model::ErrorKind::Timeout);
+            x.status(429) + x.status(503) + timeouts.copied().unwrap_or(0)
         };
-        let throttled = |s: &StatsSnapshot| status(s, 429) + status(s, 503) + timeouts(s);
+        let delta = |f: fn(&crate::stats::Answers) -> u64| f(b).saturating_sub(f(a));
         Self {
-            completed: after.totals.done.saturating_sub(before.totals.done),
-            ok: after.totals.ok.saturating_sub(before.totals.ok),
-            throttled: throttled(after).saturating_sub(throttled(before)),
+            completed: delta(|x| x.total),
+            ok: delta(|x| x.accepted()),
+            throttled: throttled(b).saturating_sub(throttled(a)),
             p50_ms: after.recent_latency.p50,
             p99_ms: after.recent_latency.p99,
             advertised: after.server.and_then(|s| s.per_second()),
@@ -125,8 +124,13 @@ pub struct Recommendation {
     pub max_at_once: u64,
     /// How long the rate held without throttling.
     pub held_s: f64,
-    /// Share of responses throttled while it held, in percent.
+    /// Share of answers throttled while it held, in percent, and the
+    /// counts behind it.
     pub throttled_pct: f64,
+    #[serde(default)]
+    pub answers: u64,
+    #[serde(default)]
+    pub throttled: u64,
     pub p50_ms: f64,
     pub p99_ms: f64,
     /// Whether it held for the whole window (else: the best before time ran out).
@@ -192,6 +196,11 @@ pub struct Controller {
     trial: Observation,
     /// Bad seconds in a row while holding.
     strikes: u32,
+    /// The rate of the current run of fine seconds, and how long it is.
+    fine_run: (f64, f64),
+    /// The highest rate that held a whole second or more, and for how
+    /// long it held (its longest run of fine seconds).
+    best_held: Option<(f64, f64)>,
 }
 
 impl Controller {
@@ -215,6 +224,35 @@ impl Controller {
             slowed: false,
             trial: Observation::default(),
             strikes: 0,
+            fine_run: (rate, 0.0),
+            best_held: None,
+        }
+    }
+
+    /// The highest rate that held (a second or more without throttling)
+    /// and for how many seconds: what a search cut short can vouch for.
+    pub fn best_held(&self) -> Option<(f64, f64)> {
+        self.best_held
+    }
+
+    /// Notes how the second at `rate` went, for [`Controller::best_held`].
+    fn note(&mut self, rate: f64, verdict: Verdict, seconds: f64) {
+        if verdict != Verdict::Fine {
+            self.fine_run = (rate, 0.0);
+            return;
+        }
+        if self.fine_run.0 == rate {
+            self.fine_run.1 += seconds;
+        } else {
+            self.fine_run = (rate, seconds);
+        }
+        let (rate, held) = self.fine_run;
+        if held >= 1.0
+            && self
+                .best_held
+                .is_none_or(|(b, h)| rate > b || (rate == b && held > h))
+        {
+            self.best_held = Some((rate, held));
         }
     }
 
@@ -268,6 +306,7 @@ impl Controller {
             self.advertised = o.advertised;
         }
         let verdict = self.judge(o);
+        self.note(self.rate, verdict, o.seconds);
         match self.phase {
             Phase::Done => return Step::Done(self.recommend(true)),
             Phase::Climb => match verdict {
@@ -463,6 +502,8 @@ impl Controller {
             } else {
                 100.0 * self.held.throttled as f64 / self.held.completed as f64
             },
+            answers: self.held.completed,
+            throttled: self.held.throttled,
             p50_ms: self.held.p50_ms,
             p99_ms: self.held_p99,
             settled,

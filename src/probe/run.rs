@@ -54,10 +54,10 @@ pub async fn probe(
         timeline.push((rate, observation));
         on_second(rate, &observation);
         match controller.observe(&observation) {
-            Step::Rate(next) => handle.set_limits(Limits {
+            Step::Rate(next) => handle.send(Command::Tune(Limits {
                 per_second: Some(next),
                 ..limits
-            }),
+            })),
             Step::Done(r) => break r,
         }
     };

@@ -108,6 +108,7 @@ mod tests {
         let whole = |complete| Manifest {
             batch: batch_key(&batch),
             total: 5,
+            batch_hash: None,
             subset: false,
             complete,
             journal: None,

@@ -15,8 +15,8 @@ pub enum Journal {
     /// This file, in `format`.
     File { path: PathBuf, format: ExportFormat },
     /// A fresh JSON Lines file in this folder, named after the batch and
-    /// the run (`NAME-PID-runN.jsonl`).
-    In { dir: PathBuf, run: u32 },
+    /// the run's number (`NAME-runN.jsonl`).
+    In(PathBuf),
 }
 
 /// A sink that discards records: the stats still see every one.
@@ -54,8 +54,9 @@ pub(super) struct Opened {
 }
 
 impl Journal {
-    /// The file records are appended to, and in which format.
-    pub(super) fn target(&self, batch: &Path) -> Result<Option<Opened>, String> {
+    /// The file records are appended to, and in which format (for a
+    /// fresh file in a folder, a name not taken yet, made now).
+    pub(super) fn target(&self, batch: &Path, number: u64) -> Result<Option<Opened>, String> {
         Ok(match self {
             Journal::None => None,
             Journal::File { path, format } if *format == ExportFormat::Xlsx => Some(Opened {
@@ -68,20 +69,45 @@ impl Journal {
                 format: *format,
                 workbook: None,
             }),
-            Journal::In { dir, run } => {
+            Journal::In(dir) => {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
                 let stem = batch
                     .file_stem()
                     .map_or_else(|| "batch".into(), |s| s.to_string_lossy().into_owned());
                 Some(Opened {
-                    path: dir.join(format!("{stem}-{}-run{run}.jsonl", std::process::id())),
+                    path: fresh(dir, &stem, number)?,
                     format: ExportFormat::Jsonl,
                     workbook: None,
                 })
             }
         })
     }
+}
+
+/// A new, empty file `STEM-runN.jsonl` in `dir` (`-2`, `-3`... after the
+/// number if that is taken: another process without a runs log).
+fn fresh(dir: &Path, stem: &str, number: u64) -> Result<PathBuf, String> {
+    for attempt in 1..100 {
+        let name = match attempt {
+            1 => format!("{stem}-run{number}.jsonl"),
+            n => format!("{stem}-run{number}-{n}.jsonl"),
+        };
+        let path = dir.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(_) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("cannot create {}: {e}", path.display())),
+        }
+    }
+    Err(format!(
+        "cannot find a free name for run {number} in {}",
+        dir.display()
+    ))
 }
 
 /// Creates (truncating) the journal.

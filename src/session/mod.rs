@@ -17,6 +17,7 @@ mod interrupted;
 mod journal;
 pub mod resume;
 pub mod runs_log;
+mod settings;
 pub mod sidecar;
 
 use std::collections::BTreeSet;
@@ -25,12 +26,13 @@ use std::sync::Arc;
 
 pub use interrupted::{Interrupted, find as find_interrupted};
 pub use journal::{Discard, Journal, default_results_dir, workbook_journal};
-pub use runs_log::RunEntry;
+pub use runs_log::{Ending, RunEntry};
+pub use settings::Overrides;
 
 use crate::batch::Batch;
 use crate::engine::{self, EngineError, RunConfig, RunHandle};
 use crate::export::{ExportFormat, RecordSink};
-use crate::model::Limits;
+use crate::model::{ChangedBy, Limits};
 use crate::stats::RunSummary;
 
 /// Which rows of the batch a run sends.
@@ -61,6 +63,9 @@ pub struct Plan {
     /// The batch was edited in the workbench and differs from its file:
     /// its runs are not offered for resuming against that file.
     pub edited: bool,
+    /// The front end's own count of runs: the run's number is at least
+    /// this (it is one past the runs log's last otherwise).
+    pub number_hint: u64,
 }
 
 /// Why a run could not be prepared or finished. Preparing fails only on
@@ -152,8 +157,10 @@ impl Plan {
             rows,
             runs_log,
             edited,
+            number_hint,
         } = self;
-        let opened = journal.target(&batch.path).map_err(SessionError)?;
+        let number = runs_log::next_number(runs_log.as_deref(), number_hint);
+        let opened = journal.target(&batch.path, number).map_err(SessionError)?;
         // A HAR shows what was sent and every response header.
         run.capture |= matches!(
             journal,
@@ -206,6 +213,7 @@ impl Plan {
             let manifest = sidecar::Manifest {
                 batch: sidecar::batch_key(&batch.path),
                 total: batch.len(),
+                batch_hash: Some(batch.fingerprint()),
                 subset: !whole,
                 complete: false,
                 journal: Some(path.clone()),
@@ -215,6 +223,7 @@ impl Plan {
             })?;
         }
         let entry = RunEntry {
+            number,
             started_at: Some(now()),
             finished_at: None,
             batch: batch
@@ -222,6 +231,10 @@ impl Plan {
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
             batch_path: Some(sidecar::batch_key(&batch.path)),
+            batch_requests: batch.len(),
+            batch_hash: Some(batch.fingerprint()),
+            ended: None,
+            autotuned: false,
             limits: run.limits,
             failed_only: matches!(rows, Rows::FailedIn(_)),
             coalesced: run.coalesce.is_some(),
@@ -275,6 +288,11 @@ impl Prepared {
         self.finisher.journal.as_deref()
     }
 
+    /// The run's number (in the runs log and the journal's name).
+    pub fn number(&self) -> u64 {
+        self.finisher.entry.number
+    }
+
     /// What a resume kept, when the run resumes one.
     pub fn resumed(&self) -> Option<ResumeInfo> {
         self.resumed
@@ -285,17 +303,23 @@ impl Prepared {
         &self.run
     }
 
-    /// Starts the engine on the chosen rows (on the current runtime).
+    /// Starts the engine on the chosen rows (on the current runtime). If
+    /// it cannot start, the runs log says so.
     pub fn start(self) -> Result<Running, EngineError> {
         let selection = self.selection;
         let requests = self.batch.requests().filter(move |r| {
             selection.keeps(r.as_ref().map_or_else(|bad| bad.index, |spec| spec.index))
         });
-        let handle = engine::start(requests, Some(self.total), self.run, self.sink)?;
-        Ok(Running {
-            handle,
-            finisher: self.finisher,
-        })
+        match engine::start(requests, Some(self.total), self.run, self.sink) {
+            Ok(handle) => Ok(Running {
+                handle,
+                finisher: self.finisher,
+            }),
+            Err(e) => {
+                self.finisher.failed_to_start();
+                Err(e)
+            }
+        }
     }
 }
 
@@ -303,6 +327,24 @@ impl Finisher {
     /// The journal the run writes, if any.
     pub fn journal(&self) -> Option<&Path> {
         self.journal.as_deref()
+    }
+
+    /// The run's number.
+    pub fn number(&self) -> u64 {
+        self.entry.number
+    }
+
+    /// The run was prepared but its engine did not start: the runs log
+    /// says so (nothing was sent). Touches the disk.
+    pub fn failed_to_start(self) {
+        let entry = RunEntry {
+            finished_at: Some(now()),
+            ended: Some(Ending::FailedToStart),
+            ..self.entry
+        };
+        if let Some(log) = &self.runs_log {
+            let _ = runs_log::append(log, &entry);
+        }
     }
 
     /// Completes a run the engine has finished with `summary` (its limits
@@ -339,6 +381,12 @@ impl Finisher {
         let entry = RunEntry {
             finished_at: Some(now()),
             limits,
+            ended: Some(if summary.stopped {
+                Ending::Stopped
+            } else {
+                Ending::Completed
+            }),
+            autotuned: summary.phases.iter().any(|p| p.by == ChangedBy::AutoTune),
             summary: Some(summary.clone()),
             results: self.workbook.clone().or(self.journal.clone()),
             ..self.entry

@@ -15,9 +15,39 @@ use crate::stats::RunSummary;
 /// Runs kept in memory (the most recent).
 pub const MAX_RUNS: usize = 200;
 
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ending {
+    /// It went through its batch.
+    Completed,
+    /// It was stopped (a key, Ctrl-C, a signal) before the end.
+    Stopped,
+    /// It was prepared but its engine could not start.
+    FailedToStart,
+    /// It started and never said it ended: killed, crashed, or still
+    /// going in another process.
+    Interrupted,
+}
+
+impl Ending {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ending::Completed => "completed",
+            Ending::Stopped => "stopped",
+            Ending::FailedToStart => "failed to start",
+            Ending::Interrupted => "interrupted",
+        }
+    }
+}
+
 /// One run: its settings, and what it achieved once it finished.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunEntry {
+    /// The run's number: the same in the runs log, on screen and in its
+    /// journal's name (0 in lines written before runs were numbered).
+    #[serde(default)]
+    pub number: u64,
     /// When it started (RFC 3339, seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
@@ -30,6 +60,13 @@ pub struct RunEntry {
     /// The batch file as its journal's sidecar names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_path: Option<PathBuf>,
+    /// Requests in the batch, and the hash of them all
+    /// ([`crate::batch::Batch::fingerprint`]): two runs of the same batch
+    /// have the same.
+    #[serde(default)]
+    pub batch_requests: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_hash: Option<String>,
     /// The limits when it finished (as it started, in the start line).
     pub limits: Limits,
     /// Only the failed requests of an earlier run.
@@ -37,7 +74,13 @@ pub struct RunEntry {
     /// The items went in batch calls (`coalesce`).
     #[serde(default)]
     pub coalesced: bool,
-    /// `None` until it finished.
+    /// How it ended; `None` while it runs (and in older lines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<Ending>,
+    /// Auto-tune (or the probe) moved its rate.
+    #[serde(default)]
+    pub autotuned: bool,
+    /// `None` until it finished. Its phases are the limit timeline.
     #[serde(default)]
     pub summary: Option<RunSummary>,
     /// Its journal, when it kept one.
@@ -45,14 +88,57 @@ pub struct RunEntry {
 }
 
 impl RunEntry {
-    /// Whether this is a finished run (it has a summary).
+    /// Whether the run has ended, whichever way (a line written when it
+    /// started has not).
     pub fn is_finished(&self) -> bool {
-        self.summary.is_some()
+        self.summary.is_some() || self.ended.is_some()
     }
 
-    /// Answers with status 429 among its final results.
-    pub fn rate_limited(&self) -> u64 {
-        self.summary.as_ref().map_or(0, |s| s.totals.status(429))
+    /// How it ended, as far as the log knows.
+    pub fn ending(&self) -> Ending {
+        match (self.ended, &self.summary) {
+            (Some(ending), _) => ending,
+            (None, Some(s)) if s.stopped => Ending::Stopped,
+            (None, Some(_)) => Ending::Completed,
+            (None, None) => Ending::Interrupted,
+        }
+    }
+
+    /// Limits in a few characters: `10 @ 20/s` (∞ for unlimited).
+    pub fn span_of(l: Limits) -> String {
+        let rate = l
+            .per_second
+            .map_or_else(|| "∞".to_owned(), |r| format!("{r}"));
+        let cap = l
+            .max_at_once
+            .map_or_else(|| "∞".to_owned(), |n| n.to_string());
+        format!("{cap} @ {rate}/s")
+    }
+
+    /// Its limits from start to end: `10 @ 20/s`, or where they moved,
+    /// `10→50 @ 20→500/s` (a ramp's end counts as where it moved to).
+    pub fn limits_span(&self) -> String {
+        let phases = self.summary.as_ref().map_or(&[][..], |s| &s.phases[..]);
+        let first = phases.first().map_or(self.limits, |p| p.limits);
+        let last = phases.last().map_or(self.limits, |p| p.limits);
+        let rate = |r: Option<f64>| r.map_or_else(|| "∞".to_owned(), |r| format!("{r}"));
+        let cap = |n: Option<u64>| n.map_or_else(|| "∞".to_owned(), |n| n.to_string());
+        let moved = |from: String, to: String| {
+            if from == to {
+                from
+            } else {
+                format!("{from}→{to}")
+            }
+        };
+        let last_rate = phases
+            .last()
+            .and_then(|p| p.ramp_to)
+            .map_or_else(|| rate(last.per_second), |r| rate(Some(r)));
+        format!(
+            "{} @ {}/s",
+            moved(cap(first.max_at_once), cap(last.max_at_once)),
+            moved(rate(first.per_second), last_rate)
+        )
     }
 }
 
@@ -74,6 +160,15 @@ pub fn default_file() -> Option<PathBuf> {
 /// replaces its start line (same journal). A missing file is none, and
 /// lines that do not parse (another version's) are skipped.
 pub fn load(path: &Path) -> Vec<RunEntry> {
+    let mut runs = load_all(path);
+    let excess = runs.len().saturating_sub(MAX_RUNS);
+    runs.drain(..excess);
+    runs
+}
+
+/// Every run in the log, oldest first, a finish line in place of its
+/// start line.
+fn load_all(path: &Path) -> Vec<RunEntry> {
     let Ok(file) = std::fs::File::open(path) else {
         return Vec::new();
     };
@@ -98,9 +193,21 @@ pub fn load(path: &Path) -> Vec<RunEntry> {
             _ => runs.push(entry),
         }
     }
-    let excess = runs.len().saturating_sub(MAX_RUNS);
-    runs.drain(..excess);
     runs
+}
+
+/// The number the next run gets: one past the highest in the log, and
+/// at least `at_least` (a front end's own count, for runs not logged).
+pub fn next_number(path: Option<&Path>, at_least: u64) -> u64 {
+    let logged = path.map_or(0, |p| {
+        load_all(p)
+            .iter()
+            .enumerate()
+            .map(|(i, r)| if r.number > 0 { r.number } else { i as u64 + 1 })
+            .max()
+            .unwrap_or(0)
+    });
+    (logged + 1).max(at_least)
 }
 
 /// Appends a run to the log, creating its folder if needed.
@@ -125,10 +232,15 @@ mod tests {
         let path = dir.path().join("sub/runs.jsonl");
         assert!(load(&path).is_empty());
         let started = RunEntry {
+            number: 7,
             started_at: Some("2026-11-22T09:59:00Z".into()),
             finished_at: None,
             batch: "inventory.json".into(),
             batch_path: Some("/b/inventory.json".into()),
+            batch_requests: 100,
+            batch_hash: Some("3ae11f65db5419ee".into()),
+            ended: None,
+            autotuned: false,
             limits: Limits::new(10, 20.0),
             failed_only: false,
             coalesced: false,
@@ -137,6 +249,7 @@ mod tests {
         };
         let run = RunEntry {
             finished_at: Some("2026-11-22T10:00:00Z".into()),
+            ended: Some(Ending::Completed),
             summary: Some(RunSummary {
                 totals: Totals {
                     done: 100,
@@ -165,6 +278,9 @@ mod tests {
         // A start with no finish stays: the run was cut off.
         append(&path, &started).unwrap();
         assert_eq!(load(&path).last(), Some(&started));
+        assert_eq!(started.ending(), Ending::Interrupted);
+        assert_eq!(next_number(Some(&path), 0), 8, "one past the highest");
+        assert_eq!(next_number(Some(&path), 12), 12, "or the front end's own");
         // A line written before runs were logged at their start.
         let old = r#"{"finished_at":"2026-11-20T10:00:00Z","batch":"a.json","limits":{"max_at_once":10,"per_second":null,"burst":1},"failed_only":false,"summary":{"total":3,"ok":3,"failed":0,"by_status":{"200":3},"by_error":{},"wall_s":1.0,"achieved_per_s":3.0,"latency_ms":{"p50":1.0,"p90":1.0,"p99":1.0,"p999":1.0,"max":1.0},"wait_ms":{"p50":0.0,"p90":0.0,"p99":0.0,"p999":0.0,"max":0.0},"max_in_flight":1,"retries":0,"not_sent":0,"stopped":false},"results":null}"#;
         std::fs::write(&path, format!("{old}\n")).unwrap();

@@ -17,6 +17,9 @@ pub struct Manifest {
     pub batch: PathBuf,
     /// Rows in the batch.
     pub total: u64,
+    /// The hash of every request of the batch (`Batch::fingerprint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_hash: Option<String>,
     /// Whether the run sent only some rows (a re-run of failures), or a
     /// batch edited in the workbench that differs from its file.
     pub subset: bool,

@@ -8,30 +8,39 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::LatencyHistogram;
-use crate::model::RequestRecord;
+use crate::model::{AttemptEntry, RequestRecord};
 
 /// The most endpoints tracked apart.
 pub const MAX_ENDPOINTS: usize = 64;
 const OTHER: &str = "(other)";
 
-/// One endpoint's figures, as shown.
+/// One endpoint's figures, as shown: its requests' results, and every
+/// answer it got (retried attempts included).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EndpointStats {
     pub key: String,
+    /// Requests with a final result.
     pub count: u64,
     pub p50_ms: f64,
     pub p99_ms: f64,
     /// Requests that were not ok.
     pub failed: u64,
+    /// Answers (attempts) it got.
+    pub answers: u64,
     /// Answers with status 429.
     pub rate_limited: u64,
+    /// Answers that were errors: a status of 400 or more other than 429,
+    /// or no answer at all (a timeout, a reset).
+    pub errors: u64,
 }
 
 #[derive(Debug, Default)]
 struct Tally {
     count: u64,
     failed: u64,
+    answers: u64,
     rate_limited: u64,
+    errors: u64,
     latency: LatencyHistogram,
 }
 
@@ -66,20 +75,36 @@ pub fn endpoint_key(record: &RequestRecord) -> String {
 }
 
 impl Endpoints {
-    pub fn add(&mut self, record: &RequestRecord) {
+    /// The tally of the record's endpoint (past the bound, "(other)").
+    fn tally(&mut self, record: &RequestRecord) -> &mut Tally {
         let mut key = endpoint_key(record);
         if !self.tallies.contains_key(&key) && self.tallies.len() >= MAX_ENDPOINTS {
             key = OTHER.to_owned();
         }
-        let tally = self.tallies.entry(key).or_default();
+        self.tallies.entry(key).or_default()
+    }
+
+    /// A request's final result.
+    pub fn add(&mut self, record: &RequestRecord) {
+        let tally = self.tally(record);
         tally.count += 1;
         tally.failed += u64::from(!record.ok);
-        tally.rate_limited += u64::from(record.status == Some(429));
         if let (Some(_), Some(ms)) = (record.status, record.latency_ms) {
             tally
                 .latency
                 .record(std::time::Duration::from_secs_f64(ms / 1000.0));
         }
+    }
+
+    /// An answer the record's endpoint got (`a`, the record's attempt).
+    pub fn add_answer(&mut self, record: &RequestRecord, a: &AttemptEntry) {
+        let tally = self.tally(record);
+        tally.answers += 1;
+        tally.rate_limited += u64::from(a.status == Some(429));
+        tally.errors += u64::from(match a.status {
+            Some(status) => status >= 400 && status != 429,
+            None => true,
+        });
     }
 
     /// The busiest `limit` endpoints, most requests first.
@@ -101,7 +126,9 @@ impl Endpoints {
                     t.latency.quantile_ms(0.99)
                 },
                 failed: t.failed,
+                answers: t.answers,
                 rate_limited: t.rate_limited,
+                errors: t.errors,
             })
             .collect();
         rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
@@ -138,21 +165,38 @@ mod tests {
         assert_eq!(endpoint_key(&record(None, "http://h", 200)), "GET /");
     }
 
+    /// As the aggregator takes a final result: as a result and an answer.
+    fn add(e: &mut Endpoints, r: &RequestRecord) {
+        e.add(r);
+        e.add_answer(r, &AttemptEntry::of(r));
+    }
+
     #[test]
     fn tallies_and_bounds() {
         let mut e = Endpoints::default();
-        e.add(&record(None, "http://h/a/1", 200));
-        e.add(&record(None, "http://h/a/2", 429));
-        e.add(&record(Some("b"), "http://h/b", 500));
+        add(&mut e, &record(None, "http://h/a/1", 200));
+        add(&mut e, &record(None, "http://h/a/2", 429));
+        add(&mut e, &record(Some("b"), "http://h/b", 500));
+        // A retried 429 is one more answer, and no result.
+        let refused = record(None, "http://h/a/3", 429);
+        e.add_answer(&refused, &AttemptEntry::of(&refused));
         let top = e.top(10);
         assert_eq!(top[0].key, "GET /a/{n}");
         assert_eq!(
-            (top[0].count, top[0].failed, top[0].rate_limited),
-            (2, 1, 1)
+            (
+                top[0].count,
+                top[0].failed,
+                top[0].answers,
+                top[0].rate_limited
+            ),
+            (2, 1, 3, 2)
         );
-        assert_eq!((top[1].key.as_str(), top[1].failed), ("b", 1));
+        assert_eq!(
+            (top[1].key.as_str(), top[1].failed, top[1].errors),
+            ("b", 1, 1)
+        );
         for i in 0..200 {
-            e.add(&record(Some(&format!("n{i}")), "http://h/", 200));
+            add(&mut e, &record(Some(&format!("n{i}")), "http://h/", 200));
         }
         assert_eq!(e.tallies.len(), MAX_ENDPOINTS + 1);
         assert!(e.tallies.contains_key(OTHER));

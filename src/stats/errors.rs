@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{ErrorKind, RequestRecord};
+use crate::model::{AttemptEntry, ErrorKind, RequestRecord};
 
 /// What a group of failures has in common.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -40,11 +40,18 @@ impl FailureClass {
     }
 }
 
-/// One group of failures, as shown.
+/// One group of failures, as shown: how many answers fell in it (a
+/// retried 429 counts), how many of those were retried, and how many
+/// requests ended in it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ErrorGroup {
     pub class: FailureClass,
-    pub count: u64,
+    /// Answers (attempts) in this group.
+    pub answers: u64,
+    /// Of those, attempts that were retried.
+    pub retried: u64,
+    /// Requests whose final result is in this group.
+    pub finals: u64,
     /// The latest failure's message (or its status line).
     pub message: String,
     /// The latest failure's URL (redacted like the records).
@@ -54,15 +61,42 @@ pub struct ErrorGroup {
     pub attempts: u32,
 }
 
-/// One group as it is kept: the latest failure's fields, reused in place
-/// (a storm of failures must not allocate a message each).
-#[derive(Debug)]
+impl ErrorGroup {
+    /// `12 answers · 11 retried · 1 final`, leaving out what is 0.
+    pub fn counts(&self) -> String {
+        let mut parts = vec![format!(
+            "{} answer{}",
+            self.answers,
+            if self.answers == 1 { "" } else { "s" }
+        )];
+        if self.retried > 0 {
+            parts.push(format!("{} retried", self.retried));
+        }
+        parts.push(format!("{} final", self.finals));
+        parts.join(" · ")
+    }
+}
+
+/// One group as it is kept: the counts, and the latest failure's fields
+/// reused in place (a storm of failures must not allocate a message each).
+#[derive(Debug, Default)]
 struct Tally {
-    count: u64,
+    answers: u64,
+    retried: u64,
+    finals: u64,
     error: Option<String>,
     url: String,
     index: u64,
     attempts: u32,
+}
+
+impl Tally {
+    fn latest(&mut self, r: &RequestRecord) {
+        self.error.clone_from(&r.error);
+        self.url.clone_from(&r.url);
+        self.index = r.index;
+        self.attempts = r.attempts;
+    }
 }
 
 /// Failure groups of a run so far.
@@ -72,32 +106,39 @@ pub struct ErrorGroups {
 }
 
 impl ErrorGroups {
-    pub fn add(&mut self, r: &RequestRecord) {
+    /// A request's final result, if it failed.
+    pub fn add_final(&mut self, r: &RequestRecord) {
         let Some(class) = FailureClass::of(r) else {
             return;
         };
-        let tally = self.groups.entry(class).or_insert_with(|| Tally {
-            count: 0,
-            error: None,
-            url: String::new(),
-            index: r.index,
-            attempts: 0,
-        });
-        tally.count += 1;
-        tally.error.clone_from(&r.error);
-        tally.url.clone_from(&r.url);
-        tally.index = r.index;
-        tally.attempts = r.attempts;
+        let tally = self.groups.entry(class).or_default();
+        tally.finals += 1;
+        tally.latest(r);
     }
 
-    /// The groups, most failures first.
+    /// An answer (the record's last attempt), if it was a failure.
+    pub fn add_answer(&mut self, r: &RequestRecord, a: &AttemptEntry, retried: bool) {
+        let class = match (a.status, a.error_kind) {
+            (_, Some(kind)) => FailureClass::Error(kind),
+            (Some(status), None) if status >= 400 => FailureClass::Status(status),
+            _ => return,
+        };
+        let tally = self.groups.entry(class).or_default();
+        tally.answers += 1;
+        tally.retried += u64::from(retried);
+        tally.latest(r);
+    }
+
+    /// The groups, most answers first.
     pub fn top(&self) -> Vec<ErrorGroup> {
         let mut groups: Vec<ErrorGroup> = self
             .groups
             .iter()
             .map(|(class, t)| ErrorGroup {
                 class: *class,
-                count: t.count,
+                answers: t.answers,
+                retried: t.retried,
+                finals: t.finals,
                 // An error status without a message says what it was.
                 message: t.error.clone().unwrap_or_else(|| {
                     format!(
@@ -112,7 +153,11 @@ impl ErrorGroups {
                 attempts: t.attempts,
             })
             .collect();
-        groups.sort_by(|a, b| b.count.cmp(&a.count).then(a.class.cmp(&b.class)));
+        groups.sort_by(|a, b| {
+            (b.answers.max(b.finals), b.finals)
+                .cmp(&(a.answers.max(a.finals), a.finals))
+                .then(a.class.cmp(&b.class))
+        });
         groups
     }
 }
@@ -132,21 +177,40 @@ mod tests {
         }
     }
 
+    /// As the aggregator takes a final result: as a result and an answer.
+    fn add(groups: &mut ErrorGroups, r: &RequestRecord) {
+        groups.add_final(r);
+        groups.add_answer(r, &AttemptEntry::of(r), false);
+    }
+
     #[test]
     fn groups_by_kind_and_status_with_the_latest_example() {
         let mut groups = ErrorGroups::default();
-        groups.add(&record(0, Some(200), None));
-        groups.add(&record(1, Some(503), None));
-        groups.add(&record(2, None, Some(ErrorKind::Timeout)));
-        groups.add(&record(3, Some(503), None));
+        add(&mut groups, &record(0, Some(200), None));
+        add(&mut groups, &record(1, Some(503), None));
+        add(&mut groups, &record(2, None, Some(ErrorKind::Timeout)));
+        add(&mut groups, &record(3, Some(503), None));
         let top = groups.top();
         assert_eq!(top.len(), 2);
         assert_eq!(top[0].class, FailureClass::Status(503));
-        assert_eq!(top[0].count, 2);
+        assert_eq!((top[0].answers, top[0].finals), (2, 2));
         assert_eq!(top[0].index, 3);
         assert_eq!(top[0].url, "http://127.0.0.1/x/3");
         assert_eq!(top[0].message, "HTTP 503 after 1 attempt");
         assert_eq!(top[1].class.label(), "timeout");
         assert_eq!(top[1].message, "timeout happened");
+    }
+
+    #[test]
+    fn a_retried_429_is_an_answer_in_its_group_though_nothing_ended_in_it() {
+        let mut groups = ErrorGroups::default();
+        let refused = record(0, Some(429), None);
+        groups.add_answer(&refused, &AttemptEntry::of(&refused), true);
+        groups.add_answer(&refused, &AttemptEntry::of(&refused), true);
+        add(&mut groups, &record(0, Some(200), None));
+        let top = groups.top();
+        assert_eq!(top.len(), 1);
+        assert_eq!(top[0].class, FailureClass::Status(429));
+        assert_eq!(top[0].counts(), "2 answers · 2 retried · 0 final");
     }
 }

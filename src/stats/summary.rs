@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::Totals;
+use super::{Phase, Totals};
 
 /// What a run achieved; `--summary-json` writes exactly this. Its counts
 /// are the run's [`Totals`] (flattened, so the JSON is one flat object);
@@ -34,6 +34,13 @@ pub struct RunSummary {
     /// when items were coalesced.
     #[serde(default)]
     pub calls: u64,
+    /// Whether the items went in batch calls (`coalesce`).
+    #[serde(default)]
+    pub coalesced: bool,
+    /// The run cut at each change of its limits: when, to what, by whom,
+    /// and what each phase achieved (empty when rebuilt from a journal).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<Phase>,
 }
 
 impl RunSummary {
@@ -65,7 +72,24 @@ impl RunSummary {
             rows.push(("not sent", self.not_sent.to_string()));
         }
         rows.push(("retries", self.retries.to_string()));
-        if self.calls > 0 && self.calls != t.done + self.retries {
+        let a = &t.answers;
+        if a.total > 0 {
+            rows.push((
+                "answers",
+                format!(
+                    "{} ({} accepted, {} refused{})",
+                    a.total,
+                    a.accepted(),
+                    a.refused,
+                    if a.by_status.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {}", counts(&a.by_status))
+                    }
+                ),
+            ));
+        }
+        if self.coalesced {
             rows.push(("calls", format!("{} (batch calls and polls)", self.calls)));
         }
         if self.held_by_server_s > 0.0 {

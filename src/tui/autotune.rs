@@ -15,6 +15,9 @@ pub struct AutoTune {
     controller: Controller,
     /// The snapshot of the last look.
     last: StatsSnapshot,
+    /// The limits when it began: where the sliders go back to if the
+    /// batch ends before any rate held.
+    pub before: crate::model::Limits,
 }
 
 /// What a look at the stats means for the sliders.
@@ -27,12 +30,14 @@ pub enum Tuned {
 }
 
 impl AutoTune {
-    /// Starts from `rate` (the slider's, or the probe's default when
-    /// unlimited), as of `now`.
-    pub fn new(rate: Option<f64>, now: &StatsSnapshot) -> Self {
+    /// Starts from the limits' rate (the slider's, or the probe's default
+    /// when unlimited), as of `now`; a rate must hold for `window` to be
+    /// the answer.
+    pub fn new(before: crate::model::Limits, now: &StatsSnapshot, window: Duration) -> Self {
         let defaults = ProbeConfig::default();
         let config = ProbeConfig {
-            start: rate.unwrap_or(defaults.start),
+            start: before.per_second.unwrap_or(defaults.start),
+            window,
             // A workbench run ends when its batch does; no time limit.
             max_time: Duration::from_secs(24 * 3600),
             ..defaults
@@ -40,7 +45,13 @@ impl AutoTune {
         Self {
             controller: Controller::new(config),
             last: now.clone(),
+            before,
         }
+    }
+
+    /// The highest rate that held, and for how many seconds.
+    pub fn best_held(&self) -> Option<(f64, f64)> {
+        self.controller.best_held()
     }
 
     pub fn rate(&self) -> f64 {

@@ -148,30 +148,31 @@ impl Effects {
                 path,
                 format: ExportFormat::Jsonl,
             },
-            None => Journal::In {
-                dir: self.config.journal_dir.clone(),
-                run: run.number,
-            },
+            None => Journal::In(self.config.journal_dir.clone()),
         };
         Plan {
             run: RunConfig {
                 limits: run.limits,
                 profile: run.profile,
                 coalesce,
-                ..self.config.run.clone()
+                ..self
+                    .config
+                    .overrides
+                    .apply(&run.batch.settings, self.config.run.clone())
             },
             batch: run.batch,
             journal,
             rows: run.rows,
             runs_log: self.config.runs_file.clone(),
             edited: run.edited,
+            number_hint: u64::from(run.number),
         }
     }
 
     /// Starts a prepared run's engine (here, on the loop's runtime).
     fn start(&mut self, prepared: Result<Prepared, String>) -> Result<Started, String> {
         let prepared = prepared?;
-        let total = prepared.total();
+        let (total, number) = (prepared.total(), prepared.number());
         let running = prepared.start().map_err(|e| e.to_string())?;
         let journal = running.finisher.journal().map(|p| p.to_path_buf());
         let parts = running.handle.into_parts();
@@ -182,7 +183,11 @@ impl Effects {
             done: Some(parts.done),
             finisher: Some(running.finisher),
         };
-        Ok(Started { journal, total })
+        Ok(Started {
+            journal,
+            total,
+            number,
+        })
     }
 
     /// The engine finished: the app hears the final stats at once (they

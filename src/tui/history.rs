@@ -14,6 +14,9 @@ pub struct Sample {
     pub t: f64,
     pub in_flight: u64,
     pub completion_rate: f64,
+    /// Answers the server accepted, and refused, per second.
+    pub accepted: f64,
+    pub refused: f64,
     pub target_rate: Option<f64>,
     pub p50: f64,
     pub p99: f64,
@@ -35,6 +38,8 @@ impl History {
             t: s.elapsed.as_secs_f64(),
             in_flight: s.in_flight,
             completion_rate: s.completion_rate,
+            accepted: s.accepted_rate,
+            refused: s.refused_rate,
             target_rate: s.limits.per_second,
             p50: s.totals.latency.p50,
             p99: s.totals.latency.p99,

@@ -57,8 +57,12 @@ static PANICKED: AtomicBool = AtomicBool::new(false);
 /// How runs started from the TUI behave.
 #[derive(Debug, Clone)]
 pub struct TuiConfig {
-    /// Everything but the limits, which come from the sliders.
+    /// The defaults of every run; each batch's own settings (retries,
+    /// timeout, ...) override them, and `overrides` override those. The
+    /// limits come from the sliders.
     pub run: RunConfig,
+    /// What the command line fixed for every batch of the session.
+    pub overrides: crate::session::Overrides,
     /// Base URL override for batches opened from the app.
     pub base_url: Option<String>,
     /// Where each run's results journal goes.

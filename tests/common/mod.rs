@@ -103,7 +103,9 @@ fn arrive_v(seen: &Arc<Seen>, uri: &Uri, headers: &HeaderMap, version: Version) 
 /// - `/redirect/{n}`: 302 to `/redirect/{n-1}`, and `/redirect/0` is 200;
 /// - `/version`: 200, recording the HTTP version the request came in;
 /// - `/exhausted`: 200 saying (IETF draft dictionary form) that no request
-///   remains of 10 a second until a reset in 1 s.
+///   remains of 10 a second until a reset in 1 s;
+/// - `/drained`: 200 saying only that none remain until a reset in 1 s
+///   (`X-RateLimit-Remaining: 0`, `X-RateLimit-Reset: 1`), no rate.
 pub async fn start() -> TestServer {
     let seen = Arc::new(Seen::default());
     let app = Router::new()
@@ -115,6 +117,7 @@ pub async fn start() -> TestServer {
         .route("/redirect/{n}", any(redirect))
         .route("/version", any(version))
         .route("/exhausted", any(exhausted))
+        .route("/drained", any(drained))
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -214,6 +217,14 @@ async fn version(
 ) -> &'static str {
     let _g = arrive_v(&seen, &uri, &headers, v);
     "ok"
+}
+
+async fn drained(State(seen): State<Arc<Seen>>, uri: Uri, headers: HeaderMap) -> impl IntoResponse {
+    let _g = arrive(&seen, &uri, &headers);
+    (
+        [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1")],
+        "none left",
+    )
 }
 
 async fn exhausted(
@@ -319,5 +330,184 @@ pub async fn until(what: &str, mut ok: impl FnMut() -> bool) {
     while !ok() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+// ---- An independent rate limiter -----------------------------------------------------
+
+/// How a [`Limiter`] admits requests.
+#[derive(Debug, Clone, Copy)]
+pub enum Rule {
+    /// A token bucket of `per_second`, burst 1, with 429 and Retry-After
+    /// (seconds, rounded up) for what it refuses, and `RateLimit-Policy`
+    /// on every answer.
+    Bucket { per_second: f64 },
+    /// nginx's `limit_req` with no burst: a request less than 1/rate
+    /// after the last one it accepted is refused, time counted in whole
+    /// milliseconds; no headers at all.
+    NoBurstMs { per_second: f64 },
+}
+
+/// A rate limiter written for the tests (not the built-in mock's, so the
+/// two cannot share a bug): `GET /limited/...` answers 200 or 429 by its
+/// rule, after `latency`; it counts what it accepted and refused.
+pub struct Limiter {
+    pub addr: SocketAddr,
+    pub accepted: Arc<AtomicUsize>,
+    pub refused: Arc<AtomicUsize>,
+}
+
+impl Limiter {
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+struct LimiterState {
+    rule: Rule,
+    latency: Duration,
+    origin: std::time::Instant,
+    /// When the last accepted request came (ms or µs since `origin`,
+    /// by the rule), `None` before the first.
+    last: Mutex<Option<u64>>,
+    accepted: Arc<AtomicUsize>,
+    refused: Arc<AtomicUsize>,
+}
+
+pub async fn limiter(rule: Rule, latency: Duration) -> Limiter {
+    let state = Arc::new(LimiterState {
+        rule,
+        latency,
+        origin: std::time::Instant::now(),
+        last: Mutex::new(None),
+        accepted: Arc::default(),
+        refused: Arc::default(),
+    });
+    let (accepted, refused) = (state.accepted.clone(), state.refused.clone());
+    let app = Router::new()
+        .route("/limited/{*rest}", any(limited))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Limiter {
+        addr,
+        accepted,
+        refused,
+    }
+}
+
+async fn limited(State(state): State<Arc<LimiterState>>) -> axum::response::Response {
+    let admitted = {
+        let mut last = state.last.lock().unwrap();
+        let elapsed = state.origin.elapsed();
+        let (now, gap) = match state.rule {
+            Rule::Bucket { per_second } => (
+                elapsed.as_micros() as u64,
+                (1e6 / per_second).round() as u64,
+            ),
+            Rule::NoBurstMs { per_second } => (
+                elapsed.as_millis() as u64,
+                (1e3 / per_second).round() as u64,
+            ),
+        };
+        match *last {
+            Some(at) if now < at + gap => Err(at + gap - now),
+            _ => {
+                *last = Some(now);
+                Ok(())
+            }
+        }
+    };
+    tokio::time::sleep(state.latency).await;
+    match (admitted, state.rule) {
+        (Ok(()), Rule::Bucket { per_second }) => {
+            state.accepted.fetch_add(1, SeqCst);
+            (
+                [("ratelimit-policy", format!("\"bucket\";q={per_second};w=1"))],
+                "ok",
+            )
+                .into_response()
+        }
+        (Ok(()), Rule::NoBurstMs { .. }) => {
+            state.accepted.fetch_add(1, SeqCst);
+            "ok".into_response()
+        }
+        (Err(wait_us), Rule::Bucket { per_second }) => {
+            state.refused.fetch_add(1, SeqCst);
+            let secs = (wait_us as f64 / 1e6).ceil().max(1.0) as u64;
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [
+                    ("retry-after", secs.to_string()),
+                    ("ratelimit-policy", format!("\"bucket\";q={per_second};w=1")),
+                ],
+                "slow down",
+            )
+                .into_response()
+        }
+        (Err(_), Rule::NoBurstMs { .. }) => {
+            state.refused.fetch_add(1, SeqCst);
+            (StatusCode::TOO_MANY_REQUESTS, "limiting requests").into_response()
+        }
+    }
+}
+
+// ---- Servers on a runtime of their own ----------------------------------------------
+
+/// A value made on a tokio runtime of its own (one worker thread), which
+/// runs what it spawned until this is dropped: a server kept apart from
+/// a test's busy runtime, so the test's load does not delay its clock.
+pub struct Apart<T> {
+    pub value: T,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl<T> Drop for Apart<T> {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Makes `make()`'s value on a runtime of its own (see [`Apart`]).
+pub fn apart<T, F>(make: impl FnOnce() -> F + Send + 'static) -> Apart<T>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T>,
+{
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let value = runtime.block_on(make());
+        Apart {
+            value,
+            runtime: Some(runtime),
+        }
+    })
+    .join()
+    .unwrap()
+}
+
+// ---- Tests that measure time ------------------------------------------------------------
+
+/// Held by the tests that judge pacing or find a server's limit (the
+/// probe, auto-tune, respecting limits): one at a time, since on two
+/// cores they disturb each other's clocks. The other tests still run
+/// beside them.
+pub static TIMING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// What a limit's test accepts from a debug build (what `cargo test`
+/// makes), which paces less evenly beside other tests on two cores: the
+/// targets themselves hold for release builds (`bench/`, BENCHMARKS.md).
+pub fn debug_slack(release: f64, debug: f64) -> f64 {
+    if cfg!(debug_assertions) {
+        debug
+    } else {
+        release
     }
 }

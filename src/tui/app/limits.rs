@@ -3,6 +3,7 @@
 
 use super::{App, Effect, Notice, Slider};
 use crate::engine::Command;
+use crate::model::ChangedBy;
 
 impl App {
     /// A limit the user set: it ends auto-tune and any planned profile.
@@ -13,10 +14,16 @@ impl App {
         if self.is_active() && self.profile.is_some() {
             self.profile_taken_over = true;
         }
-        self.apply_value(slider, value)
+        self.apply_value(slider, value, ChangedBy::User)
     }
 
-    pub(super) fn apply_value(&mut self, slider: Slider, value: Option<f64>) -> Vec<Effect> {
+    /// Sets a limit (`by` the user, or auto-tune); a run hears it at once.
+    pub(super) fn apply_value(
+        &mut self,
+        slider: Slider,
+        value: Option<f64>,
+        by: ChangedBy,
+    ) -> Vec<Effect> {
         let mut limits = self.limits;
         match slider {
             Slider::MaxAtOnce => limits.max_at_once = value.map(|v| v.round().max(1.0) as u64),
@@ -26,11 +33,13 @@ impl App {
             return vec![];
         }
         self.limits = limits;
-        if self.is_active() {
-            vec![Effect::Send(Command::SetLimits(limits))]
-        } else {
-            vec![]
+        if !self.is_active() {
+            return vec![];
         }
+        vec![Effect::Send(match by {
+            ChangedBy::AutoTune => Command::Tune(limits),
+            _ => Command::SetLimits(limits),
+        })]
     }
 
     /// `k`: the next run coalesces, or sends the items one by one.

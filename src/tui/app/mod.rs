@@ -27,7 +27,7 @@ use super::autotune::AutoTune;
 use super::history::History;
 use super::results::ResultsView;
 use crate::batch::{Batch, BatchError, Format};
-use crate::engine::{Command, Event};
+use crate::engine::{Binding, Command, Event, REFUSED_SHARE};
 use crate::export::{ExportFormat, Progress, ResultFilter, ResultIndex, ResultOrder};
 use crate::model::{Limits, Profile, RequestRecord, RunState};
 use crate::session::{Ended, Interrupted, Rows, RunEntry};
@@ -143,6 +143,8 @@ pub struct Input {
 pub struct Started {
     pub journal: Option<PathBuf>,
     pub total: u64,
+    /// Its number in the runs log (and its journal's name).
+    pub number: u64,
 }
 
 /// Everything the app reacts to.
@@ -307,6 +309,9 @@ pub struct Start {
     pub profile: Option<Profile>,
     /// Send a coalescing batch's items one by one (`--no-coalesce`).
     pub one_by_one: bool,
+    /// How long auto-tune holds a rate before it settles on it (`None`:
+    /// the probe's default, 10 s).
+    pub tune_window: Option<std::time::Duration>,
 }
 
 /// The app as a test or a script driving the loop sees it.
@@ -335,6 +340,8 @@ pub struct Status {
     pub limits: Limits,
     /// Auto-tune's best rate held so far, while it runs.
     pub tuning_best: Option<f64>,
+    /// What the limits row says holds the run back.
+    pub limited_by: String,
 }
 
 #[derive(Debug)]
@@ -353,6 +360,8 @@ pub struct App {
     pub(super) journal: Option<PathBuf>,
     /// Runs started in this session.
     pub(super) runs: u32,
+    /// The current (or last) run's number in the runs log.
+    pub(super) run_number: u64,
     pub(super) view: View,
     pub(super) editor: Editor,
     pub(super) results: ResultsView,
@@ -360,6 +369,8 @@ pub struct App {
     pub(super) autotune: Option<AutoTune>,
     /// The last auto-tune's answer, for the slider's marker.
     pub(super) tuned: Option<crate::probe::Recommendation>,
+    /// How long auto-tune holds a rate before it settles on it.
+    pub(super) tune_window: std::time::Duration,
     /// The bottom-right panel shows the rate limits instead of the errors.
     pub(super) show_limits: bool,
     /// Planned rates for runs (the batch's `profile`, or `--ramp`).
@@ -400,11 +411,15 @@ impl App {
             notice: None,
             journal: None,
             runs: 0,
+            run_number: 0,
             view: View::Dashboard,
             editor: Editor::default(),
             results: ResultsView::default(),
             autotune: None,
             tuned: None,
+            tune_window: start
+                .tune_window
+                .unwrap_or(crate::probe::ProbeConfig::default().window),
             show_limits: false,
             profile: None,
             profile_taken_over: false,
@@ -469,6 +484,28 @@ impl App {
             frames: self.frames,
             limits: self.limits,
             tuning_best: self.autotune.as_ref().and_then(|t| t.best()),
+            limited_by: self.limited_by(),
+        }
+    }
+
+    /// Which limit holds the run back, in words, with the server's figure
+    /// when it is the server.
+    pub fn limited_by(&self) -> String {
+        let s = &self.stats;
+        match (self.state, s.binding) {
+            (RunState::Running, Binding::Rate) => "limited by rate".into(),
+            (RunState::Running, Binding::MaxAtOnce) => "limited by max at once".into(),
+            (RunState::Running, Binding::Server) if s.refused_share > REFUSED_SHARE => format!(
+                "limited by the server: {:.0} % refused",
+                s.refused_share * 100.0
+            ),
+            (RunState::Running, Binding::Server) => match s.slowing {
+                Some(factor) => format!("limited by the server: latency {factor:.1}× its low"),
+                None => "limited by the server: following its limits".into(),
+            },
+            (RunState::Running, Binding::None) if s.in_flight > 0 => "neither limit reached".into(),
+            (RunState::Paused, _) => "paused".into(),
+            _ => String::new(),
         }
     }
 

@@ -92,6 +92,7 @@ impl App {
             Ok(started) => {
                 self.journal = started.journal;
                 self.stats.total = Some(started.total);
+                self.run_number = started.number;
             }
             Err(e) => {
                 self.state = RunState::Idle;
@@ -104,16 +105,16 @@ impl App {
     /// The engine finished the run.
     pub(super) fn on_finished(&mut self, summary: RunSummary) -> Vec<Effect> {
         self.state = RunState::Done;
-        self.autotune = None;
         let t = &summary.totals;
-        self.notice = Some(Notice::Info(format!(
+        let done = format!(
             "done: {} requests, {} ok, {} failed, {:.1}/s{}",
             t.done,
             t.ok,
             t.failed,
             summary.achieved_per_s,
             if summary.stopped { " (stopped)" } else { "" }
-        )));
+        );
+        self.notice = Some(Notice::Info(self.autotune_cut_short(&done)));
         self.summary = Some(summary);
         // The run settles the offer; the session says if it makes a new one.
         self.resume_offer = None;

@@ -2,6 +2,7 @@
 
 use super::{AUTOTUNE_MAX_CAP, App, Effect, Notice, Slider};
 use crate::engine::RunState;
+use crate::model::ChangedBy;
 use crate::tui::autotune::{AutoTune, Tuned};
 
 impl App {
@@ -17,7 +18,7 @@ impl App {
             ));
             return vec![];
         }
-        let tune = AutoTune::new(self.limits.per_second, &self.stats);
+        let tune = AutoTune::new(self.limits, &self.stats, self.tune_window);
         let rate = tune.rate();
         self.autotune = Some(tune);
         self.tuned = None;
@@ -28,7 +29,7 @@ impl App {
             "auto-tune on: finding the highest rate that holds (a or any limit key stops it)"
                 .into(),
         ));
-        self.apply_value(Slider::PerSecond, Some(rate))
+        self.apply_value(Slider::PerSecond, Some(rate), ChangedBy::AutoTune)
     }
 
     /// Gives auto-tune the new stats; moves the slider when it says.
@@ -42,27 +43,67 @@ impl App {
         match tune.update(&self.stats) {
             Tuned::Wait => vec![],
             Tuned::Rate(rate) => {
-                let mut effects = self.apply_value(Slider::PerSecond, Some(rate));
+                let mut effects =
+                    self.apply_value(Slider::PerSecond, Some(rate), ChangedBy::AutoTune);
                 // A cap that binds would hide the rate's effect: lift it
                 // (the answer suggests a cap of its own when it settles).
                 if self.stats.binding == crate::engine::Binding::MaxAtOnce
                     && let Some(cap) = self.limits.max_at_once.filter(|c| *c < AUTOTUNE_MAX_CAP)
                 {
                     let lifted = (cap * 2).min(AUTOTUNE_MAX_CAP);
-                    effects.extend(self.apply_value(Slider::MaxAtOnce, Some(lifted as f64)));
+                    effects.extend(self.apply_value(
+                        Slider::MaxAtOnce,
+                        Some(lifted as f64),
+                        ChangedBy::AutoTune,
+                    ));
                 }
                 effects
             }
             Tuned::Done(r) => {
                 self.autotune = None;
                 self.notice = Some(Notice::Info(format!(
-                    "auto-tune settled: {}/s held {:.0} s ({:.1} % throttled, p99 {:.0} ms); max at once {} suggested · w saves",
-                    r.per_second, r.held_s, r.throttled_pct, r.p99_ms, r.max_at_once
+                    "auto-tune settled: {}/s held {:.0} s ({} of {} answers refused or timed out, {:.1} %; p99 {:.0} ms); max at once {} suggested · w saves",
+                    r.per_second,
+                    r.held_s,
+                    r.throttled,
+                    r.answers,
+                    r.throttled_pct,
+                    r.p99_ms,
+                    r.max_at_once
                 )));
-                let mut effects = self.apply_value(Slider::PerSecond, Some(r.per_second));
-                effects.extend(self.apply_value(Slider::MaxAtOnce, Some(r.max_at_once as f64)));
+                let mut effects =
+                    self.apply_value(Slider::PerSecond, Some(r.per_second), ChangedBy::AutoTune);
+                effects.extend(self.apply_value(
+                    Slider::MaxAtOnce,
+                    Some(r.max_at_once as f64),
+                    ChangedBy::AutoTune,
+                ));
                 self.tuned = Some(r);
                 effects
+            }
+        }
+    }
+
+    /// The run ended while auto-tune was still looking: the sliders go to
+    /// the best rate that held (or back to where they were, if none did),
+    /// never to the last trial; says so after `done`.
+    pub(super) fn autotune_cut_short(&mut self, done: &str) -> String {
+        let Some(tune) = self.autotune.take() else {
+            return done.to_owned();
+        };
+        match tune.best_held() {
+            Some((rate, held)) => {
+                let rate = (rate * 10.0).floor() / 10.0;
+                self.limits.per_second = Some(rate);
+                format!(
+                    "{done} · the batch ended before auto-tune settled: best held {rate}/s for {held:.0} s (the slider is there now)"
+                )
+            }
+            None => {
+                self.limits = tune.before;
+                format!(
+                    "{done} · the batch ended before auto-tune settled, and no rate held: the limits are back as they were"
+                )
             }
         }
     }

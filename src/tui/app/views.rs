@@ -107,19 +107,26 @@ impl App {
 
     /// Keys of the runs list; `None` passes the key on to the global keys.
     pub(super) fn on_runs_key(&mut self, key: &KeyEvent) -> Option<Vec<Effect>> {
-        let count = self.finished_runs().count();
-        let v = &mut self.runs_view;
+        let count = self.runs_log.len();
         match keys::action(keys::RUNS, key)? {
             Action::Back => self.view = View::Dashboard,
-            Action::Down => v.selected = (v.selected + 1).min(count.saturating_sub(1)),
-            Action::Up => v.selected = v.selected.saturating_sub(1),
+            Action::Down => {
+                let v = &mut self.runs_view;
+                v.selected = (v.selected + 1).min(count.saturating_sub(1));
+            }
+            Action::Up => self.runs_view.selected = self.runs_view.selected.saturating_sub(1),
             // Nothing to mark: the key is the global one (Space pauses).
             Action::Mark if count == 0 => return None,
             Action::Mark => {
                 // The list shows the most recent first.
-                let run = count - 1 - v.selected.min(count - 1);
+                let run = count - 1 - self.runs_view.selected.min(count - 1);
+                let v = &mut self.runs_view;
                 if let Some(at) = v.marked.iter().position(|m| *m == run) {
                     v.marked.remove(at);
+                } else if self.runs_log[run].summary.is_none() {
+                    self.notice = Some(Notice::Error(
+                        "that run has no figures to compare: it never finished".into(),
+                    ));
                 } else {
                     if v.marked.len() == 2 {
                         v.marked.remove(0);

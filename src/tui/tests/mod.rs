@@ -19,7 +19,8 @@ use crate::engine::{Binding, Command, Event, Limits, RunState};
 use crate::model::ErrorKind;
 use crate::session::{Rows, RunEntry};
 use crate::stats::{
-    EndpointStats, ErrorGroup, FailureClass, Percentiles, RunSummary, StatsSnapshot, Totals,
+    Answers, EndpointStats, ErrorGroup, FailureClass, Percentiles, RunSummary, StatsSnapshot,
+    Totals,
 };
 
 /// The prompt open, if one is.
@@ -82,6 +83,8 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
         } else {
             Binding::None
         },
+        refused_share: 0.025,
+        slowing: None,
         total: Some(100),
         totals: Totals {
             done,
@@ -103,6 +106,13 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
             },
             by_status: BTreeMap::from([(200, done.saturating_sub(3)), (429, 1), (503, 1)]),
             by_error: BTreeMap::from([(ErrorKind::Timeout, 1)]),
+            // Two attempts were retried: a 429 and a 503, each tried again.
+            answers: Answers {
+                total: done + 2,
+                by_status: BTreeMap::from([(200, done.saturating_sub(3)), (429, 2), (503, 2)]),
+                by_error: BTreeMap::from([(ErrorKind::Timeout, 1)]),
+                refused: 2,
+            },
         },
         started: done + 4,
         in_flight: if state == RunState::Done { 0 } else { 4 },
@@ -119,6 +129,10 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
         } else {
             0.0
         },
+        answer_rate: 20.0,
+        accepted_rate: 19.1,
+        refused_rate: 0.5,
+        server_error_rate: 0.2,
         recent_latency: Percentiles {
             p50: 199.0,
             p90: 229.0,
@@ -138,8 +152,20 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
         held_by_server: Duration::ZERO,
         errors: vec![
             ErrorGroup {
+                class: FailureClass::Status(429),
+                answers: 2,
+                retried: 1,
+                finals: 1,
+                message: "HTTP 429 after 2 attempts".into(),
+                url: "http://127.0.0.1:3000/inventory/materials?id=30".into(),
+                index: 30,
+                attempts: 2,
+            },
+            ErrorGroup {
                 class: FailureClass::Status(503),
-                count: 2,
+                answers: 2,
+                retried: 1,
+                finals: 1,
                 message: "HTTP 503 after 3 attempts".into(),
                 url: "http://127.0.0.1:3000/inventory/materials?id=12".into(),
                 index: 62,
@@ -147,7 +173,9 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
             },
             ErrorGroup {
                 class: FailureClass::Error(ErrorKind::Timeout),
-                count: 1,
+                answers: 1,
+                retried: 0,
+                finals: 1,
                 message: "operation timed out".into(),
                 url: "http://127.0.0.1:3000/inventory/products?id=7".into(),
                 index: 7,
@@ -161,7 +189,9 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
                 p50_ms: 201.0,
                 p99_ms: 249.0,
                 failed: 1,
+                answers: done.saturating_sub(10) + 1,
                 rate_limited: 0,
+                errors: 2,
             },
             EndpointStats {
                 key: "GET /geocode".into(),
@@ -169,7 +199,9 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
                 p50_ms: 30.2,
                 p99_ms: 39.8,
                 failed: 2,
-                rate_limited: 1,
+                answers: done.min(10) + 1,
+                rate_limited: 2,
+                errors: 1,
             },
         ],
     }
@@ -187,11 +219,15 @@ fn scripted(state: RunState, done: u64) -> App {
             } else {
                 19.0 + (i % 3) as f64 * 0.5
             };
+            // A ramp, then about the target, a stray refusal now and then.
+            s.accepted_rate = s.completion_rate - 0.5 * (i % 2) as f64;
+            s.refused_rate = 0.5 * (i % 2) as f64;
             s.in_flight = 3 + i % 3;
             app.update(Msg::Stats(Box::new(s)));
         }
         app.update(Msg::Stats(Box::new(snapshot_stats(state, done))));
         app.journal = Some("/tmp/ratebench/inventory-run1.jsonl".into());
+        app.run_number = 1;
     }
     app.state = state;
     app.notice = None;
@@ -271,10 +307,28 @@ fn indexed(rows: &[crate::model::RequestRecord]) -> (tempfile::TempDir, Msg) {
 
 fn run_entry(n: u64, cap: u64, rate: f64, achieved: f64, failed: u64) -> RunEntry {
     RunEntry {
+        number: n,
         started_at: None,
         finished_at: Some(format!("2026-11-22T10:0{n}:00Z")),
-        batch: "inventory.json".into(),
+        // Run 1 ran an older version of the batch.
+        batch: if n == 1 {
+            "inventory-v1.json"
+        } else {
+            "inventory.json"
+        }
+        .into(),
         batch_path: None,
+        batch_requests: if n == 1 { 80 } else { 100 },
+        batch_hash: Some(
+            if n == 1 {
+                "9f0c0ffee0000001"
+            } else {
+                "3ae11f65db5419ee"
+            }
+            .into(),
+        ),
+        ended: None,
+        autotuned: false,
         limits: Limits::new(cap, rate),
         failed_only: n == 3,
         coalesced: false,
@@ -291,9 +345,39 @@ fn run_entry(n: u64, cap: u64, rate: f64, achieved: f64, failed: u64) -> RunEntr
                     p999: 250.0,
                     max: 260.0,
                 },
+                answers: Answers {
+                    total: 100,
+                    by_status: BTreeMap::from([(200, 100 - failed), (429, failed)]),
+                    by_error: BTreeMap::new(),
+                    refused: failed,
+                },
                 ..Totals::default()
             },
             achieved_per_s: achieved,
+            // One phase at its limits; run 2 began at 10 @ 20/s, as run 1
+            // ran, then moved to its own.
+            phases: [(n == 2).then_some((10, 20.0)), Some((cap, rate))]
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, (cap, r))| crate::stats::Phase {
+                    from_s: i as f64 * 2.0,
+                    to_s: i as f64 * 2.0 + 100.0 / achieved,
+                    limits: Limits::new(cap, r),
+                    by: if i == 0 {
+                        crate::model::ChangedBy::Start
+                    } else {
+                        crate::model::ChangedBy::User
+                    },
+                    ramp_to: None,
+                    done: 100,
+                    answers: 100,
+                    accepted: 100 - failed,
+                    refused: failed,
+                    p50_ms: 200.0 + n as f64,
+                    p99_ms: 240.0 + n as f64 * 10.0,
+                })
+                .collect(),
             ..RunSummary::default()
         }),
         results: None,
@@ -418,6 +502,11 @@ fn limited_stats(rates: &[f64], limit: f64) -> StatsSnapshot {
         s.totals.ok += ok;
         *s.totals.by_status.entry(200).or_default() += ok;
         *s.totals.by_status.entry(429).or_default() += sent - ok;
+        let a = &mut s.totals.answers;
+        a.total += sent;
+        a.refused += sent - ok;
+        *a.by_status.entry(200).or_default() += ok;
+        *a.by_status.entry(429).or_default() += sent - ok;
     }
     s.elapsed = Duration::from_secs(rates.len() as u64);
     s.recent_latency.p50 = 10.0;

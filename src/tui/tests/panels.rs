@@ -40,25 +40,27 @@ fn running() -> App {
 }
 
 #[test]
-fn status_codes_set_429_apart_in_warning_colours() {
+fn answers_beside_final_results_with_429_apart_in_warning_colours() {
     let app = running();
-    let got = panel(26, 7, |f, a| draw_statuses(f, a, &app, &Theme::colour()));
+    let got = panel(26, 8, |f, a| draw_statuses(f, a, &app, &Theme::colour()));
+    // Two attempts were retried (a 429 and a 503): answers count them.
     let want = expected(
         &[
-            "┌ status codes ──────────┐",
-            "│2xx 37                  │",
-            "│3xx 0                   │",
-            "│4xx 0  429 1            │",
-            "│5xx 1                   │",
-            "│no answer 1             │",
+            "┌ answers · final ───────┐",
+            "│2xx          37     37  │",
+            "│3xx           0      0  │",
+            "│429           2      1  │",
+            "│other 4xx     0      0  │",
+            "│5xx           2      1  │",
+            "│no answer     1      1  │",
             "└────────────────────────┘",
         ],
         &[
-            (1, 1, 4, fg(Color::Green)),
-            (1, 3, 4, fg(Color::Yellow)),
-            (6, 3, 6, fg(Color::Yellow)),
-            (1, 4, 4, fg(Color::Red)),
-            (1, 5, 10, fg(Color::Red)),
+            (1, 1, 9, fg(Color::Green)),
+            (1, 3, 9, fg(Color::Yellow)),
+            (1, 4, 9, fg(Color::Yellow)),
+            (1, 5, 9, fg(Color::Red)),
+            (1, 6, 9, fg(Color::Red)),
         ],
     );
     assert_eq!(got, want);
@@ -152,26 +154,27 @@ fn progress_counts_eta_and_where_the_results_go() {
 }
 
 #[test]
-fn error_groups_in_red_with_their_latest_message_dimmed() {
+fn error_groups_count_answers_retries_and_final_results() {
     let app = running();
-    let got = panel(40, 6, |f, a| {
+    let got = panel(40, 7, |f, a| {
         crate::tui::ui::errors::draw_panel(f, a, &app, &Theme::colour())
     });
     let want = expected(
         &[
             "┌ errors ──────────────────────────────┐",
-            "│HTTP 503       2 after 3 attempts     │",
-            "│timeout        1 operation timed out  │",
+            "│         answers retried final        │",
+            "│HTTP 429       2       1     1        │",
+            "│HTTP 503       2       1     1        │",
+            "│timeout        1       0     1        │",
             "│e.g. http://127.0.0.1:3000/inventory/m│",
-            "│                                      │",
             "└ x details ───────────────────────────┘",
         ],
         &[
-            (1, 1, 10, fg(Color::Red)),
-            (18, 1, 16, fg(Color::DarkGray)),
-            (1, 2, 10, fg(Color::Red)),
-            (18, 2, 19, fg(Color::DarkGray)),
-            (1, 3, 38, fg(Color::DarkGray)),
+            (1, 1, 30, fg(Color::DarkGray)),
+            (1, 2, 8, fg(Color::Red)),
+            (1, 3, 8, fg(Color::Red)),
+            (1, 4, 8, fg(Color::Red)),
+            (1, 5, 38, fg(Color::DarkGray)),
         ],
     );
     assert_eq!(got, want);
@@ -180,7 +183,7 @@ fn error_groups_in_red_with_their_latest_message_dimmed() {
 #[test]
 fn the_rate_limits_panel_reads_the_servers_signals() {
     let app = running();
-    let got = panel(40, 7, |f, a| {
+    let got = panel(40, 8, |f, a| {
         crate::tui::ui::limits::draw_panel(f, a, &app, &Theme::colour())
     });
     let want = expected(
@@ -188,7 +191,8 @@ fn the_rate_limits_panel_reads_the_servers_signals() {
             "┌ rate limits ─────────────────────────┐",
             "│limit  20 per 1 s (20.0/s)            │",
             "│left   3 · reset 1 s (0 s ago)        │",
-            "│429/s  0.5 now                        │",
+            "│429/s  0.5 now · 2 % refused          │",
+            "│5xx/s  0.2 now                        │",
             "│held   0.0 s by the server            │",
             "│▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄│",
             "└──────────────────────────────────────┘",
@@ -198,22 +202,23 @@ fn the_rate_limits_panel_reads_the_servers_signals() {
             (1, 2, 7, fg(Color::Cyan)),
             (1, 3, 7, fg(Color::Cyan)),
             (1, 4, 7, fg(Color::Cyan)),
-            (1, 5, 38, fg(Color::Yellow)),
+            (1, 5, 7, fg(Color::Cyan)),
+            (1, 6, 38, fg(Color::Yellow)),
         ],
     );
     assert_eq!(got, want);
 }
 
 #[test]
-fn endpoints_mark_errors_and_429s_in_colour() {
+fn endpoints_mark_errors_and_429s_among_their_answers_in_colour() {
     let app = running();
     let got = panel(60, 5, |f, a| draw_endpoints(f, a, &app, &Theme::colour()));
     let want = expected(
         &[
             "┌ endpoints ───────────────────────────────────────────────┐",
             "│endpoint             count   p50 ms p99 ms  err    429    │",
-            "│inventory            30      201.0  249.0   3.3%   0.0%   │",
-            "│GET /geocode         10      30.2   39.8    20.0%  10.0%  │",
+            "│inventory            30      201.0  249.0   6.5%   0.0%   │",
+            "│GET /geocode         10      30.2   39.8    9.1%   18.2%  │",
             "└──────────────────────────────────────────────────────────┘",
         ],
         &[
@@ -229,15 +234,15 @@ fn endpoints_mark_errors_and_429s_in_colour() {
 #[test]
 fn without_colour_the_panels_keep_their_text() {
     let app = running();
-    let plain = panel(26, 7, |f, a| draw_statuses(f, a, &app, &Theme::plain()));
-    let coloured = panel(26, 7, |f, a| draw_statuses(f, a, &app, &Theme::colour()));
+    let plain = panel(26, 8, |f, a| draw_statuses(f, a, &app, &Theme::plain()));
+    let coloured = panel(26, 8, |f, a| draw_statuses(f, a, &app, &Theme::colour()));
     let text = |b: &Buffer| b.content().iter().map(|c| c.symbol()).collect::<String>();
     assert_eq!(text(&plain), text(&coloured));
     assert!(plain.content().iter().all(|c| c.fg == Color::Reset));
 }
 
 #[test]
-fn throughput_draws_the_target_and_what_was_done_in_their_colours() {
+fn throughput_draws_the_target_and_what_was_accepted_in_their_colours() {
     let app = running();
     let got = panel(60, 8, |f, a| {
         crate::tui::ui::dashboard::draw_throughput(f, a, &app, &Theme::colour())
@@ -245,7 +250,7 @@ fn throughput_draws_the_target_and_what_was_done_in_their_colours() {
     let row = |y: u16| (0..60).map(|x| got[(x, y)].symbol()).collect::<String>();
     assert_eq!(
         row(0),
-        "┌ throughput 19.6/s · target 20/s ─────────────────────────┐"
+        "┌ accepted 19.1/s · refused 0.5/s · target 20/s ───────────┐"
     );
     // Both series are drawn, each in its colour.
     let cells: Vec<_> = (0..8)

@@ -499,12 +499,13 @@ fn the_errors_overlay_selects_a_group_and_shows_its_results() {
     assert_eq!(errors_at(&app), Some(0));
     app.update(key(KeyCode::Down));
     app.update(key(KeyCode::Down));
-    assert_eq!(errors_at(&app), Some(1), "stops at the last group");
+    app.update(key(KeyCode::Down));
+    assert_eq!(errors_at(&app), Some(2), "stops at the last group");
     app.update(key(KeyCode::Up));
     assert_eq!(
-        app.stats.errors[0].class,
+        app.stats.errors[1].class,
         FailureClass::Status(503),
-        "the busiest group first"
+        "the busiest groups first (by answers, then final results)"
     );
     // Enter shows the group's requests in the results table.
     let effects = app.update(key(KeyCode::Enter));
@@ -519,12 +520,17 @@ fn the_errors_overlay_selects_a_group_and_shows_its_results() {
             around: 0,
         }]
     );
-    // The timeout group maps to every failed request.
+    // The timeout group maps to every failed request; 429s to theirs.
     app.view = View::Dashboard;
     app.update(ch('x'));
     app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Down));
     app.update(key(KeyCode::Enter));
     assert_eq!(app.results.filter, ResultFilter::Failed);
+    app.view = View::Dashboard;
+    app.update(ch('x'));
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.results.filter, ResultFilter::RateLimited);
     // Esc closes without moving.
     app.view = View::Dashboard;
     app.update(ch('x'));
@@ -567,7 +573,8 @@ fn auto_tune_moves_the_rate_settles_and_gives_the_controls_back() {
     let effects = app.update(Msg::Stats(Box::new(limited_stats(&[20.0], 20.0))));
     assert_eq!(
         effects,
-        [Effect::Send(Command::SetLimits(Limits::new(10, 40.0)))]
+        [Effect::Send(Command::Tune(Limits::new(10, 40.0)))],
+        "a controller's change, so the run's timeline says auto-tune"
     );
     // Less than a second later: nothing new.
     let mut early = limited_stats(&[20.0], 20.0);
@@ -648,7 +655,7 @@ fn auto_tune_lifts_a_cap_that_binds() {
     let effects = app.update(Msg::Stats(Box::new(s)));
     assert_eq!(
         effects.last(),
-        Some(&Effect::Send(Command::SetLimits(Limits::new(20, 40.0))))
+        Some(&Effect::Send(Command::Tune(Limits::new(20, 40.0))))
     );
     assert_eq!(app.limits.max_at_once, Some(20));
 }
@@ -822,4 +829,47 @@ fn pasting_into_a_value_prompt_takes_only_what_typing_would() {
     let before = input(&app).expect("a value prompt").text.clone();
     app.update(Msg::Paste("0x1.5 per second\nignored".into()));
     assert_eq!(input(&app).unwrap().text, format!("{before}01.5"));
+}
+
+#[test]
+fn a_batch_that_ends_before_auto_tune_settles_leaves_the_best_rate_that_held() {
+    let mut app = app();
+    running(&mut app);
+    app.update(Msg::Stats(Box::new(limited_stats(&[], 30.0))));
+    app.update(ch('a'));
+    // 20/s held for two seconds; 40/s was refused; then the batch ended
+    // in the middle of the search.
+    let mut rates = vec![];
+    for _ in 0..3 {
+        rates.push(app.limits.per_second.unwrap());
+        app.update(Msg::Stats(Box::new(limited_stats(&rates, 30.0))));
+    }
+    assert!(app.autotune.is_some(), "still searching");
+    assert!(app.limits.per_second != Some(20.0), "on a trial");
+    app.update(Msg::Engine(Event::Finished(Box::default())));
+    assert!(app.autotune.is_none());
+    assert_eq!(
+        app.limits.per_second,
+        Some(20.0),
+        "the best rate held, not the trial"
+    );
+    assert!(
+        matches!(&app.notice, Some(Notice::Info(m)) if m.contains("ended before auto-tune settled: best held 20/s for 1 s")),
+        "{:?}",
+        app.notice
+    );
+
+    // Nothing held at all: the limits go back to where they were.
+    let mut app = self::app();
+    running(&mut app);
+    app.update(Msg::Stats(Box::new(limited_stats(&[], 10.0))));
+    app.update(ch('a'));
+    app.update(Msg::Stats(Box::new(limited_stats(&[20.0], 10.0))));
+    app.update(Msg::Engine(Event::Finished(Box::default())));
+    assert_eq!(app.limits, Limits::new(10, 20.0), "as before auto-tune");
+    assert!(
+        matches!(&app.notice, Some(Notice::Info(m)) if m.contains("no rate held")),
+        "{:?}",
+        app.notice
+    );
 }

@@ -13,7 +13,7 @@ use ratatui::widgets::{
 };
 
 use super::{ENDPOINTS_MIN_HEIGHT, Theme, draw_header, errors, footer_line, limits, state_label};
-use crate::engine::{Binding, RunState};
+use crate::engine::RunState;
 use crate::tui::app::{App, Slider};
 
 pub(super) fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
@@ -28,7 +28,7 @@ pub(super) fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Constraint::Length(1),
         Constraint::Length(3),
         Constraint::Min(6),
-        Constraint::Length(7),
+        Constraint::Length(8),
         Constraint::Length(endpoints_height),
         Constraint::Length(3),
         Constraint::Length(1),
@@ -125,15 +125,7 @@ pub(in crate::tui) fn draw_controls(frame: &mut Frame, area: Rect, app: &App, th
         Some(_) => spans.push(Span::styled(" one by one ", theme.dim)),
         None => {}
     }
-    let s = &app.stats;
-    let binding = match (app.state, s.binding) {
-        (RunState::Running, Binding::Rate) => "limited by rate",
-        (RunState::Running, Binding::MaxAtOnce) => "limited by max at once",
-        (RunState::Running, Binding::Server) => "held by server",
-        (RunState::Running, Binding::None) if s.in_flight > 0 => "limited by the server",
-        (RunState::Paused, _) => "paused",
-        _ => "",
-    };
+    let binding = app.limited_by();
     let mut block = Block::bordered().title(" limits ");
     if !binding.is_empty() {
         block =
@@ -202,12 +194,33 @@ pub(in crate::tui) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, 
             s.completion_rate, s.start_rate
         )
     } else {
-        format!(" throughput {:.1}/s · target {target} ", s.completion_rate)
+        // What the server accepted, and refused, each second: moving the
+        // rate past the server's limit flattens the first and lifts the
+        // second.
+        format!(
+            " accepted {:.1}/s · refused {:.1}/s · target {target} ",
+            s.accepted_rate, s.refused_rate
+        )
     };
     let achieved: Vec<(f64, f64)> = app
         .history
         .samples()
-        .map(|x| (x.t, x.completion_rate))
+        .map(|x| {
+            (
+                x.t,
+                if coalesced {
+                    x.completion_rate
+                } else {
+                    x.accepted
+                },
+            )
+        })
+        .collect();
+    let refused: Vec<(f64, f64)> = app
+        .history
+        .samples()
+        .filter(|_| !coalesced)
+        .map(|x| (x.t, x.refused))
         .collect();
     let targets: Vec<(f64, f64)> = app
         .history
@@ -221,6 +234,7 @@ pub(in crate::tui) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, 
     let peak = achieved
         .iter()
         .chain(&targets)
+        .chain(&refused)
         .map(|p| p.1)
         .fold(1.0, f64::max)
         * 1.2;
@@ -232,11 +246,17 @@ pub(in crate::tui) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, 
             .style(theme.warn)
             .data(&targets),
         Dataset::default()
-            .name("done/s")
+            .name(if coalesced { "items/s" } else { "accepted/s" })
             .marker(symbols::Marker::Braille)
             .graph_type(GraphType::Line)
             .style(theme.good)
             .data(&achieved),
+        Dataset::default()
+            .name("refused/s")
+            .marker(symbols::Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(theme.bad)
+            .data(&refused),
     ];
     let mut block = Block::bordered().title(title);
     if let Some(b) = &s.batches {
@@ -289,35 +309,55 @@ pub(in crate::tui) fn draw_latency(frame: &mut Frame, area: Rect, app: &App) {
     );
 }
 
+/// Answers by status over every attempt (a retried 429 counts), with
+/// the requests' final results beside them: the server's view and the
+/// batch's. The 429s have their row; "other 4xx" leaves them out.
 pub(in crate::tui) fn draw_statuses(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let by = &app.stats.totals.by_status;
-    let class = |lo: u16| by.range(lo..lo + 100).map(|(_, n)| n).sum::<u64>();
-    let too_many = by.get(&429).copied().unwrap_or(0);
-    let lines = vec![
-        Line::from(vec![
-            Span::styled("2xx ", theme.good),
-            Span::raw(class(200).to_string()),
-        ]),
-        Line::from(vec![Span::raw("3xx "), Span::raw(class(300).to_string())]),
-        Line::from(vec![
-            Span::styled("4xx ", theme.warn),
-            Span::raw((class(400) - too_many).to_string()),
-            Span::styled("  429 ", theme.warn),
-            Span::raw(too_many.to_string()),
-        ]),
-        Line::from(vec![
-            Span::styled("5xx ", theme.bad),
-            Span::raw(class(500).to_string()),
-        ]),
-        Line::from(vec![
-            Span::styled("no answer ", theme.bad),
-            Span::raw(app.stats.totals.by_error.values().sum::<u64>().to_string()),
-        ]),
+    let t = &app.stats.totals;
+    let a = &t.answers;
+    let finals = &t.by_status;
+    let final_class = |lo: u16| finals.range(lo..lo + 100).map(|(_, n)| n).sum::<u64>();
+    let final_429 = t.status(429);
+    let rows = [
+        ("2xx", theme.good, a.class(200), final_class(200)),
+        ("3xx", Style::new(), a.class(300), final_class(300)),
+        ("429", theme.warn, a.status(429), final_429),
+        (
+            "other 4xx",
+            theme.warn,
+            a.class(400) - a.status(429),
+            final_class(400) - final_429,
+        ),
+        ("5xx", theme.bad, a.class(500), final_class(500)),
+        (
+            "no answer",
+            theme.bad,
+            a.failed_on_the_way(),
+            t.by_error.values().sum::<u64>(),
+        ),
     ];
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .map(|(label, style, answers, finals)| {
+            Line::from(vec![
+                Span::styled(format!("{label:<9}"), style),
+                Span::raw(format!("{:>6} {:>6}", count(answers), count(finals))),
+            ])
+        })
+        .collect();
     frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" status codes ")),
+        Paragraph::new(lines).block(Block::bordered().title(" answers · final ")),
         area,
     );
+}
+
+/// A count in at most six characters: `12345`, `123.5k`, `12.3M`.
+pub(super) fn count(n: u64) -> String {
+    match n {
+        0..=99_999 => n.to_string(),
+        100_000..=99_999_999 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.1}M", n as f64 / 1e6),
+    }
 }
 
 pub(in crate::tui) fn draw_endpoints(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -333,8 +373,9 @@ pub(in crate::tui) fn draw_endpoints(frame: &mut Frame, area: Rect, app: &App, t
         .endpoints
         .iter()
         .map(|e| {
-            let err = percent(e.failed, e.count);
-            let limited = percent(e.rate_limited, e.count);
+            // Shares of the endpoint's answers (retried attempts count).
+            let err = percent(e.errors, e.answers);
+            let limited = percent(e.rate_limited, e.answers);
             Row::new(vec![
                 Cell::from(e.key.clone()),
                 Cell::from(e.count.to_string()),
@@ -423,8 +464,8 @@ pub(in crate::tui) fn draw_progress(frame: &mut Frame, area: Rect, app: &App, th
             queued
         )
     };
-    let run = if app.runs > 0 {
-        format!(" · run {}", app.runs)
+    let run = if app.run_number > 0 {
+        format!(" · run {}", app.run_number)
     } else {
         String::new()
     };

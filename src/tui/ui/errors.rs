@@ -10,41 +10,60 @@ use super::{Theme, popup};
 use crate::stats::ErrorGroup;
 use crate::tui::app::App;
 
+/// A group: what failed, and how many answers, retries and final
+/// results fell in it.
 fn group_line(group: &ErrorGroup, theme: &Theme) -> Line<'static> {
-    let label = group.class.label();
-    // "HTTP 503 after 3 attempts" under "HTTP 503" says the rest only.
-    let message = group
-        .message
-        .strip_prefix(&label)
-        .unwrap_or(&group.message)
-        .trim_start();
     Line::from(vec![
-        Span::styled(format!("{label:<10}"), theme.bad),
-        Span::raw(format!("{:>6} ", group.count)),
-        Span::styled(message.to_owned(), theme.dim),
+        Span::styled(format!("{:<10}", group.class.label()), theme.bad),
+        Span::styled(group.counts(), theme.dim),
     ])
 }
 
-/// Each group with its count and latest message; the top group's example
-/// URL when there is room.
+/// Each group with its answers (a retried 429 counts), how many of them
+/// were retried, and how many requests ended in it; the top group's
+/// example URL when there is room.
 pub(in crate::tui) fn draw_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let groups = &app.stats.errors;
-    let mut lines: Vec<Line> = groups.iter().map(|g| group_line(g, theme)).collect();
-    let room = usize::from(area.height.saturating_sub(2));
-    if let Some(top) = groups.first() {
-        if lines.len() < room {
-            lines.push(Line::styled(format!("e.g. {}", top.url), theme.dim));
-        }
-    } else {
-        lines.push(Line::styled("none", theme.dim));
-    }
     let block = Block::bordered().title(" errors ");
     let block = if groups.is_empty() {
         block
     } else {
         block.title_bottom(" x details ")
     };
+    let Some(top) = groups.first() else {
+        frame.render_widget(
+            Paragraph::new(Line::styled("none", theme.dim)).block(block),
+            area,
+        );
+        return;
+    };
+    // Fixed columns, 30 characters: what the panel has at 80 columns.
+    let count = super::dashboard::count;
+    let mut lines = vec![Line::styled(
+        format!("{:<8}{:>8}{:>8}{:>6}", "", "answers", "retried", "final"),
+        theme.dim,
+    )];
+    lines.extend(groups.iter().map(|g| {
+        Line::from(vec![
+            Span::styled(format!("{:<8}", truncate(&g.class.label(), 8)), theme.bad),
+            Span::raw(format!(
+                "{:>8}{:>8}{:>6}",
+                count(g.answers),
+                count(g.retried),
+                count(g.finals)
+            )),
+        ])
+    }));
+    let room = usize::from(area.height.saturating_sub(2));
+    if lines.len() < room {
+        lines.push(Line::styled(format!("e.g. {}", top.url), theme.dim));
+    }
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// `text` cut to `width` characters.
+fn truncate(text: &str, width: usize) -> String {
+    text.chars().take(width).collect()
 }
 
 /// The groups as a list, and the selected one in full below it.
@@ -79,7 +98,13 @@ pub fn draw_overlay(frame: &mut Frame, app: &App, theme: &Theme, at: usize) {
     let Some(group) = groups.get(at) else {
         return;
     };
-    let failed = app.stats.totals.failed.max(1);
+    let failing = app
+        .stats
+        .errors
+        .iter()
+        .map(|g| g.answers)
+        .sum::<u64>()
+        .max(1);
     let field = |k: &str, v: String| {
         Line::from(vec![
             Span::styled(format!("{k:<10}"), theme.accent),
@@ -89,11 +114,13 @@ pub fn draw_overlay(frame: &mut Frame, app: &App, theme: &Theme, at: usize) {
     let lines = vec![
         field("group", group.class.label()),
         field(
-            "count",
+            "answers",
             format!(
-                "{} ({:.1} % of failures)",
-                group.count,
-                100.0 * group.count as f64 / failed as f64
+                "{} ({:.1} % of failed answers): {} retried, {} final",
+                group.answers,
+                100.0 * group.answers as f64 / failing as f64,
+                group.retried,
+                group.finals
             ),
         ),
         field("latest", group.message.clone()),

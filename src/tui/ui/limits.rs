@@ -46,7 +46,15 @@ pub(in crate::tui) fn draw_panel(frame: &mut Frame, area: Rect, app: &App, theme
         }
     }
     let held = s.held_by_server.as_secs_f64();
-    lines.push(field("429/s", format!("{:.1} now", s.rate_limited_rate)));
+    lines.push(field(
+        "429/s",
+        format!(
+            "{:.1} now · {:.0} % refused",
+            s.rate_limited_rate,
+            s.refused_share * 100.0
+        ),
+    ));
+    lines.push(field("5xx/s", format!("{:.1} now", s.server_error_rate)));
     lines.push(field("held", format!("{held:.1} s by the server")));
     let [text, spark] =
         Layout::vertical([Constraint::Length(lines.len() as u16), Constraint::Min(0)]).areas(inner);

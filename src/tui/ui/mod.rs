@@ -5,12 +5,13 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 pub(super) mod dashboard;
 pub(super) mod errors;
 pub(super) mod limits;
 mod results;
+mod runs;
 
 use super::app::{App, Notice, Overlay, Prompt, View};
 use super::keys;
@@ -77,7 +78,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             results::draw_table(f, area, app, theme)
         }),
         View::Runs => draw_page(frame, app, theme, keys::RUNS, |f, area| {
-            draw_runs(f, area, app, theme)
+            runs::draw(f, area, app, theme)
         }),
     }
     draw_overlays(frame, app, theme);
@@ -142,137 +143,6 @@ fn draw_editor(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .block(Block::bordered().title(" check ")),
         status,
     );
-}
-
-fn draw_runs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    // Finished runs, with their summaries.
-    let runs: Vec<(&crate::session::RunEntry, &crate::stats::RunSummary)> = app
-        .runs_log
-        .iter()
-        .filter_map(|r| Some((r, r.summary.as_ref()?)))
-        .collect();
-    let marked = &app.runs_view.marked;
-    let compare_height = if marked.len() == 2 { 9 } else { 0 };
-    let [list, compare] =
-        Layout::vertical([Constraint::Min(4), Constraint::Length(compare_height)]).areas(area);
-    let rows: Vec<Row> = runs
-        .iter()
-        .enumerate()
-        .rev()
-        .map(|(i, (run, s))| {
-            let mark = if marked.contains(&i) { "*" } else { " " };
-            let finished = run.finished_at.as_deref().unwrap_or("");
-            Row::new(vec![
-                format!("{mark}{}", i + 1),
-                finished.get(11..16).unwrap_or(finished).to_owned(),
-                format!(
-                    "{}{}{}",
-                    run.batch,
-                    if run.coalesced { " (batched)" } else { "" },
-                    if run.failed_only { " (failed)" } else { "" }
-                ),
-                short_limits(run.limits),
-                s.totals.done.to_string(),
-                s.totals.failed.to_string(),
-                run.rate_limited().to_string(),
-                format!("{:.1}", s.achieved_per_s),
-                format!("{:.1}", s.totals.latency.p50),
-                format!("{:.1}", s.totals.latency.p99),
-            ])
-        })
-        .collect();
-    let widths = [
-        Constraint::Length(4),
-        Constraint::Length(5),
-        Constraint::Min(12),
-        Constraint::Length(10),
-        Constraint::Length(6),
-        Constraint::Length(6),
-        Constraint::Length(5),
-        Constraint::Length(7),
-        Constraint::Length(6),
-        Constraint::Length(6),
-    ];
-    let header = Row::new([
-        "run", "at", "batch", "limits", "total", "failed", "429", "req/s", "p50", "p99",
-    ])
-    .style(theme.dim.add_modifier(Modifier::BOLD));
-    let title = if runs.is_empty() {
-        " runs · none yet: r runs the batch ".to_owned()
-    } else {
-        format!(" runs · {} ", runs.len())
-    };
-    let table = Table::new(rows, widths)
-        .header(header)
-        .row_highlight_style(theme.selected)
-        .block(Block::bordered().title(title));
-    let mut state = TableState::default()
-        .with_selected(Some(app.runs_view.selected).filter(|_| !runs.is_empty()));
-    frame.render_stateful_widget(table, list, &mut state);
-
-    if let [x, y] = marked[..] {
-        // Older run first; deltas are relative to it.
-        let (a, b) = (x.min(y), x.max(y));
-        let ((ra, sa), (rb, sb)) = (runs[a], runs[b]);
-        // Counts as whole numbers, rates and times to a tenth.
-        let line = |label: &str, x: f64, y: f64, unit: &str| {
-            let places = if unit == "ms" || unit == "/s" { 1 } else { 0 };
-            let delta = if x != 0.0 {
-                format!("{:+.1}%", (y - x) / x * 100.0)
-            } else {
-                String::new()
-            };
-            Line::from(format!(
-                "{label:<12}{x:>12.places$} {unit:<3}{y:>12.places$} {unit:<3}  {delta}"
-            ))
-        };
-        let lines = vec![
-            Line::styled(
-                format!(
-                    "{:<12}{:>12}    {:>12}",
-                    "",
-                    format!("run {}", a + 1),
-                    format!("run {}", b + 1)
-                ),
-                theme.accent,
-            ),
-            line("rate", sa.achieved_per_s, sb.achieved_per_s, "/s"),
-            line("p50", sa.totals.latency.p50, sb.totals.latency.p50, "ms"),
-            line("p99", sa.totals.latency.p99, sb.totals.latency.p99, "ms"),
-            line(
-                "failed",
-                sa.totals.failed as f64,
-                sb.totals.failed as f64,
-                "",
-            ),
-            line(
-                "429s",
-                ra.rate_limited() as f64,
-                rb.rate_limited() as f64,
-                "",
-            ),
-            Line::from(format!(
-                "{:<12}{:>12}    {:>12}",
-                "limits",
-                short_limits(ra.limits),
-                short_limits(rb.limits)
-            )),
-        ];
-        frame.render_widget(
-            Paragraph::new(lines).block(Block::bordered().title(" compare ")),
-            compare,
-        );
-    }
-}
-
-fn short_limits(l: crate::engine::Limits) -> String {
-    let cap = l
-        .max_at_once
-        .map_or_else(|| "∞".to_owned(), |n| n.to_string());
-    let rate = l
-        .per_second
-        .map_or_else(|| "∞".to_owned(), |r| format!("{r}"));
-    format!("{cap} @ {rate}/s")
 }
 
 fn draw_overlays(frame: &mut Frame, app: &App, theme: &Theme) {
