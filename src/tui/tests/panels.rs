@@ -271,3 +271,26 @@ fn throughput_draws_the_target_and_what_was_accepted_in_their_colours() {
     let labels = row(6);
     assert!(labels.contains("0s") && labels.contains("2s"), "{labels}");
 }
+
+#[test]
+fn a_target_far_above_what_is_achieved_leaves_the_scale_to_the_achieved() {
+    let mut app = app();
+    super::running(&mut app);
+    for i in 0..=20 {
+        let mut s = snapshot_stats(RunState::Running, i);
+        s.elapsed = Duration::from_millis(i * 100);
+        s.limits.per_second = Some(10_000.0);
+        s.accepted_rate = 47.0;
+        app.update(Msg::Stats(Box::new(s)));
+    }
+    let got = panel(60, 8, |f, a| {
+        crate::tui::ui::dashboard::draw_throughput(f, a, &app, &Theme::colour())
+    });
+    let row = |y: u16| (0..60).map(|x| got[(x, y)].symbol()).collect::<String>();
+    assert!(row(0).contains("target 10000/s"), "{}", row(0));
+    // The scale tops at 47/s and a fifth (not 12000): the accepted line
+    // is drawn high in the chart, not flat on its floor.
+    assert!(row(1).contains("56"), "{}", row(1));
+    let high = (1..4).any(|y| (0..60).any(|x| got[(x, y)].fg == Color::Green));
+    assert!(high, "{:?}", (0..8).map(row).collect::<Vec<_>>());
+}

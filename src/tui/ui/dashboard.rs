@@ -222,22 +222,26 @@ pub(in crate::tui) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, 
         .filter(|_| !coalesced)
         .map(|x| (x.t, x.refused))
         .collect();
+    let seen = achieved
+        .iter()
+        .chain(&refused)
+        .map(|p| p.1)
+        .fold(0.0, f64::max);
+    // A target far above what is achieved (10000/s asked, 47/s done)
+    // would squash the achieved line flat at the bottom: the scale follows
+    // what happened, and a target more than twice that is left to the
+    // title.
     let targets: Vec<(f64, f64)> = app
         .history
         .samples()
         .filter_map(|x| Some((x.t, x.target_rate?)))
+        .filter(|&(_, rate)| seen == 0.0 || rate <= seen * 2.0)
         .collect();
     let (t0, t1) = match (achieved.first(), achieved.last()) {
         (Some(a), Some(b)) if b.0 > a.0 => (a.0, b.0),
         _ => (0.0, 1.0),
     };
-    let peak = achieved
-        .iter()
-        .chain(&targets)
-        .chain(&refused)
-        .map(|p| p.1)
-        .fold(1.0, f64::max)
-        * 1.2;
+    let peak = targets.iter().map(|p| p.1).fold(seen.max(1.0), f64::max) * 1.2;
     let datasets = vec![
         Dataset::default()
             .name("target")
