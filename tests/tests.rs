@@ -13,6 +13,7 @@ mod export;
 mod import;
 mod mock;
 mod probe;
+mod safety;
 mod session;
 mod truth;
 mod tui;

@@ -219,6 +219,20 @@ impl Batch {
         format!("{:016x}", self.fingerprint)
     }
 
+    /// The files the batch reads: its own, and the data files its rows
+    /// come from (a run must not write over them).
+    pub fn inputs(&self) -> Vec<PathBuf> {
+        let rows = self
+            .entries
+            .iter()
+            .flat_map(|e| e.axes.iter())
+            .filter_map(|a| match a {
+                Axis::Rows { path, .. } => Some(path.clone()),
+                _ => None,
+            });
+        std::iter::once(self.path.clone()).chain(rows).collect()
+    }
+
     /// How many requests the batch expands to.
     pub fn len(&self) -> u64 {
         self.total

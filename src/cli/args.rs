@@ -310,6 +310,11 @@ pub struct RunArgs {
     #[arg(long, requires = "resume")]
     pub retry_failed: bool,
 
+    /// With --resume, go on even if the journal's sidecar says it is the
+    /// journal of another batch (or has no sidecar).
+    #[arg(long, requires = "resume")]
+    pub force: bool,
+
     /// Record URLs as sent, without masking key-like query values.
     #[arg(long)]
     pub no_redact: bool,

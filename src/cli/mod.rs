@@ -7,6 +7,7 @@ mod mock;
 mod probe;
 mod run;
 mod settings;
+mod signals;
 mod tui;
 
 use std::process::ExitCode;
@@ -22,8 +23,14 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Something outside the user's input went wrong.
 pub const EXIT_ERROR: u8 = 3;
+/// Results could not be written (a full disk): the run was stopped and
+/// some results are in no file; `--resume` sends those rows again.
+pub const EXIT_UNRECORDED: u8 = 4;
 /// Interrupted by Ctrl-C (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// Stopped by SIGHUP (128 + 1) or SIGTERM (128 + 15).
+pub const EXIT_HANGUP: u8 = 129;
+pub const EXIT_TERMINATED: u8 = 143;
 
 pub async fn dispatch(cli: Cli) -> ExitCode {
     let code = match cli.command {

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -14,11 +14,11 @@ use ratebench::batch::{Batch, LoadOptions};
 use ratebench::engine::{Command, RunConfig};
 use ratebench::export::ExportFormat;
 use ratebench::session::{Journal, Plan, Rows, runs_log};
-use ratebench::stats::{RunSummary, StatsSnapshot};
+use ratebench::stats::{JournalFault, RunSummary, StatsSnapshot};
 use tokio::sync::watch;
 
 use super::args::RunArgs;
-use super::{EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
+use super::{EXIT_ERROR, EXIT_FAILED, EXIT_OK, EXIT_UNRECORDED, EXIT_USAGE};
 
 pub async fn run(args: RunArgs) -> u8 {
     let options = LoadOptions {
@@ -75,9 +75,9 @@ pub async fn run(args: RunArgs) -> u8 {
             config.limits
         ));
     }
-    let interrupted = Arc::new(AtomicBool::new(false));
+    let interrupted = Arc::new(AtomicU8::new(0));
     let handle = running.handle;
-    tokio::spawn(on_ctrl_c(
+    tokio::spawn(on_signal(
         handle.commander(),
         interrupted.clone(),
         progress.clone(),
@@ -94,6 +94,7 @@ pub async fn run(args: RunArgs) -> u8 {
     };
     ticker.abort();
     progress.finish_and_clear();
+    let journal = running.finisher.journal().map(Path::to_path_buf);
     match running.finisher.finish(&summary, config.limits) {
         Ok(ended) => ended.notes.iter().for_each(|n| eprintln!("note: {n}")),
         Err(e) => {
@@ -104,8 +105,15 @@ pub async fn run(args: RunArgs) -> u8 {
     if let Err(code) = report(&args, &config, &summary) {
         return code;
     }
-    if interrupted.load(Ordering::SeqCst) {
-        EXIT_INTERRUPTED
+    if let (Some(fault), Some(journal)) = (&summary.journal_fault, &journal) {
+        eprintln!("{}", fault_message(fault, journal, &args));
+        if fault.unwritten > 0 {
+            return EXIT_UNRECORDED;
+        }
+    }
+    let signal = interrupted.load(Ordering::SeqCst);
+    if signal != 0 {
+        signal
     } else if summary.totals.failed > 0 {
         EXIT_FAILED
     } else {
@@ -125,6 +133,7 @@ fn plan(args: &RunArgs, batch: Batch, run: RunConfig) -> Plan {
     let rows = if args.resume {
         Rows::Resume {
             retry_failed: args.retry_failed,
+            force: args.force,
         }
     } else {
         Rows::All
@@ -191,25 +200,51 @@ async fn show_progress(mut stats: watch::Receiver<StatsSnapshot>, bar: ProgressB
     }
 }
 
-/// First Ctrl-C: stop with the grace period. Second: cancel now.
-async fn on_ctrl_c(
+/// What the user reads when results could not be written: the error,
+/// how far the file is good, and how to send what is missing.
+fn fault_message(fault: &JournalFault, journal: &Path, args: &RunArgs) -> String {
+    let path = journal.display();
+    if fault.unwritten == 0 {
+        return format!(
+            "warning: writing {path} failed ({}), and the run was stopped; on a second try \
+             every result was written. `--resume` sends the rows not sent.",
+            fault.error
+        );
+    }
+    format!(
+        "error: cannot write the results to {path}: {}. The run was stopped: {} results \
+         are in no file; the first {} lines of {path} are whole. Free space, then \
+         `ratebench run {} --out {path} --resume` sends only the rows without a result.",
+        fault.error,
+        fault.unwritten,
+        fault.written,
+        args.batch.display(),
+    )
+}
+
+/// First Ctrl-C (or SIGTERM, SIGHUP): stop with the grace period, and
+/// note the exit status it asks for. A second: cancel in-flight requests
+/// now.
+async fn on_signal(
     commands: tokio::sync::mpsc::UnboundedSender<Command>,
-    interrupted: Arc<AtomicBool>,
+    interrupted: Arc<AtomicU8>,
     bar: ProgressBar,
     grace: Duration,
 ) {
-    if tokio::signal::ctrl_c().await.is_err() {
+    let mut signals = super::signals::Signals::new();
+    let Some(first) = signals.next().await else {
         return;
-    }
-    interrupted.store(true, Ordering::SeqCst);
+    };
+    interrupted.store(first.exit_status(), Ordering::SeqCst);
     bar.suspend(|| {
         eprintln!(
-            "stopping: in-flight requests have {} to finish (Ctrl-C again to cancel them now)",
+            "stopping ({}): in-flight requests have {} to finish (Ctrl-C again to cancel them now)",
+            first.name(),
             humantime::format_duration(grace)
         )
     });
     let _ = commands.send(Command::Stop { grace: None });
-    if tokio::signal::ctrl_c().await.is_ok() {
+    if signals.next().await.is_some() {
         let _ = commands.send(Command::Stop {
             grace: Some(Duration::ZERO),
         });

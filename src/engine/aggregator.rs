@@ -13,7 +13,7 @@ use super::snapshot::Snapshotter;
 use super::{Command, Event};
 use crate::export::RecordSink;
 use crate::model::{LimitChange, RequestRecord, RunState};
-use crate::stats::{RunSummary, Stats, StatsSnapshot};
+use crate::stats::{JournalFault, RunSummary, Stats, StatsSnapshot};
 
 /// Messages from the dispatcher.
 #[derive(Debug)]
@@ -39,7 +39,15 @@ pub(crate) struct Aggregator {
     total: Option<u64>,
     live: Arc<LiveCounters>,
     sink: Box<dyn RecordSink>,
-    sink_failed: bool,
+    /// The journal's first write error: from then on results are kept
+    /// here (the run is stopping, so they are few) and tried again at the
+    /// end.
+    sink_error: Option<String>,
+    pending: Vec<RequestRecord>,
+    /// Results handed to the journal, and of those the ones a flush has
+    /// confirmed.
+    written: u64,
+    flushed: u64,
     stats: Stats,
     snapshotter: Snapshotter,
     snapshots: watch::Sender<StatsSnapshot>,
@@ -66,7 +74,10 @@ impl Aggregator {
             total,
             live,
             sink,
-            sink_failed: false,
+            sink_error: None,
+            pending: Vec::new(),
+            written: 0,
+            flushed: 0,
             stats: Stats::default(),
             snapshotter: Snapshotter::new(total, started_at),
             snapshots,
@@ -113,9 +124,7 @@ impl Aggregator {
                 _ = tick.tick() => self.publish(None),
             }
         }
-        if let Err(e) = self.sink.finish() {
-            self.journal_failed(e);
-        }
+        let journal_fault = self.finish_journal();
         let wall = self
             .last_done_at
             .map_or(Duration::ZERO, |t| t.duration_since(self.started_at));
@@ -132,6 +141,7 @@ impl Aggregator {
                 .stats
                 .phases
                 .finish(self.started_at.elapsed().as_secs_f64()),
+            journal_fault,
             ..RunSummary::new(self.stats.totals(), wall)
         };
         self.publish(Some(RunState::Done));
@@ -147,31 +157,73 @@ impl Aggregator {
         if record.rate_limit.is_some() {
             self.snapshotter.server_at = Some(now.duration_since(self.started_at));
         }
-        if !self.sink_failed
-            && let Err(e) = self.sink.write(record)
-        {
-            self.journal_failed(e);
+        if self.sink_error.is_some() {
+            self.pending.push(record.clone());
+            return;
+        }
+        match self.sink.write(record) {
+            Ok(()) => self.written += 1,
+            Err(e) => {
+                self.pending.push(record.clone());
+                self.journal_failed(e);
+                return;
+            }
         }
         if flush {
-            self.flush();
+            match self.sink.flush() {
+                Ok(()) => self.flushed = self.written,
+                Err(e) => self.journal_failed(e),
+            }
         }
     }
 
-    fn flush(&mut self) {
-        if !self.sink_failed
-            && let Err(e) = self.sink.flush()
-        {
-            self.journal_failed(e);
-        }
-    }
-
-    /// A journal that cannot be written means results would be lost: stop.
+    /// A journal that cannot be written means results would be lost: stop
+    /// sending, and keep what comes back meanwhile for the end.
     fn journal_failed(&mut self, e: std::io::Error) {
-        if !self.sink_failed {
-            self.sink_failed = true;
+        if self.sink_error.is_none() {
+            self.sink_error = Some(e.to_string());
             let _ = self.events.send(Event::JournalFailed(e.to_string()));
             let _ = self.commands.send(Command::Stop { grace: None });
         }
+    }
+
+    /// Closes the journal. After a write error, tries once more to write
+    /// what it holds and what was kept (space may have been freed; the
+    /// buffered writer carries on from where it stopped), and says what is
+    /// in no file.
+    fn finish_journal(&mut self) -> Option<JournalFault> {
+        let Some(error) = self.sink_error.clone() else {
+            return match self.sink.finish() {
+                Ok(()) => None,
+                Err(e) => {
+                    self.journal_failed(e);
+                    Some(JournalFault {
+                        error: self.sink_error.clone().unwrap_or_default(),
+                        written: self.flushed,
+                        unwritten: self.written - self.flushed,
+                    })
+                }
+            };
+        };
+        let pending = std::mem::take(&mut self.pending);
+        let retried = self.sink.flush().and_then(|()| {
+            pending
+                .iter()
+                .try_for_each(|r| self.sink.write(r))
+                .and_then(|()| self.sink.finish())
+        });
+        Some(match retried {
+            Ok(()) => JournalFault {
+                error,
+                written: self.written + pending.len() as u64,
+                unwritten: 0,
+            },
+            Err(_) => JournalFault {
+                error,
+                written: self.flushed,
+                unwritten: self.written - self.flushed + pending.len() as u64,
+            },
+        })
     }
 
     fn publish(&mut self, state: Option<RunState>) {

@@ -76,8 +76,36 @@ pub fn create_journal(path: &Path, format: ExportFormat) -> io::Result<Box<dyn R
     if format == ExportFormat::Xlsx {
         return Ok(Box::new(super::xlsx::XlsxWriter::create(path)?));
     }
-    let file = BufWriter::with_capacity(64 * 1024, File::create(path)?);
+    let file = BufWriter::with_capacity(64 * 1024, create_private(path)?);
     writer(file, format)
+}
+
+/// Creates (truncating) a results file readable by its owner only, never
+/// through a symbolic link: in a shared folder such as /tmp, a link
+/// planted under the name would otherwise send the results (and any
+/// secrets in them) wherever it points.
+pub fn create_private(path: &Path) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    options.open(path).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is a symbolic link: results are never written through one \
+                     (name the file it points to)",
+                    path.display()
+                ),
+            )
+        } else {
+            e
+        }
+    })
 }
 
 /// A record writer over any `Write`, for the streaming formats (an
@@ -87,7 +115,7 @@ pub fn writer<W: Write + Send + 'static>(
     format: ExportFormat,
 ) -> io::Result<Box<dyn RecordSink>> {
     Ok(match format {
-        ExportFormat::Jsonl => Box::new(JsonlWriter(out)),
+        ExportFormat::Jsonl => Box::new(JsonlWriter(out, Vec::new())),
         ExportFormat::Json => Box::new(FramedJson::new(out, "[".into(), "]\n", |out, record| {
             Ok(serde_json::to_writer(out, record)?)
         })),
@@ -102,12 +130,17 @@ pub fn writer<W: Write + Send + 'static>(
     })
 }
 
-struct JsonlWriter<W>(W);
+/// The writer, and a line buffer reused from record to record.
+struct JsonlWriter<W>(W, Vec<u8>);
 
 impl<W: Write + Send> RecordSink for JsonlWriter<W> {
     fn write(&mut self, record: &RequestRecord) -> io::Result<()> {
-        serde_json::to_writer(&mut self.0, record)?;
-        self.0.write_all(b"\n")
+        // The whole line at once: a write that fails (a full disk) leaves
+        // no half line in the buffer to be written twice on a retry.
+        self.1.clear();
+        serde_json::to_writer(&mut self.1, record)?;
+        self.1.push(b'\n');
+        self.0.write_all(&self.1)
     }
 
     fn flush(&mut self) -> io::Result<()> {

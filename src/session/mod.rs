@@ -45,9 +45,11 @@ pub enum Rows {
     /// Go on with the run whose journal is the plan's [`Journal::File`]
     /// (JSON Lines): rows with a final result there are kept and not sent;
     /// the rest are sent and appended. With `retry_failed`, failures go
-    /// again too.
+    /// again too. The journal must be this batch's (its sidecar says
+    /// so) unless `force`.
     Resume {
         retry_failed: bool,
+        force: bool,
     },
 }
 
@@ -121,6 +123,8 @@ pub struct Running {
 /// What is left to do once the engine has finished a run.
 #[derive(Debug)]
 pub struct Finisher {
+    /// The journal's writer lock, held until the run is logged.
+    _lock: Option<std::fs::File>,
     entry: RunEntry,
     runs_log: Option<PathBuf>,
     /// The journal as written, and the workbook to write from it.
@@ -160,7 +164,16 @@ impl Plan {
             number_hint,
         } = self;
         let number = runs_log::next_number(runs_log.as_deref(), number_hint);
+        let fingerprint = batch.fingerprint();
         let opened = journal.target(&batch.path, number).map_err(SessionError)?;
+        if let Some(opened) = &opened {
+            refuse_inputs(opened, &batch)?;
+        }
+        // One writer per journal, from before it is truncated or resumed.
+        let lock = match &opened {
+            Some(opened) => sidecar::lock(&opened.path).map_err(SessionError)?,
+            None => None,
+        };
         // A HAR shows what was sent and every response header.
         run.capture |= matches!(
             journal,
@@ -176,11 +189,20 @@ impl Plan {
                     "resuming needs the journal of the run (--out FILE.jsonl)".into(),
                 ));
             }
-            (Rows::Resume { retry_failed }, Some(opened)) => {
+            (
+                Rows::Resume {
+                    retry_failed,
+                    force,
+                },
+                Some(opened),
+            ) => {
                 if opened.format != ExportFormat::Jsonl || opened.workbook.is_some() {
                     return Err(SessionError(
                         "--resume needs a JSON Lines journal (--out FILE.jsonl)".into(),
                     ));
+                }
+                if !force {
+                    sidecar::belongs(&opened.path, &batch, &fingerprint).map_err(SessionError)?;
                 }
                 let (done, sink) =
                     resume::resume_journal(&opened.path, *retry_failed).map_err(|e| {
@@ -209,11 +231,16 @@ impl Plan {
         };
         let whole = !edited && !matches!(rows, Rows::FailedIn(_));
         let journal_path = opened.as_ref().map(|o| o.path.clone());
-        if let Some(path) = &journal_path {
+        // A device or a pipe (`--out /dev/stdout`) has no sidecar: it
+        // cannot be resumed from.
+        let regular = journal_path
+            .as_ref()
+            .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()));
+        if let Some(path) = regular {
             let manifest = sidecar::Manifest {
                 batch: sidecar::batch_key(&batch.path),
                 total: batch.len(),
-                batch_hash: Some(batch.fingerprint()),
+                batch_hash: Some(fingerprint.clone()),
                 subset: !whole,
                 complete: false,
                 journal: Some(path.clone()),
@@ -232,7 +259,7 @@ impl Plan {
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
             batch_path: Some(sidecar::batch_key(&batch.path)),
             batch_requests: batch.len(),
-            batch_hash: Some(batch.fingerprint()),
+            batch_hash: Some(fingerprint.clone()),
             ended: None,
             autotuned: false,
             limits: run.limits,
@@ -249,6 +276,7 @@ impl Plan {
         }
         Ok(Prepared {
             finisher: Finisher {
+                _lock: lock,
                 entry,
                 runs_log,
                 journal: journal_path,
@@ -264,6 +292,30 @@ impl Plan {
             resumed,
         })
     }
+}
+
+/// A results file (or its sidecar) that is one of the batch's own files
+/// would destroy it: refused before anything is opened.
+fn refuse_inputs(opened: &journal::Opened, batch: &Batch) -> Result<(), SessionError> {
+    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => std::path::absolute(a).ok() == std::path::absolute(b).ok(),
+    };
+    let outputs = [
+        Some(opened.path.clone()),
+        Some(sidecar::path_of(&opened.path)),
+        opened.workbook.clone(),
+    ];
+    for out in outputs.iter().flatten() {
+        if let Some(input) = batch.inputs().iter().find(|i| same(out, i)) {
+            return Err(SessionError(format!(
+                "{} is an input of this batch ({}): results are never written over it",
+                out.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn open(opened: &Option<journal::Opened>) -> Result<Box<dyn RecordSink>, SessionError> {
@@ -365,9 +417,18 @@ impl Finisher {
             let _ = std::fs::remove_file(journal);
             let _ = std::fs::remove_file(sidecar::path_of(journal));
         }
-        let complete = !summary.stopped && summary.not_sent == 0;
+        let complete = !summary.stopped
+            && summary.not_sent == 0
+            && summary
+                .journal_fault
+                .as_ref()
+                .is_none_or(|f| f.unwritten == 0);
         let mut interrupted = None;
-        if let Some(journal) = self.journal.as_ref().filter(|_| self.workbook.is_none()) {
+        if let Some(journal) = self
+            .journal
+            .as_ref()
+            .filter(|j| self.workbook.is_none() && std::fs::metadata(j).is_ok_and(|m| m.is_file()))
+        {
             if complete {
                 if let Err(e) = sidecar::mark_complete(journal) {
                     notes.push(format!("cannot mark {} complete: {e}", journal.display()));

@@ -5,13 +5,15 @@
 //! dropped (that request is sent again). Any other line that does not parse
 //! is an error: the journal is not what it should be, and nothing is sent.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 
 use crate::export::{ExportFormat, RecordSink, writer};
-use crate::model::{ErrorKind, RequestRecord};
+use crate::model::ErrorKind;
+#[cfg(test)]
+use crate::model::RequestRecord;
 
 /// What a journal says is done.
 #[derive(Debug, Default)]
@@ -22,11 +24,32 @@ pub struct Resumed {
     pub failed: u64,
 }
 
-/// Calls `each` with every complete record of `journal`, in file order.
-/// A last line cut off by a kill is left out (that request goes again).
-fn scan(journal: &Path, mut each: impl FnMut(RequestRecord)) -> io::Result<()> {
-    if !journal.exists() {
-        return Ok(());
+/// What a resume needs of a record: its row and how it ended (the rest
+/// of the line is skipped unparsed, so a million-row journal is read in
+/// little memory).
+#[derive(serde::Deserialize)]
+struct Outcome {
+    index: u64,
+    ok: bool,
+    #[serde(default)]
+    error_kind: Option<ErrorKind>,
+}
+
+/// Calls `each` with every complete line of `journal` and its outcome, in
+/// file order, with the line's number (from 1). A last line cut off by a
+/// kill is left out (that request goes again). Only a regular file is
+/// read: a device such as `/dev/zero` never ends.
+fn scan(journal: &Path, mut each: impl FnMut(u64, &str, Outcome)) -> io::Result<()> {
+    let meta = match std::fs::metadata(journal) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", journal.display()),
+        ));
     }
     let mut reader = BufReader::new(File::open(journal)?);
     let mut line = String::new();
@@ -40,31 +63,37 @@ fn scan(journal: &Path, mut each: impl FnMut(RequestRecord)) -> io::Result<()> {
         if line.trim().is_empty() {
             continue;
         }
-        let record: RequestRecord = serde_json::from_str(&line).map_err(|e| {
+        let outcome: Outcome = serde_json::from_str(&line).map_err(|e| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("{}: line {number}: {e}", journal.display()),
             )
         })?;
-        each(record);
+        each(number, &line, outcome);
     }
 }
 
 /// Whether a row's last result counts as final: not cancelled by a stop,
 /// and, with `retry_failed`, a success.
-fn is_final(r: &RequestRecord, retry_failed: bool) -> bool {
+fn is_final(r: &Outcome, retry_failed: bool) -> bool {
     r.error_kind != Some(ErrorKind::Cancelled) && (r.ok || !retry_failed)
+}
+
+/// For each row, the line of its last result, whether that is kept, and
+/// whether it was a success.
+fn last_lines(journal: &Path, retry_failed: bool) -> io::Result<HashMap<u64, (u64, bool, bool)>> {
+    let mut last = HashMap::new();
+    scan(journal, |number, _, r| {
+        last.insert(r.index, (number, is_final(&r, retry_failed), r.ok));
+    })?;
+    Ok(last)
 }
 
 /// What `resume_journal` would keep, without touching the journal (for
 /// offering to resume).
 pub fn done_rows(journal: &Path, retry_failed: bool) -> io::Result<Resumed> {
-    let mut last: std::collections::BTreeMap<u64, (bool, bool)> = Default::default();
-    scan(journal, |r| {
-        last.insert(r.index, (is_final(&r, retry_failed), r.ok));
-    })?;
     let mut resumed = Resumed::default();
-    for (index, (kept, ok)) in last {
+    for (index, (_, kept, ok)) in last_lines(journal, retry_failed)? {
         if kept {
             resumed.done.insert(index);
             resumed.failed += u64::from(!ok);
@@ -76,28 +105,36 @@ pub fn done_rows(journal: &Path, retry_failed: bool) -> io::Result<Resumed> {
 /// Rewrites `journal` to keep one final result per row (the last one seen),
 /// leaving out rows cancelled by a stop and, with `retry_failed`, rows
 /// that failed; returns the rows kept and a writer appending to it.
+///
+/// Streams: a first pass notes each row's last line, a second copies the
+/// kept lines as they are, in file order.
 pub fn resume_journal(
     journal: &Path,
     retry_failed: bool,
 ) -> io::Result<(Resumed, Box<dyn RecordSink>)> {
-    let mut last: std::collections::BTreeMap<u64, RequestRecord> = Default::default();
-    scan(journal, |record| {
-        last.insert(record.index, record);
-    })?;
-    let keep = |r: &RequestRecord| is_final(r, retry_failed);
+    let last = last_lines(journal, retry_failed)?;
     // Write the kept results to a new file, then swap it in: a kill during
     // the rewrite leaves the old journal whole.
     let fresh = journal.with_extension("jsonl.resuming");
     let mut resumed = Resumed::default();
     {
-        let mut out = BufWriter::new(File::create(&fresh)?);
-        for record in last.values().filter(|r| keep(r)) {
-            serde_json::to_writer(&mut out, record)?;
-            out.write_all(b"\n")?;
-            resumed.done.insert(record.index);
-            resumed.failed += u64::from(!record.ok);
-        }
+        let mut out = BufWriter::new(crate::export::writer::create_private(&fresh)?);
+        scan(journal, |number, line, r| {
+            if last.get(&r.index) == Some(&(number, true, r.ok))
+                && out.write_all(line.as_bytes()).is_ok()
+            {
+                resumed.done.insert(r.index);
+                resumed.failed += u64::from(!r.ok);
+            }
+        })?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    }
+    if resumed.done.len() != last.values().filter(|v| v.1).count() {
+        let _ = std::fs::remove_file(&fresh);
+        return Err(io::Error::other(format!(
+            "cannot write {}",
+            fresh.display()
+        )));
     }
     std::fs::rename(&fresh, journal)?;
     let append = OpenOptions::new().append(true).open(journal)?;
@@ -147,7 +184,8 @@ mod tests {
             .lines()
             .map(|l| serde_json::from_str::<RequestRecord>(l).unwrap().index)
             .collect();
-        assert_eq!(kept, [0, 1, 3, 2], "rewritten, then appended to");
+        // Each row's last result, in file order; then the appended one.
+        assert_eq!(kept, [1, 0, 3, 2], "rewritten, then appended to");
         let (again, _) = resume_journal(&journal, true).unwrap();
         assert_eq!(
             again.done,

@@ -27,7 +27,7 @@ pub use endpoints::{EndpointStats, Endpoints, endpoint_key};
 pub use errors::{ErrorGroup, ErrorGroups, FailureClass};
 pub use histogram::{LatencyHistogram, Percentiles};
 pub use phases::{Phase, Phases};
-pub use summary::RunSummary;
+pub use summary::{JournalFault, RunSummary};
 
 use crate::model::{AttemptEntry, Binding, ErrorKind, Limits, RequestRecord, RunState};
 use crate::signals::ServerLimits;

@@ -41,6 +41,23 @@ pub struct RunSummary {
     /// and what each phase achieved (empty when rebuilt from a journal).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub phases: Vec<Phase>,
+    /// The results file could not be written: what failed, and how much
+    /// of the run's results it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal_fault: Option<JournalFault>,
+}
+
+/// A results file that failed while the run wrote it (a full disk): the
+/// run was stopped, and these results are in no file.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct JournalFault {
+    /// The first error.
+    pub error: String,
+    /// Results known to be in the file (flushed before the error, or
+    /// written when the run tried again at its end).
+    pub written: u64,
+    /// Results that reached no file.
+    pub unwritten: u64,
 }
 
 impl RunSummary {

@@ -64,6 +64,7 @@ impl App {
         }
         self.start(Rows::Resume {
             retry_failed: false,
+            force: false,
         })
     }
 
@@ -114,7 +115,14 @@ impl App {
             summary.achieved_per_s,
             if summary.stopped { " (stopped)" } else { "" }
         );
-        self.notice = Some(Notice::Info(self.autotune_cut_short(&done)));
+        self.notice = Some(match &summary.journal_fault {
+            Some(f) if f.unwritten > 0 => Notice::Error(format!(
+                "cannot write results ({}): the run was stopped and {} results are in no \
+                 file; free space, then R sends the rows without a result",
+                f.error, f.unwritten
+            )),
+            _ => Notice::Info(self.autotune_cut_short(&done)),
+        });
         self.summary = Some(summary);
         // The run settles the offer; the session says if it makes a new one.
         self.resume_offer = None;

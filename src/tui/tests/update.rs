@@ -811,7 +811,8 @@ fn the_resume_offer_shows_and_r_starts_the_rest() {
     assert_eq!(
         run.rows,
         Rows::Resume {
-            retry_failed: false
+            retry_failed: false,
+            force: false
         }
     );
     assert_eq!(
