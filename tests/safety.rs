@@ -326,3 +326,54 @@ async fn sigterm_and_sighup_stop_a_run_like_ctrl_c() {
         assert!(err.contains("stopping"), "{err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_and_export_summary_take_a_journal_cut_off_mid_line() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let batch = common::batch_file(
+        dir.path(),
+        "b.json",
+        &common::n_requests(&server.base(), "/ok", 3, ""),
+    );
+    let journal = dir.path().join("r.jsonl");
+    let j = journal.to_str().unwrap();
+    let out = output(run(&[
+        "run",
+        batch.to_str().unwrap(),
+        "--out",
+        j,
+        "--quiet",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Killed while writing a fourth line.
+    let mut text = std::fs::read_to_string(&journal).unwrap();
+    text.push_str(r#"{"index":3,"name":null,"meth"#);
+    std::fs::write(&journal, text).unwrap();
+
+    let csv = dir.path().join("r.csv");
+    let out = output(run(&["export", j, "--out", csv.to_str().unwrap()])).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("line 4 was cut off"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap().lines().count(),
+        4,
+        "a header and 3 rows"
+    );
+
+    let summary = dir.path().join("s.json");
+    let out = output(run(&[
+        "export-summary",
+        j,
+        "--summary-json",
+        summary.to_str().unwrap(),
+    ]))
+    .await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("line 4 was cut off"), "{err}");
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(s["total"], 3);
+}

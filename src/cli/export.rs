@@ -22,6 +22,7 @@ pub fn export(args: super::args::ExportArgs) -> u8 {
     }
     match ratebench::export::convert(&args.journal, &args.out, format) {
         Ok(n) => {
+            note_cut_line(&args.journal);
             eprintln!("wrote {n} results to {}", args.out.display());
             EXIT_OK
         }
@@ -36,6 +37,17 @@ pub fn export(args: super::args::ExportArgs) -> u8 {
     }
 }
 
+/// Says when the journal's last line was cut off (and left out).
+fn note_cut_line(journal: &std::path::Path) {
+    if let Ok(Some(line)) = ratebench::export::cut_last_line(journal) {
+        eprintln!(
+            "note: {}: line {line} was cut off mid-write (a run killed while writing) and is \
+             left out; `ratebench run --resume` sends that request again",
+            journal.display()
+        );
+    }
+}
+
 /// `ratebench export-summary`: the summary of a run from its journal.
 pub fn export_summary(args: super::args::ExportSummaryArgs) -> u8 {
     let summary = match ratebench::export::summary_from_journal(&args.journal) {
@@ -45,6 +57,7 @@ pub fn export_summary(args: super::args::ExportSummaryArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
+    note_cut_line(&args.journal);
     if let Some(path) = &args.summary_json
         && let Err(e) = write_summary(path, &summary)
     {

@@ -30,6 +30,11 @@ fn records(journal: &Path) -> io::Result<impl Iterator<Item = io::Result<(Reques
             if line.trim().is_empty() {
                 continue;
             }
+            // A last line cut off mid-write (a killed run) is left out, as
+            // `--resume` leaves it: [`cut_last_line`] says so.
+            if !line.ends_with('\n') && serde_json::from_str::<RequestRecord>(&line).is_err() {
+                return None;
+            }
             return Some(
                 serde_json::from_str(&line)
                     .map(|record| (record, read))
@@ -39,6 +44,56 @@ fn records(journal: &Path) -> io::Result<impl Iterator<Item = io::Result<(Reques
             );
         }
     }))
+}
+
+/// The number of the journal's last line if it was cut off mid-write (no
+/// newline, not a whole record): readers leave it out, and say so.
+pub fn cut_last_line(journal: &Path) -> io::Result<Option<u64>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = File::open(journal)?;
+    let len = file.metadata()?.len();
+    let mut tail = Vec::new();
+    let mut pos = len;
+    // The last line, read back from the end a chunk at a time.
+    while pos > 0 {
+        let start = pos.saturating_sub(64 * 1024);
+        let mut chunk = vec![0; (pos - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut chunk)?;
+        if pos == len && chunk.last() == Some(&b'\n') {
+            return Ok(None);
+        }
+        pos = start;
+        match chunk.iter().rposition(|&b| b == b'\n') {
+            Some(i) => {
+                chunk.drain(..=i);
+                chunk.extend_from_slice(&tail);
+                tail = chunk;
+                break;
+            }
+            None => {
+                chunk.extend_from_slice(&tail);
+                tail = chunk;
+            }
+        }
+    }
+    if tail.iter().all(u8::is_ascii_whitespace)
+        || serde_json::from_slice::<RequestRecord>(&tail).is_ok()
+    {
+        return Ok(None);
+    }
+    let mut lines = 1;
+    let mut reader = BufReader::new(File::open(journal)?);
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        lines += buf.iter().filter(|&&b| b == b'\n').count() as u64;
+        let n = buf.len();
+        reader.consume(n);
+    }
+    Ok(Some(lines))
 }
 
 /// How far an export has got.
