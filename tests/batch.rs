@@ -57,6 +57,7 @@ fn sample_mixed_takes_the_three_python_entry_shapes() {
         &LoadOptions {
             base_url: Some("http://h:1/api".into()),
             format: None,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -93,6 +94,7 @@ fn sample_jsonl_and_text() {
     let opts = LoadOptions {
         base_url: Some("http://h".into()),
         format: None,
+        ..Default::default()
     };
     let jsonl = Batch::load_with(samples().join("requests.jsonl"), &opts).unwrap();
     assert_eq!(jsonl.format, Format::JsonLines);
@@ -429,6 +431,7 @@ fn every_sample_batch_and_the_sample_scenario_load() {
     let opts = LoadOptions {
         base_url: Some("http://127.0.0.1:3000".into()),
         format: None,
+        ..Default::default()
     };
     let mut loaded = 0;
     for entry in std::fs::read_dir(samples()).unwrap() {

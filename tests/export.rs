@@ -62,6 +62,7 @@ async fn real_records() -> Vec<RequestRecord> {
         &LoadOptions {
             base_url: Some(server.base()),
             format: None,
+            ..Default::default()
         },
     )
     .unwrap();

@@ -550,6 +550,7 @@ async fn stats_match_what_the_engine_sent() {
         &LoadOptions {
             base_url: Some(m.base_url()),
             format: None,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -624,6 +625,7 @@ async fn run_against(m: &MockServer, paths: &[&str], config: RunConfig) -> Vec<R
         &LoadOptions {
             base_url: Some(m.base_url()),
             format: None,
+            ..Default::default()
         },
     )
     .unwrap();

@@ -377,3 +377,322 @@ async fn export_and_export_summary_take_a_journal_cut_off_mid_line() {
     let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
     assert_eq!(s["total"], 3);
 }
+
+/// A server of its own: `/wait` refuses with `Retry-After: 3600`,
+/// `/drained` answers but says none remain for an hour.
+async fn stingy_server() -> String {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/wait",
+            get(|| async {
+                let mut h = HeaderMap::new();
+                h.insert("retry-after", "3600".parse().unwrap());
+                (StatusCode::TOO_MANY_REQUESTS, h, "later")
+            }),
+        )
+        .route(
+            "/drained",
+            get(|| async {
+                let mut h = HeaderMap::new();
+                h.insert("x-ratelimit-remaining", "0".parse().unwrap());
+                h.insert("x-ratelimit-reset", "3600".parse().unwrap());
+                (StatusCode::OK, h, "ok")
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_asking_for_an_hour_fails_the_request_instead_of_hanging() {
+    let base = stingy_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("r.jsonl");
+    let batch = common::batch_file(
+        dir.path(),
+        "b.json",
+        &format!(
+            r#"{{"base_url": "{base}", "retries": 3, "max_wait": "5s", "requests": ["/wait"]}}"#
+        ),
+    );
+    let started = std::time::Instant::now();
+    let out = output(run(&[
+        "run",
+        batch.to_str().unwrap(),
+        "--out",
+        journal.to_str().unwrap(),
+        "--quiet",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let record = &common::records(&journal)[0];
+    assert_eq!((record.status, record.attempts), (Some(429), 1));
+    assert_eq!(
+        record.error.as_deref(),
+        Some("server asked to wait 3600 s, more than --max-wait 5 s")
+    );
+    assert_eq!(
+        record.rate_limit.and_then(|l| l.retry_after_s),
+        Some(3600.0)
+    );
+
+    // Under respect_limits, a reset an hour away holds starts no longer
+    // than --max-wait (the flag wins over the file).
+    let batch = common::batch_file(
+        dir.path(),
+        "d.json",
+        &format!(r#"{{"base_url": "{base}", "requests": ["/drained", "/drained", "/drained"]}}"#),
+    );
+    let started = std::time::Instant::now();
+    let out = output(run(&[
+        "run",
+        batch.to_str().unwrap(),
+        "--respect-limits",
+        "-c",
+        "1",
+        "--max-wait",
+        "500ms",
+        "--quiet",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(900) && took < std::time::Duration::from_secs(15),
+        "two holds of 0.5 s: {took:?}"
+    );
+}
+
+// ---- Secrets ------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urls_in_error_text_and_location_headers_are_redacted() {
+    // A TLS hello to a plain-HTTP port: the error names the URL, with its
+    // key, and is a `tls` failure, not `connect`.
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let plain = server.base().replace("http://", "https://");
+    let batch = common::batch_file(
+        dir.path(),
+        "b.json",
+        &format!(
+            r#"["{plain}/ok?api_key=SECRET-1", "{}/redirect/1?token=SECRET-2"]"#,
+            server.base()
+        ),
+    );
+    let journal = dir.path().join("r.jsonl");
+    let csv = dir.path().join("r.csv");
+    let out = output(run(&[
+        "run",
+        batch.to_str().unwrap(),
+        "--out",
+        journal.to_str().unwrap(),
+        "--keep-body",
+    ]))
+    .await;
+    let err = stderr(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let records = common::records(&journal);
+    let tls = records.iter().find(|r| r.index == 0).unwrap();
+    assert_eq!(
+        tls.error_kind,
+        Some(ratebench::model::ErrorKind::Tls),
+        "{tls:?}"
+    );
+    assert!(
+        tls.error.as_deref().unwrap().contains("api_key=REDACTED"),
+        "{tls:?}"
+    );
+    let out = output(run(&[
+        "export",
+        journal.to_str().unwrap(),
+        "--out",
+        csv.to_str().unwrap(),
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0));
+    for text in [
+        std::fs::read_to_string(&journal).unwrap(),
+        std::fs::read_to_string(&csv).unwrap(),
+        err,
+        stdout.into_owned(),
+    ] {
+        assert!(
+            !text.contains("SECRET-1") && !text.contains("SECRET-2"),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_location_header_is_redacted_like_a_url() {
+    use axum::http::{HeaderMap, StatusCode};
+    let app = axum::Router::new().route(
+        "/go",
+        axum::routing::get(|| async {
+            let mut h = HeaderMap::new();
+            h.insert(
+                "location",
+                "/elsewhere?session=SECRET-3&page=2".parse().unwrap(),
+            );
+            (StatusCode::CREATED, h, "made")
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let batch = common::batch_file(dir.path(), "b.json", &format!(r#"["{base}/go"]"#));
+    let journal = dir.path().join("r.jsonl");
+    let out = output(run(&[
+        "run",
+        batch.to_str().unwrap(),
+        "--out",
+        journal.to_str().unwrap(),
+        "--keep-body",
+        "--quiet",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let record = &common::records(&journal)[0];
+    assert_eq!(
+        record.headers.get("location").map(String::as_str),
+        Some("/elsewhere?session=REDACTED&page=2")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_drop_recorded_credentials_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let har = common::batch_file(
+        dir.path(),
+        "r.har",
+        r#"{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [{"startedDateTime": "2026-01-01T00:00:00Z", "time": 1, "request": {"method": "GET", "url": "http://127.0.0.1:9/x", "httpVersion": "HTTP/1.1", "cookies": [], "headers": [{"name": "X-Api-Key", "value": "SECRET-4"}, {"name": "Accept", "value": "text/plain"}], "queryString": [], "headersSize": -1, "bodySize": 0}, "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "cookies": [], "headers": [], "content": {"size": 0, "mimeType": "text/plain"}, "redirectURL": "", "headersSize": -1, "bodySize": 0}, "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}}]}}"#,
+    );
+    let postman = common::batch_file(
+        dir.path(),
+        "c.postman_collection.json",
+        r#"{"info": {"name": "x", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"}, "item": [{"name": "r", "request": {"method": "GET", "url": "http://127.0.0.1:9/x", "header": [{"key": "Cookie", "value": "sid=SECRET-5"}, {"key": "Accept", "value": "text/plain"}]}}]}"#,
+    );
+    for (kind, file, secret) in [("har", &har, "SECRET-4"), ("postman", &postman, "SECRET-5")] {
+        let out = output(run(&["import", kind, file.to_str().unwrap()])).await;
+        let (text, err) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert_eq!(out.status.code(), Some(0), "{kind}: {err}");
+        assert!(!text.contains(secret), "{kind}: {text}");
+        assert!(
+            text.contains("text/plain"),
+            "{kind}: other headers kept: {text}"
+        );
+        assert!(err.contains("--keep-auth"), "{kind}: {err}");
+        let out = output(run(&[
+            "import",
+            kind,
+            file.to_str().unwrap(),
+            "--keep-auth",
+        ]))
+        .await;
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(secret),
+            "{kind}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mock_asks_a_token_for_control_beyond_loopback() {
+    let mock = ratebench::mock::MockServer::start("0.0.0.0:0".parse().unwrap(), Default::default())
+        .await
+        .unwrap();
+    let token = mock
+        .control_token()
+        .expect("a token beyond loopback")
+        .to_owned();
+    let base = format!("http://127.0.0.1:{}", mock.addr.port());
+    let get = |path: &str, token: Option<&str>| {
+        let url = format!("{base}{path}");
+        let token = token.map(str::to_owned);
+        async move {
+            let mut request = reqwest::Client::new().put(url).body("{}");
+            if let Some(t) = token {
+                request = request.header(ratebench::mock::TOKEN_HEADER, t);
+            }
+            request.send().await.unwrap().status().as_u16()
+        }
+    };
+    assert_eq!(get("/__control", None).await, 401);
+    assert_eq!(get("/__control", Some("wrong")).await, 401);
+    assert_eq!(get("/__control", Some(&token)).await, 200);
+    let ok = reqwest::get(format!("{base}/anything"))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(ok.as_u16(), 200, "the API itself needs no token");
+    mock.shutdown().await;
+
+    let local = common::mock(Default::default()).await;
+    assert!(local.control_token().is_none());
+    let url = format!("{}/__control", local.base_url());
+    let status = reqwest::Client::new()
+        .put(url)
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 200, "loopback stays open");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workbench_results_folder_is_private_and_ones_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("results");
+    let journal = ratebench::session::Journal::In(folder.clone());
+    let batch = ratebench::batch::Batch::parse_str(
+        r#"["http://127.0.0.1:9/x"]"#,
+        &dir.path().join("b.json"),
+        &Default::default(),
+    )
+    .unwrap();
+    let plan = |journal: ratebench::session::Journal| ratebench::session::Plan {
+        batch: batch.clone(),
+        run: Default::default(),
+        journal,
+        rows: ratebench::session::Rows::All,
+        runs_log: None,
+        edited: false,
+        number_hint: 1,
+    };
+    let prepared = plan(journal).prepare().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&folder), 0o700);
+    assert_eq!(mode(prepared.journal().unwrap()), 0o600);
+    drop(prepared);
+
+    // A link planted where the folder should be is refused.
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let planted = dir.path().join("planted");
+    std::os::unix::fs::symlink(&elsewhere, &planted).unwrap();
+    let Err(e) = plan(ratebench::session::Journal::In(planted)).prepare() else {
+        panic!("a planted link is refused");
+    };
+    assert!(e.to_string().contains("symbolic link"), "{e}");
+
+    // A folder of another user's (as root, the test can make one).
+    let theirs = dir.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    let c = std::ffi::CString::new(theirs.to_str().unwrap()).unwrap();
+    if unsafe { libc::chown(c.as_ptr(), 65534, 65534) } == 0 {
+        let Err(e) = plan(ratebench::session::Journal::In(theirs)).prepare() else {
+            panic!("another user's folder is refused");
+        };
+        assert!(e.to_string().contains("belongs to another user"), "{e}");
+    }
+}

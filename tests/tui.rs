@@ -79,6 +79,7 @@ pub fn tui_config(journal_dir: PathBuf, runs_file: Option<PathBuf>) -> TuiConfig
         run: RunConfig::default(),
         overrides: Default::default(),
         base_url: None,
+        max_requests: None,
         journal_dir,
         runs_file,
         observer: None,
@@ -129,6 +130,7 @@ pub async fn inventory_against_mock(inventory: RouteKnobs) -> (MockServer, Batch
     let options = LoadOptions {
         base_url: Some(mock.base_url()),
         format: None,
+        ..Default::default()
     };
     let batch = Batch::load_with(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-batches/inventory.json"),

@@ -20,6 +20,7 @@ async fn loop_with(panic: impl FnOnce()) -> std::io::Result<App> {
         run: RunConfig::default(),
         overrides: Default::default(),
         base_url: None,
+        max_requests: None,
         journal_dir: std::env::temp_dir(),
         runs_file: None,
         observer: Some(observer),

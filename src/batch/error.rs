@@ -58,9 +58,25 @@ impl BatchError {
     }
 }
 
+/// Text from the input with its control characters escaped (`\u{1b}`),
+/// so an error message cannot move the cursor or recolour the terminal.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' => "\n".to_owned(),
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect::<String>()
+        .into()
+}
+
 impl fmt::Display for BatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.path.display())?;
+        write!(f, "{}", escape_controls(&self.path.display().to_string()))?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
             if let Some(column) = self.column {
@@ -71,10 +87,10 @@ impl fmt::Display for BatchError {
         match (self.entry, &self.field) {
             (Some(entry), Some(field)) => write!(f, "entry {entry}, field `{field}`: ")?,
             (Some(entry), None) => write!(f, "entry {entry}: ")?,
-            (None, Some(field)) => write!(f, "field `{field}`: ")?,
+            (None, Some(field)) => write!(f, "field `{}`: ", escape_controls(field))?,
             (None, None) => {}
         }
-        f.write_str(&self.message)
+        f.write_str(&escape_controls(&self.message))
     }
 }
 

@@ -67,13 +67,77 @@ impl Axis {
                         ));
                     }
                 };
-                if !path.is_file() {
-                    return Err(format!(
-                        "`for_each.rows` file {} does not exist",
-                        path.display()
-                    ));
+                match std::fs::metadata(&path) {
+                    Err(_) => {
+                        return Err(format!(
+                            "`for_each.rows` file {} does not exist",
+                            path.display()
+                        ));
+                    }
+                    Ok(m) if m.is_dir() => {
+                        return Err(format!(
+                            "`for_each.rows` file {} is a folder, not a file",
+                            path.display()
+                        ));
+                    }
+                    Ok(m) if !m.is_file() => {
+                        return Err(format!(
+                            "`for_each.rows` file {} is not a regular file (a FIFO, a socket \
+                             or a device): rows are read from a file",
+                            path.display()
+                        ));
+                    }
+                    Ok(_) => {}
                 }
                 Axis::Rows { path, kind }
+            }
+        })
+    }
+
+    /// How many values the axis gives, without building them: a range by
+    /// arithmetic, a data file by counting its rows.
+    pub(crate) fn count(&self) -> Result<u64, String> {
+        Ok(match self {
+            Axis::Values { values, .. } => values.len() as u64,
+            Axis::Range {
+                start, end, step, ..
+            } => {
+                let (start, end, step) = (i128::from(*start), i128::from(*end), i128::from(*step));
+                let span = if step > 0 { end - start } else { start - end };
+                if span <= 0 {
+                    0
+                } else {
+                    let step = step.abs();
+                    u64::try_from((span + step - 1) / step).unwrap_or(u64::MAX)
+                }
+            }
+            Axis::Rows {
+                path,
+                kind: RowsKind::Csv,
+            } => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .from_path(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let mut record = csv::ByteRecord::new();
+                let mut rows = 0;
+                // A malformed row is counted here and reported by the walk.
+                while reader.read_byte_record(&mut record).unwrap_or(true) {
+                    rows += 1;
+                }
+                rows
+            }
+            Axis::Rows {
+                path,
+                kind: RowsKind::Jsonl,
+            } => {
+                let file =
+                    File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let mut rows = 0;
+                for line in BufReader::new(file).split(b'\n') {
+                    let line = line.map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    rows += u64::from(!line.iter().all(u8::is_ascii_whitespace));
+                }
+                rows
             }
         })
     }
@@ -199,6 +263,13 @@ fn jsonl_rows(path: PathBuf) -> BindingsIter {
                     BatchError::new(&path, format!("cannot read: {e}")).line(line_no)
                 ));
             }
+        };
+        let line = if line_no == 1 {
+            line.strip_prefix('\u{feff}')
+                .map(str::to_owned)
+                .unwrap_or(line)
+        } else {
+            line
         };
         if line.trim().is_empty() {
             return None;

@@ -28,7 +28,7 @@ use serde::de::DeserializeOwned;
 
 use crate::model::Limit;
 
-pub use error::BatchError;
+pub use error::{BatchError, escape_controls};
 pub use format::{Format, Source};
 pub use model::{AxisSpec, BodySpec, EntrySpec};
 pub use request::RequestSpec;
@@ -43,6 +43,8 @@ pub struct BatchSettings {
     pub base_url: Option<String>,
     pub headers: Vec<(String, String)>,
     pub timeout: Option<Duration>,
+    /// The longest wait a server may ask for (`max_wait`).
+    pub max_wait: Option<Duration>,
     pub max_at_once: Option<Limit<u64>>,
     pub per_second: Option<Limit<f64>>,
     pub burst: Option<u32>,
@@ -63,7 +65,17 @@ pub struct LoadOptions {
     pub base_url: Option<String>,
     /// Forces a format instead of detecting it.
     pub format: Option<Format>,
+    /// The most requests a batch may expand to (`--max-requests`);
+    /// `None`: [`MAX_REQUESTS`].
+    pub max_requests: Option<u64>,
+    /// Told (requests checked, of how many) while a large batch is
+    /// checked, about every 64k requests: a front end's progress bar.
+    pub progress: Option<fn(u64, u64)>,
 }
+
+/// The default ceiling on a batch's requests: far beyond any run worth
+/// its time, and low enough that a typo (`10^12`) fails at once.
+pub const MAX_REQUESTS: u64 = 100_000_000;
 
 /// A loaded, validated batch.
 #[derive(Debug, Clone)]
@@ -185,6 +197,39 @@ impl Batch {
                 })
             })
             .collect::<Result<Vec<_>, BatchError>>()?;
+        // Counted from the axes before anything is built: a range of 10^12
+        // or a product of 2^70 fails here, in milliseconds.
+        let count = entries.iter().enumerate().try_fold(0u128, |sum, (i, e)| {
+            let n = e.axes.iter().try_fold(1u128, |product, axis| {
+                axis.count()
+                    .map(|n| product.saturating_mul(u128::from(n)))
+                    .map_err(|m| BatchError::new(path, m).entry(i).field("for_each"))
+            })?;
+            Ok::<_, BatchError>(sum.saturating_add(n))
+        })?;
+        let max = options.max_requests.unwrap_or(MAX_REQUESTS);
+        if count > u128::from(max) {
+            return Err(BatchError::new(
+                path,
+                format!(
+                    "the batch expands to {} requests, more than the limit of {max} \
+                     (--max-requests raises it)",
+                    if count == u128::MAX {
+                        "more than 10^38".to_owned()
+                    } else {
+                        count.to_string()
+                    }
+                ),
+            ));
+        }
+        if count == 0 {
+            return Err(BatchError::new(
+                path,
+                "the batch has no requests: expected at least one entry (its data files \
+                 and ranges give none)",
+            ));
+        }
+        let count = count as u64;
         let mut batch = Batch {
             path: path.to_path_buf(),
             format,
@@ -202,10 +247,22 @@ impl Batch {
         // unknown placeholder, a URL that does not parse) surfaces now.
         let mut total = 0;
         let mut fingerprint = Fingerprint::default();
+        let started = std::time::Instant::now();
+        let mut shown = false;
         for request in batch.requests() {
             let request = request.map_err(|invalid| *invalid.error)?;
             fingerprint.add(&request);
             total += 1;
+            if total % 65_536 == 0
+                && let Some(progress) = options.progress
+                && started.elapsed() > std::time::Duration::from_secs(1)
+            {
+                progress(total, count);
+                shown = true;
+            }
+        }
+        if let (true, Some(progress)) = (shown, options.progress) {
+            progress(total, total);
         }
         batch.total = total;
         batch.fingerprint = fingerprint.0;
@@ -337,6 +394,7 @@ fn parse_json(
                 base_url: raw.base_url,
                 headers: raw.headers,
                 timeout: raw.timeout,
+                max_wait: raw.max_wait,
                 max_at_once: raw.max_at_once,
                 per_second: raw.per_second,
                 burst: raw.burst,

@@ -23,13 +23,15 @@ pub(crate) struct RawBatch {
     pub base_url: Option<String>,
     #[serde(default, deserialize_with = "de_env_headers")]
     pub headers: Vec<(String, String)>,
-    #[serde(default, deserialize_with = "de_duration_opt")]
+    #[serde(default, deserialize_with = "de_timeout_opt")]
     pub timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "de_duration_opt")]
+    pub max_wait: Option<Duration>,
     #[serde(default)]
     pub max_at_once: Option<Limit<u64>>,
     #[serde(default)]
     pub per_second: Option<Limit<f64>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_burst_opt")]
     pub burst: Option<u32>,
     #[serde(default)]
     pub retries: Option<u32>,
@@ -62,6 +64,27 @@ fn de_stage_rate<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         Err(de::Error::custom(format!(
             "invalid rate {r}: a profile stage needs a number of requests per second > 0"
         )))
+    }
+}
+
+/// A timeout: a duration above zero (a zero timeout would fail every
+/// request, or race).
+fn de_timeout_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    match de_duration_opt(d)? {
+        Some(t) if t.is_zero() => Err(de::Error::custom(
+            "a timeout of 0 would fail every request: expected a duration like \"30s\"",
+        )),
+        t => Ok(t),
+    }
+}
+
+/// A burst: starts allowed back to back, at least 1 (as `--burst`).
+fn de_burst_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match Option::<u32>::deserialize(d)? {
+        Some(0) => Err(de::Error::custom(
+            "invalid burst 0: expected at least 1 (1 = evenly spaced starts)",
+        )),
+        b => Ok(b),
     }
 }
 
@@ -145,7 +168,7 @@ struct RawObject {
     body: Option<String>,
     #[serde(default)]
     form: Option<IndexMap<String, Value>>,
-    #[serde(default, deserialize_with = "de_duration_opt")]
+    #[serde(default, deserialize_with = "de_timeout_opt")]
     timeout: Option<Duration>,
     #[serde(default)]
     for_each: Option<IndexMap<String, Value>>,

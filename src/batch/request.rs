@@ -10,7 +10,7 @@ use reqwest::{Method, Url};
 use serde_json::Value;
 
 use super::model::{BodySpec, EntrySpec};
-use super::template::render;
+use super::template::{MAX_RENDERED, RenderError, render};
 
 /// One request, ready to send. Cheap to clone for retries (the body is
 /// reference-counted).
@@ -48,6 +48,9 @@ pub(crate) struct Defaults {
     pub headers: Vec<(String, String)>,
 }
 
+/// The longest URL sent (the `http` crate's limit on a URI).
+pub const MAX_URL_LEN: usize = u16::MAX as usize - 1;
+
 /// Builds the request for `entry` under `vars`; the error says which field
 /// failed and why.
 pub(crate) fn build(
@@ -57,7 +60,20 @@ pub(crate) fn build(
     vars: &Bindings,
 ) -> Result<RequestSpec, (String, String)> {
     let fill = |field: &str, text: &str| {
-        render(text, |n| vars.get(n)).map_err(|name| {
+        render(text, |n| vars.get(n)).map_err(|e| {
+            let name = match e {
+                RenderError::Unknown(name) => name,
+                RenderError::TooLarge(name) => {
+                    return (
+                        field.to_owned(),
+                        format!(
+                            "filled with `{{{{{name}}}}}` the text grows past {} MB: expected a \
+                             value under that",
+                            MAX_RENDERED >> 20
+                        ),
+                    );
+                }
+            };
             let why = if vars.0.is_empty() {
                 "the entry has no `for_each`".to_owned()
             } else {
@@ -80,6 +96,18 @@ pub(crate) fn build(
             rendered.push((fill("params", k)?, fill("params", v)?));
         }
         url.query_pairs_mut().extend_pairs(rendered);
+    }
+    // The HTTP stack takes URIs up to 65,534 bytes; a longer one would
+    // fail every send at run time.
+    if url.as_str().len() > MAX_URL_LEN {
+        return Err((
+            "url".to_owned(),
+            format!(
+                "the URL is {} bytes long, more than the {MAX_URL_LEN} bytes HTTP here accepts: \
+                 send the data in a body instead",
+                url.as_str().len()
+            ),
+        ));
     }
 
     let mut headers = HeaderMap::new();

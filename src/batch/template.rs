@@ -48,12 +48,26 @@ pub(crate) fn substitute_env_with(
     Ok(out)
 }
 
+/// Why a template could not be filled.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RenderError {
+    /// A placeholder no variable fills.
+    Unknown(String),
+    /// The text grew past [`MAX_RENDERED`] at this variable.
+    TooLarge(String),
+}
+
+/// The most text one field of one request may fill to (1 MiB): values
+/// repeated in a template multiply.
+pub(crate) const MAX_RENDERED: usize = 1 << 20;
+
 /// Replaces each `{{var}}` with its value, or fails naming the first
-/// variable that `lookup` does not know.
+/// variable that `lookup` does not know, or the one at which the text
+/// passes [`MAX_RENDERED`].
 pub(crate) fn render<'a>(
     input: &str,
     lookup: impl Fn(&str) -> Option<&'a str>,
-) -> Result<String, String> {
+) -> Result<String, RenderError> {
     if !input.contains("{{") {
         return Ok(input.to_owned());
     }
@@ -64,7 +78,10 @@ pub(crate) fn render<'a>(
         let Some(end) = after.find("}}") else { break };
         out.push_str(&rest[..start]);
         let name = after[..end].trim();
-        out.push_str(lookup(name).ok_or_else(|| name.to_owned())?);
+        out.push_str(lookup(name).ok_or_else(|| RenderError::Unknown(name.to_owned()))?);
+        if out.len() > MAX_RENDERED {
+            return Err(RenderError::TooLarge(name.to_owned()));
+        }
         rest = &after[end + 2..];
     }
     out.push_str(rest);
@@ -112,6 +129,15 @@ mod tests {
             _ => None,
         };
         assert_eq!(render("/x/{{a}}?id={{ b }}", lookup).unwrap(), "/x/A?id=7");
-        assert_eq!(render("/x/{{c}}", lookup).unwrap_err(), "c");
+        assert_eq!(
+            render("/x/{{c}}", lookup).unwrap_err(),
+            RenderError::Unknown("c".into())
+        );
+        let big = "x".repeat(600_000);
+        let twice = |_: &str| Some(big.as_str());
+        assert_eq!(
+            render("{{a}}{{b}}", twice).unwrap_err(),
+            RenderError::TooLarge("b".into())
+        );
     }
 }

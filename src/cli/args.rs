@@ -25,7 +25,7 @@ pub struct Cli {
     /// Worker threads for the async runtime [default: 1 for `run`, which
     /// measured fastest against a local target on a small machine; all
     /// cores otherwise].
-    #[arg(long, global = true, value_name = "N", env = "RATEBENCH_THREADS")]
+    #[arg(long, global = true, value_name = "N", env = "RATEBENCH_THREADS", value_parser = parse_threads)]
     pub threads: Option<usize>,
 }
 
@@ -97,8 +97,14 @@ pub struct SettingsArgs {
     pub retries: Option<u32>,
 
     /// Per-request timeout, e.g. 30s, 500ms [default: 30s].
-    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    #[arg(long, value_name = "DUR", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
+
+    /// The longest wait the server may ask for (Retry-After, or a reset
+    /// under --respect-limits); a request asked to wait longer fails with
+    /// the reason recorded, rather than hang the run [default: 60s].
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub max_wait: Option<Duration>,
 
     /// Speak HTTP/2 (prior knowledge) instead of HTTP/1.1.
     #[arg(long)]
@@ -120,6 +126,11 @@ pub struct SettingsArgs {
     /// section (to compare with coalescing).
     #[arg(long)]
     pub no_coalesce: bool,
+
+    /// The most requests a batch may expand to; it is counted before it
+    /// is built, so a typo (a range of 10^12) fails at once [default: 100000000].
+    #[arg(long, value_name = "N")]
+    pub max_requests: Option<u64>,
 
     /// Keep response bodies in the results, up to SIZE each [default: 64KiB when given].
     #[arg(long, value_name = "SIZE", num_args = 0..=1, default_missing_value = "64KiB", value_parser = parse_size)]
@@ -197,7 +208,9 @@ pub struct ImportArgs {
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub methods: Option<Vec<String>>,
 
-    /// HAR: keep Cookie and Authorization headers (dropped by default).
+    /// Keep recorded credentials: a HAR's Cookie, Authorization and
+    /// key-like headers (X-Api-Key), a Postman collection's Cookie headers
+    /// (dropped by default).
     #[arg(long)]
     pub keep_auth: bool,
 }
@@ -330,6 +343,24 @@ pub struct RunArgs {
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     ratebench::batch::parse_duration(s)
+}
+
+/// Worker threads: 1 to 1024 (more is a typo, and would exhaust the
+/// system's threads).
+fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n),
+        _ => Err(format!("expected 1 to 1024 worker threads, got {s:?}")),
+    }
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        t if t.is_zero() => {
+            Err("a timeout of 0 would fail every request: expected a duration like 30s".into())
+        }
+        t => Ok(t),
+    }
 }
 
 fn parse_size(s: &str) -> Result<usize, String> {

@@ -12,9 +12,12 @@ pub fn run(args: ImportArgs) -> u8 {
     let stdin = args.file == Path::new("-");
     let text = if stdin {
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map(|_| text)
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map(|_| text.trim_start_matches('\u{feff}').to_owned())
+            .map_err(|e| e.to_string())
     } else {
-        std::fs::read_to_string(&args.file)
+        ratebench::import::read_text_file(&args.file)
     };
     let text = match text {
         Ok(text) => text,

@@ -30,6 +30,12 @@ pub async fn run(args: MockArgs) -> u8 {
             "warning: reachable from other machines ({}), as --bind asked",
             args.bind
         );
+        if let Some(token) = server.control_token() {
+            println!(
+                "control token (send it as the {} header to /__control and /__stats/reset): {token}",
+                ratebench::mock::TOKEN_HEADER
+            );
+        }
     }
     for route in ratebench::mock::ROUTE_LIST {
         println!("  {route}");

@@ -32,6 +32,19 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 pub const EXIT_HANGUP: u8 = 129;
 pub const EXIT_TERMINATED: u8 = 143;
 
+/// Progress while a large batch is checked before a run (on a terminal;
+/// the loader calls it only once checking has taken a second).
+fn load_progress(done: u64, total: u64) {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        let end = if done == total { "\n" } else { "" };
+        eprint!(
+            "\rchecking the batch: {done} of {total} requests ({:.0} %){end}",
+            100.0 * done as f64 / total.max(1) as f64
+        );
+    }
+}
+
 pub async fn dispatch(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Some(Cmd::Run(args)) => run::run(args).await,

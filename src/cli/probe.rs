@@ -19,6 +19,8 @@ pub async fn run(args: ProbeArgs) -> u8 {
     let options = LoadOptions {
         base_url: args.settings.base_url.clone(),
         format: None,
+        max_requests: args.settings.max_requests,
+        progress: Some(super::load_progress),
     };
     let batch = match Batch::load_with(&args.batch, &options) {
         Ok(batch) if !batch.is_empty() => {

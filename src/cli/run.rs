@@ -24,6 +24,8 @@ pub async fn run(args: RunArgs) -> u8 {
     let options = LoadOptions {
         base_url: args.settings.base_url.clone(),
         format: None,
+        max_requests: args.settings.max_requests,
+        progress: Some(super::load_progress),
     };
     // Loading validates the whole batch: on any error nothing is sent.
     let batch = match Batch::load_with(&args.batch, &options) {

@@ -14,6 +14,7 @@ pub fn overrides(args: &SettingsArgs) -> Overrides {
         burst: args.burst,
         retries: args.retries,
         timeout: args.timeout,
+        max_wait: args.max_wait,
         http2: args.http2,
         respect_limits: args.respect_limits,
         ramp: args.ramp.clone(),

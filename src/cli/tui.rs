@@ -21,6 +21,8 @@ pub async fn run(args: TuiArgs) -> u8 {
     let options = LoadOptions {
         base_url: args.settings.base_url.clone(),
         format: None,
+        max_requests: args.settings.max_requests,
+        progress: Some(super::load_progress),
     };
     let batch = match &args.batch {
         None => None,
@@ -59,6 +61,7 @@ async fn open(
         run: ratebench::engine::RunConfig::default(),
         overrides: super::settings::overrides(&args.settings),
         base_url: args.settings.base_url.clone(),
+        max_requests: args.settings.max_requests,
         journal_dir: session::default_results_dir(),
         runs_file: session::runs_log::default_file(),
         observer: None,
@@ -92,6 +95,7 @@ pub async fn demo(args: TuiArgs) -> u8 {
     let options = LoadOptions {
         base_url: Some(mock.base_url()),
         format: None,
+        ..Default::default()
     };
     let batch = Batch::parse_str(DEMO_BATCH, Path::new("demo.json"), &options)
         .expect("the built-in demo batch is valid");

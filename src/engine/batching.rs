@@ -5,7 +5,7 @@
 //! after the interval.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use super::aggregator::AggMsg;
 use super::client::{AttemptResult, attempt};
-use super::retry::{backoff, is_retryable, parse_retry_after};
+use super::retry::{is_retryable, retry_delay};
 use super::task::{TaskContext, TaskOutcome, Work, base_record, make_record};
 use crate::batch::RequestSpec;
 use crate::batch::coalesce::{BodyShape, CoalesceSpec, Matching};
@@ -131,7 +131,15 @@ pub(crate) async fn run(
     let error_kind = result.error.as_ref().map(|(k, _)| *k);
     let is_call = matches!(work.stage, Stage::Call);
     // A failed call is retried like any request; a failed poll is not.
-    let retry = is_call && attempts <= ctx.retries && is_retryable(result.status, error_kind);
+    let mut retry = is_call && attempts <= ctx.retries && is_retryable(result.status, error_kind);
+    let delay = match retry_delay(&result.headers, attempts, ctx.max_wait) {
+        Ok(delay) => delay,
+        // Asked to wait too long: the call's answer stands for its items.
+        Err(_) => {
+            retry = false;
+            Duration::ZERO
+        }
+    };
     // The call (or poll) is the server's answer; its items' records are
     // results. Counted under the endpoint "batch calls" or "job polls".
     let mut answered = make_record(&request, &result, attempts, wait, ctx.redact);
@@ -141,11 +149,6 @@ pub(crate) async fn run(
         retried: retry,
     });
     if retry {
-        let delay = result
-            .headers
-            .get("retry-after")
-            .and_then(|v| parse_retry_after(v, SystemTime::now()))
-            .unwrap_or_else(|| backoff(attempts));
         let last = item_records(&ctx, &work, attempts, wait, &result, "not retried");
         return TaskOutcome::Retry {
             work: Work::Batch(work.clone()),

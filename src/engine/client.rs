@@ -141,7 +141,16 @@ pub fn classify(e: &reqwest::Error) -> (ErrorKind, String) {
         ErrorKind::Redirect
     } else if chain.contains("dns error") || chain.contains("failed to lookup address") {
         ErrorKind::Dns
-    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
+    } else if [
+        "certificate",
+        "tls",
+        "handshake",
+        "corrupt message",
+        "peer is incompatible",
+        "peer misbehaved",
+    ]
+    .iter()
+    .any(|s| chain.contains(s))
     {
         ErrorKind::Tls
     } else if e.is_connect() {

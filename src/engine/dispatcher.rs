@@ -182,6 +182,7 @@ impl Dispatcher {
                 capture: config.capture || config.keep_body.is_some(),
                 retries: config.retries,
                 redact: config.redact,
+                max_wait: config.max_wait,
                 answers: records.clone(),
             }),
             records,
@@ -362,6 +363,8 @@ impl Dispatcher {
             }
             let (work, attempts, ready_since, history) = if retry_due {
                 let Reverse(retry) = self.retries.pop().expect("peeked");
+                self.live
+                    .set_next_retry(self.retries.peek().map(|r| r.0.due));
                 if retry.poll {
                     self.live.job_pending(false);
                     self.publish_oldest_job();
@@ -491,6 +494,8 @@ impl Dispatcher {
                         poll,
                         history: std::mem::take(&mut history),
                     }));
+                    self.live
+                        .set_next_retry(self.retries.peek().map(|r| r.0.due));
                     if poll {
                         self.live.job_pending(true);
                         self.publish_oldest_job();
@@ -608,7 +613,9 @@ impl Dispatcher {
         if !matches!(record.status, Some(429 | 503)) {
             signals.retry_after_s = None;
         }
-        if let Some(hold) = signals.hold() {
+        // A reset or Retry-After past --max-wait holds no longer than it:
+        // the run goes on, and a request the server refuses again fails.
+        if let Some(hold) = signals.hold().map(|h| h.min(self.ctx.max_wait)) {
             let until = Instant::now() + hold;
             if self.server_hold.is_none_or(|h| h < until) {
                 self.server_hold = Some(until);

@@ -27,6 +27,9 @@ pub struct LiveCounters {
     /// `origin`), and for how long in all (µs).
     held_until_us: AtomicU64,
     held_total_us: AtomicU64,
+    /// When the soonest waiting retry or poll is due (µs after `origin`,
+    /// 0: none).
+    next_retry_us: AtomicU64,
     /// Starts are paced to the rate the server advertises, below the
     /// user's (`respect_limits`).
     server_paced: std::sync::atomic::AtomicBool,
@@ -56,6 +59,10 @@ pub struct LiveReading {
     /// rate it advertises.
     pub held_now: bool,
     pub held_total: Duration,
+    /// How long the server's hold has left (a Retry-After, a reset).
+    pub hold_left: Option<Duration>,
+    /// How long until the soonest waiting retry or poll.
+    pub next_retry_in: Option<Duration>,
     pub control: Control,
 }
 
@@ -71,6 +78,7 @@ impl LiveCounters {
             oldest_job_us: AtomicU64::new(0),
             held_until_us: AtomicU64::new(0),
             held_total_us: AtomicU64::new(0),
+            next_retry_us: AtomicU64::new(0),
             server_paced: std::sync::atomic::AtomicBool::new(false),
             origin: Instant::now(),
             control: Mutex::new(Control {
@@ -120,6 +128,14 @@ impl LiveCounters {
         let before = self.held_until_us.fetch_max(until, Relaxed);
         let added = until.saturating_sub(before.max(now));
         self.held_total_us.fetch_add(added, Relaxed);
+    }
+
+    /// When the soonest waiting retry is due (`None`: none waits).
+    pub(crate) fn set_next_retry(&self, due: Option<Instant>) {
+        let us = due.map_or(0, |t| {
+            (t.saturating_duration_since(self.origin).as_micros() as u64).max(1)
+        });
+        self.next_retry_us.store(us, Relaxed);
     }
 
     /// Starts are paced to the server's advertised rate (or not).
@@ -173,6 +189,17 @@ impl LiveCounters {
                     .load(Relaxed)
                     .saturating_sub(self.origin.elapsed().as_micros() as u64);
                 Duration::from_micros(total.saturating_sub(ahead))
+            },
+            hold_left: {
+                let now = self.origin.elapsed().as_micros() as u64;
+                let until = self.held_until_us.load(Relaxed);
+                (until > now).then(|| Duration::from_micros(until - now))
+            },
+            next_retry_in: match self.next_retry_us.load(Relaxed) {
+                0 => None,
+                us => Some(Duration::from_micros(
+                    us.saturating_sub(self.origin.elapsed().as_micros() as u64),
+                )),
             },
             control: *self.control.lock().unwrap_or_else(|p| p.into_inner()),
         }

@@ -76,7 +76,14 @@ pub struct RunConfig {
     pub profile: Option<Profile>,
     /// Send the items in batch calls; limits then count calls and polls.
     pub coalesce: Option<Arc<crate::batch::coalesce::CoalesceSpec>>,
+    /// The longest the server may make a request (a Retry-After) or the
+    /// run (a reset, under `respect_limits`) wait: a longer demand fails
+    /// the request rather than hang the run.
+    pub max_wait: Duration,
 }
+
+/// The default of [`RunConfig::max_wait`].
+pub const MAX_WAIT: Duration = Duration::from_secs(60);
 
 impl Default for RunConfig {
     fn default() -> Self {
@@ -93,6 +100,7 @@ impl Default for RunConfig {
             respect_limits: false,
             profile: None,
             coalesce: None,
+            max_wait: MAX_WAIT,
         }
     }
 }

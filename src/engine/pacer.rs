@@ -94,7 +94,13 @@ impl Pacer {
 fn interval(per_second: Option<f64>) -> Option<Duration> {
     per_second
         .filter(|r| r.is_finite() && *r > 0.0)
-        .map(|r| Duration::from_secs_f64(1.0 / r))
+        // Rates are checked where they are read (at least one a day);
+        // a slower one that got through waits a day, never panics.
+        .map(|r| {
+            Duration::try_from_secs_f64(1.0 / r).map_or(Duration::from_secs(86_400), |d| {
+                d.min(Duration::from_secs(86_400))
+            })
+        })
 }
 
 #[cfg(test)]

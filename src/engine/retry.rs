@@ -32,6 +32,33 @@ pub fn backoff(attempt: u32) -> Duration {
 
 pub use crate::signals::parse_retry_after;
 
+/// The wait before retrying after an answer with these headers: its
+/// `Retry-After`, else the backoff for `attempt`. A Retry-After longer
+/// than `max_wait` is refused, with the sentence the record keeps.
+pub fn retry_delay(
+    headers: &std::collections::BTreeMap<String, String>,
+    attempt: u32,
+    max_wait: Duration,
+) -> Result<Duration, String> {
+    match headers
+        .get("retry-after")
+        .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()))
+    {
+        Some(asked) if asked > max_wait => Err(too_long(asked, max_wait)),
+        Some(asked) => Ok(asked),
+        None => Ok(backoff(attempt)),
+    }
+}
+
+/// What a record says when the server asked for too long a wait.
+pub fn too_long(asked: Duration, max_wait: Duration) -> String {
+    format!(
+        "server asked to wait {} s, more than --max-wait {} s",
+        asked.as_secs_f64().round(),
+        max_wait.as_secs_f64().round()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -136,6 +136,8 @@ impl Snapshotter {
             server: stats.server,
             server_at: self.server_at,
             held_by_server: live.held_total,
+            hold_left: live.hold_left,
+            next_retry_in: live.next_retry_in,
             errors: stats.errors.top(),
             endpoints: stats.endpoints.top(SNAPSHOT_ENDPOINTS),
         }

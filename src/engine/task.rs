@@ -12,9 +12,11 @@ use tokio::time::Instant;
 
 use super::batching::BatchWork;
 use super::client::{AttemptResult, attempt};
-use super::retry::{backoff, is_retryable, parse_retry_after};
+use super::retry::{is_retryable, retry_delay};
 use crate::batch::{InvalidRequest, RequestSpec};
-use crate::export::redact::{REDACTED, is_secret_header, redact_url};
+use crate::export::redact::{
+    REDACTED, is_secret_header, redact_header, redact_url, redact_urls_in,
+};
 use crate::model::{ErrorKind, RequestRecord, SentRequest};
 use crate::signals::ServerLimits;
 
@@ -27,6 +29,8 @@ pub(crate) struct TaskContext {
     pub capture: bool,
     pub retries: u32,
     pub redact: bool,
+    /// The longest Retry-After honoured (`RunConfig::max_wait`).
+    pub max_wait: Duration,
     /// Where a batch call's task tells the aggregator the call's answer
     /// (its items' records are results, not answers).
     pub answers: tokio::sync::mpsc::UnboundedSender<super::aggregator::AggMsg>,
@@ -90,18 +94,18 @@ pub(crate) async fn run_attempt(
     }
     let error_kind = result.error.as_ref().map(|(k, _)| *k);
     if attempts <= ctx.retries && is_retryable(result.status, error_kind) {
-        let delay = result
-            .headers
-            .get("retry-after")
-            .and_then(|v| parse_retry_after(v, SystemTime::now()))
-            .unwrap_or_else(|| backoff(attempts));
-        return TaskOutcome::Retry {
-            work: Work::One(spec),
-            attempts,
-            delay,
-            last: vec![record],
-            poll: false,
-        };
+        match retry_delay(&result.headers, attempts, ctx.max_wait) {
+            Ok(delay) => {
+                return TaskOutcome::Retry {
+                    work: Work::One(spec),
+                    attempts,
+                    delay,
+                    last: vec![record],
+                    poll: false,
+                };
+            }
+            Err(too_long) => record.error = Some(too_long),
+        }
     }
     TaskOutcome::Done(vec![record])
 }
@@ -137,11 +141,24 @@ pub(crate) fn make_record(
         status: r.status,
         ok: r.error.is_none() && r.status.is_some_and(|s| s < 400),
         error_kind: r.error.as_ref().map(|(k, _)| *k),
-        error: r.error.as_ref().map(|(_, m)| m.clone()),
+        error: r.error.as_ref().map(|(_, m)| {
+            if redact {
+                redact_urls_in(m).into_owned()
+            } else {
+                m.clone()
+            }
+        }),
         started_at: Some(humantime::format_rfc3339_micros(r.sent_at).to_string()),
         latency_ms: Some(ms(r.latency)),
         bytes: r.bytes,
-        headers: r.headers.clone(),
+        headers: if redact {
+            r.headers
+                .iter()
+                .map(|(k, v)| (k.clone(), redact_header(k, v)))
+                .collect()
+        } else {
+            r.headers.clone()
+        },
         rate_limit: ServerLimits::from_headers(
             r.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
             r.sent_at + r.latency,

@@ -65,9 +65,66 @@ pub fn redact_url(url: &Url) -> String {
     out.to_string()
 }
 
+/// Text (an error message) with every URL in it redacted as
+/// [`redact_url`] does: the HTTP stack names the URL it failed on.
+pub fn redact_urls_in(text: &str) -> std::borrow::Cow<'_, str> {
+    static URLS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"(?i)\bhttps?://[^\s)"'<>]+"#).expect("a valid pattern")
+    });
+    URLS.replace_all(text, |m: &regex::Captures| match Url::parse(&m[0]) {
+        Ok(url) => redact_url(&url),
+        Err(_) => m[0].to_owned(),
+    })
+}
+
+/// A response header's value as results keep it: a credential's hidden;
+/// a URL's (`Location`, `Content-Location`) redacted like the request's.
+pub fn redact_header(name: &str, value: &str) -> String {
+    if is_secret_header(name) {
+        REDACTED.to_owned()
+    } else if name.eq_ignore_ascii_case("location") || name.eq_ignore_ascii_case("content-location")
+    {
+        match Url::parse(value) {
+            Ok(url) => redact_url(&url),
+            // A relative Location: its query is masked the same way.
+            Err(_) => Url::parse("http://x")
+                .and_then(|base| base.join(value))
+                .map(|joined| {
+                    let redacted = redact_url(&joined);
+                    redacted
+                        .strip_prefix("http://x")
+                        .unwrap_or(&redacted)
+                        .to_owned()
+                })
+                .unwrap_or_else(|_| value.to_owned()),
+        }
+    } else {
+        value.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_inside_error_text_and_location_headers_are_redacted() {
+        let text = "error sending request for url (https://h:1/x?api_key=SECRET&q=1): client error";
+        assert_eq!(
+            redact_urls_in(text),
+            "error sending request for url (https://h:1/x?api_key=REDACTED&q=1): client error"
+        );
+        assert_eq!(
+            redact_header("Location", "http://h/next?token=abc&page=2"),
+            "http://h/next?token=REDACTED&page=2"
+        );
+        assert_eq!(
+            redact_header("location", "/next?token=abc"),
+            "/next?token=REDACTED"
+        );
+        assert_eq!(redact_header("X-Api-Key", "k"), REDACTED);
+        assert_eq!(redact_header("Content-Type", "text/plain"), "text/plain");
+    }
 
     #[test]
     fn masks_key_like_params_only() {

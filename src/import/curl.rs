@@ -808,7 +808,7 @@ fn word_has_var(text: &str) -> bool {
 
 fn read_file(dir: &Path, file: &str, word: &Word) -> Result<String, Positioned> {
     let path = dir.join(file);
-    std::fs::read_to_string(&path).map_err(|e| {
+    super::read_text_file(&path).map_err(|e| {
         Positioned::at(
             word,
             format!("cannot read {} (named by `@{file}`): {e}", path.display()),

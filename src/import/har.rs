@@ -39,8 +39,10 @@ fn browser_only(name: &str) -> bool {
         )
 }
 
+/// A recorded credential: cookies, authorization, and key-like headers
+/// (`X-Api-Key`, `X-Auth-Token`), as results redact them.
 fn is_auth(name: &str) -> bool {
-    name.eq_ignore_ascii_case("cookie") || name.eq_ignore_ascii_case("authorization")
+    crate::export::redact::is_secret_header(name)
 }
 
 /// Imports the entries of a HAR.
@@ -129,7 +131,7 @@ pub fn import(text: &str, path: &Path, options: &ImportOptions) -> Result<Import
     }
     if auth_dropped > 0 {
         imported.warnings.push(format!(
-            "dropped {auth_dropped} Cookie and Authorization headers (--keep-auth keeps them)"
+            "dropped {auth_dropped} credential headers (Cookie, Authorization, key- and token-like names; --keep-auth keeps them)"
         ));
     }
     Ok(imported)

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use indexmap::IndexMap;
 
-use super::vars::{Resolved, resolve};
+use super::vars::{Resolved, VarError, resolve};
 use super::{Imported, Request, body_from, header};
 use crate::batch::BatchError;
 
@@ -91,7 +91,10 @@ fn convert(
 ) -> Result<(Request, Vec<String>), Skip> {
     let mut names = Vec::new();
     let mut resolve_field = |text: &str| {
-        let Resolved { text, from_env } = resolve(text, lookup).map_err(Skip::Dynamic)?;
+        let Resolved { text, from_env } = resolve(text, lookup).map_err(|e| match e {
+            VarError::Dynamic(name) => Skip::Dynamic(name),
+            e => Skip::Error(BatchError::new(path, e.to_string()).line(block.line)),
+        })?;
         names.extend(from_env);
         Ok::<_, Skip>(text)
     };
@@ -136,7 +139,7 @@ fn body_file(body: &str, dir: &Path) -> Option<Result<String, String>> {
     }
     let path = dir.join(file);
     Some(
-        std::fs::read_to_string(&path)
+        super::read_text_file(&path)
             .map_err(|e| format!("cannot read the body file {}: {e}", path.display())),
     )
 }

@@ -29,9 +29,65 @@ pub struct ImportOptions {
     pub filter_url: Option<regex::Regex>,
     /// HAR: keep only these methods (upper case).
     pub methods: Option<Vec<String>>,
-    /// HAR: keep Cookie and Authorization headers (dropped by default: a
-    /// recording's session is rarely what a batch should send).
+    /// Keep recorded credentials (dropped by default: a recording's
+    /// session is rarely what a batch should send): a HAR's Cookie,
+    /// Authorization and key-like headers, a Postman collection's Cookie.
     pub keep_auth: bool,
+}
+
+/// The largest file read as a body or a batch (1 GiB), unless
+/// `RATEBENCH_MAX_FILE_SIZE` (e.g. `4GiB`) says otherwise.
+pub fn max_file_size() -> u64 {
+    std::env::var("RATEBENCH_MAX_FILE_SIZE")
+        .ok()
+        .and_then(|v| v.trim().parse::<bytesize::ByteSize>().ok())
+        .map_or(1 << 30, |s| s.as_u64())
+}
+
+/// Reads a text file a batch names (a body file) or is: a regular file
+/// or a pipe (never a device such as `/dev/zero`, which never ends, nor a
+/// folder), at most [`max_file_size`], UTF-8, a leading byte-order mark
+/// dropped. The error is a sentence without the path (callers name it).
+pub fn read_text_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    #[cfg(unix)]
+    let pipe = std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type());
+    #[cfg(not(unix))]
+    let pipe = false;
+    if meta.is_dir() {
+        return Err("it is a folder, not a file".into());
+    }
+    if !meta.is_file() && !pipe {
+        return Err("it is not a regular file (a device or a socket)".into());
+    }
+    let limit = max_file_size();
+    if meta.len() > limit {
+        return Err(format!(
+            "it is {}, larger than the limit of {} (RATEBENCH_MAX_FILE_SIZE raises it)",
+            bytesize::ByteSize(meta.len()),
+            bytesize::ByteSize(limit)
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "it is larger than the limit of {} (RATEBENCH_MAX_FILE_SIZE raises it)",
+            bytesize::ByteSize(limit)
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+        format!("line {line}: the file is not valid UTF-8 text")
+    })?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    })
 }
 
 /// One imported request, in batch syntax (literal `${` already escaped).
@@ -201,7 +257,7 @@ pub fn import(
         Source::Curl => curl::import(text, path)?,
         Source::Http => http::import(text, path)?,
         Source::Har => har::import(text, path, options)?,
-        Source::Postman => postman::import(text, path)?,
+        Source::Postman => postman::import(text, path, options)?,
     };
     if imported.requests.is_empty() {
         let mut message = format!("no requests found in this {} file", source.name());

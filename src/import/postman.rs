@@ -13,13 +13,27 @@ use indexmap::IndexMap;
 use postman_collection::v2_1_0 as pm;
 use serde_json::Value;
 
-use super::vars::{Resolved, resolve};
+use super::vars::{Resolved, VarError, resolve};
 use super::{Body, Imported, Request, basic_auth, body_from, header};
 use crate::batch::BatchError;
 
 /// Imports every request of a collection.
-pub fn import(text: &str, path: &Path) -> Result<Imported, BatchError> {
-    let spec: pm::Spec = crate::batch::deserialize_json(text, path)?;
+pub fn import(
+    text: &str,
+    path: &Path,
+    options: &super::ImportOptions,
+) -> Result<Imported, BatchError> {
+    let spec: pm::Spec = crate::batch::deserialize_json(text, path).map_err(|e| {
+        // An item is a request or a folder (untagged): serde says only that
+        // it matched neither. Say which field of which item is at fault.
+        match serde_json::from_str::<Value>(text)
+            .ok()
+            .and_then(|v| item_fault(v.get("item")?, "item"))
+        {
+            Some(fault) => BatchError::new(path, fault),
+            None => e,
+        }
+    })?;
     if !spec.info.schema.contains("v2.1") {
         return Err(BatchError::new(
             path,
@@ -39,13 +53,25 @@ pub fn import(text: &str, path: &Path) -> Result<Imported, BatchError> {
         from_env: Vec::new(),
         scripts: 0,
         lines: super::request_key_lines(text),
+        fatal: None,
+        keep_cookies: options.keep_auth,
+        cookies_dropped: 0,
     };
     for v in spec.variable.iter().flatten() {
         walk.add_variable(v);
     }
     walk.scripts += count_scripts(spec.event.as_deref());
     walk.items(&spec.item, &[], spec.auth.as_ref());
+    if let Some(fatal) = walk.fatal {
+        return Err(BatchError::new(path, fatal));
+    }
     let mut imported = walk.imported;
+    if walk.cookies_dropped > 0 {
+        imported.warnings.push(format!(
+            "dropped {} Cookie headers (--keep-auth keeps them)",
+            walk.cookies_dropped
+        ));
+    }
     if walk.scripts > 0 {
         imported.warnings.push(format!(
             "skipped {} pre-request and test scripts: ratebench sends the requests as they are written",
@@ -61,12 +87,37 @@ pub fn import(text: &str, path: &Path) -> Result<Imported, BatchError> {
     Ok(imported)
 }
 
+/// The first item of `items` (at `at`) that is neither a folder nor a
+/// request, with the field at fault, as `item[0].request.url: …`.
+fn item_fault(items: &Value, at: &str) -> Option<String> {
+    let Value::Array(items) = items else {
+        return Some(format!("field `{at}`: expected an array of items"));
+    };
+    items.iter().enumerate().find_map(|(i, item)| {
+        let here = format!("{at}[{i}]");
+        match item.get("item") {
+            // A folder: its own items.
+            Some(inner) => item_fault(inner, &format!("{here}.item")),
+            None => serde_path_to_error::deserialize::<_, pm::Item>(item.clone())
+                .err()
+                .map(|e| format!("field `{here}.{}`: {}", e.path(), e.inner())),
+        }
+    })
+}
+
 struct Walk {
     variables: IndexMap<String, String>,
     imported: Imported,
     from_env: Vec<String>,
     scripts: usize,
     lines: Vec<usize>,
+    /// The first error that fails the import (a variable cycle, a value
+    /// too large).
+    fatal: Option<String>,
+    /// Keep `Cookie` headers (`--keep-auth`): a collection's cookies are
+    /// someone's session, rarely what a batch should send.
+    keep_cookies: bool,
+    cookies_dropped: usize,
 }
 
 fn count_scripts(events: Option<&[pm::Event]>) -> usize {
@@ -120,16 +171,19 @@ impl Walk {
                     match self.request(&item.request, auth, &name, line) {
                         Ok(Some(request)) => self.imported.requests.push(request),
                         Ok(None) => {}
-                        Err(dynamic) => self.imported.warnings.push(format!(
+                        Err(VarError::Dynamic(dynamic)) => self.imported.warnings.push(format!(
                             "skipped `{name}`: `{dynamic}` is a value Postman generates, which a batch cannot"
                         )),
+                        Err(e) => {
+                            self.fatal.get_or_insert_with(|| format!("`{name}`: {e}"));
+                        }
                     }
                 }
             }
         }
     }
 
-    fn resolve(&mut self, text: &str) -> Result<String, String> {
+    fn resolve(&mut self, text: &str) -> Result<String, VarError> {
         let variables = &self.variables;
         let Resolved { text, from_env } = resolve(text, &|n| variables.get(n).cloned())?;
         for name in from_env {
@@ -148,7 +202,7 @@ impl Walk {
         inherited: Option<&pm::Auth>,
         name: &str,
         line: usize,
-    ) -> Result<Option<Request>, String> {
+    ) -> Result<Option<Request>, VarError> {
         let request = match request {
             pm::RequestUnion::String(url) => {
                 return Ok(Some(Request {
@@ -185,6 +239,11 @@ impl Walk {
                 }
             }
             None => {}
+        }
+        if !self.keep_cookies {
+            let before = headers.len();
+            headers.retain(|(k, _)| !k.eq_ignore_ascii_case("cookie"));
+            self.cookies_dropped += before - headers.len();
         }
         match request.auth.as_ref().or(inherited) {
             None => {}
@@ -228,7 +287,7 @@ impl Walk {
         &mut self,
         auth: &pm::Auth,
         name: &str,
-    ) -> Result<Option<(String, String, bool)>, String> {
+    ) -> Result<Option<(String, String, bool)>, VarError> {
         let attr = |list: &Option<Vec<pm::AuthAttribute>>, key: &str| -> Option<String> {
             list.as_ref()?
                 .iter()
@@ -282,7 +341,7 @@ impl Walk {
         body: &pm::Body,
         headers: &mut Vec<(String, String)>,
         name: &str,
-    ) -> Result<Body, String> {
+    ) -> Result<Body, VarError> {
         Ok(match body.mode {
             Some(pm::Mode::Raw) | None => {
                 let raw = body.raw.clone().unwrap_or_default();

@@ -15,26 +15,53 @@ pub(crate) struct Resolved {
     pub from_env: Vec<String>,
 }
 
-/// How deep variables may refer to variables (guards against cycles).
-const MAX_DEPTH: usize = 16;
+/// Why variables could not be resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum VarError {
+    /// A value the tool generates (`{{$guid}}`): the request is skipped.
+    Dynamic(String),
+    /// Variables that refer to each other in a circle (`a → b → a`).
+    Cycle(String),
+    /// A variable whose value grows past [`MAX_EXPANDED`] (nested
+    /// variables can double at each level: a "billion laughs").
+    TooLarge(String),
+}
+
+impl std::fmt::Display for VarError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VarError::Dynamic(name) => write!(f, "{name} is a value the tool generates"),
+            VarError::Cycle(path) => write!(f, "variables refer to each other in a cycle: {path}"),
+            VarError::TooLarge(name) => write!(
+                f,
+                "variable `{name}` expands to more than {} MB: expected a value under that",
+                MAX_EXPANDED >> 20
+            ),
+        }
+    }
+}
+
+/// The most text one field may expand to.
+pub(crate) const MAX_EXPANDED: usize = 1 << 20;
 
 /// Resolves every `{{name}}` in `input` with `lookup`; a dynamic variable
-/// (`{{$…}}`) other than an environment read is an error naming it.
+/// (`{{$…}}`) other than an environment read is an error naming it, as
+/// are a cycle and a value that grows past [`MAX_EXPANDED`].
 pub(crate) fn resolve(
     input: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Resolved, String> {
+) -> Result<Resolved, VarError> {
     let mut out = Resolved::default();
-    expand(input, lookup, 0, &mut out)?;
+    expand(input, lookup, &mut Vec::new(), &mut out)?;
     Ok(out)
 }
 
 fn expand(
     input: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
-    depth: usize,
+    within: &mut Vec<String>,
     out: &mut Resolved,
-) -> Result<(), String> {
+) -> Result<(), VarError> {
     let mut rest = input;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
@@ -48,18 +75,35 @@ fn expand(
                 (Some("processEnv" | "dotenv"), Some(var)) if is_env_name(var) => {
                     push_env(out, var);
                 }
-                _ => return Err(format!("{{{{{name}}}}}")),
+                _ => return Err(VarError::Dynamic(format!("{{{{{name}}}}}"))),
             }
-        } else if let Some(value) = lookup(name).filter(|_| depth < MAX_DEPTH) {
-            expand(&value, lookup, depth + 1, out)?;
+        } else if let Some(value) = lookup(name) {
+            if within.iter().any(|n| n == name) {
+                let mut path = within.clone();
+                path.push(name.to_owned());
+                let from = path.iter().position(|n| n == name).unwrap_or(0);
+                return Err(VarError::Cycle(path[from..].join(" → ")));
+            }
+            within.push(name.to_owned());
+            expand(&value, lookup, within, out)?;
+            within.pop();
         } else if is_env_name(name) {
             push_env(out, name);
         } else {
             push_literal(&mut out.text, &rest[start..start + 2 + end + 2]);
         }
+        if out.text.len() > MAX_EXPANDED {
+            let top = within.first().map_or(name, String::as_str);
+            return Err(VarError::TooLarge(top.to_owned()));
+        }
         rest = &after[end + 2..];
     }
     push_literal(&mut out.text, rest);
+    if out.text.len() > MAX_EXPANDED {
+        return Err(VarError::TooLarge(
+            within.first().cloned().unwrap_or_default(),
+        ));
+    }
     Ok(())
 }
 
@@ -111,14 +155,35 @@ mod tests {
 
     #[test]
     fn dynamic_variables_are_reported_except_environment_reads() {
-        assert_eq!(resolve("{{$guid}}", &vars).unwrap_err(), "{{$guid}}");
+        assert_eq!(
+            resolve("{{$guid}}", &vars).unwrap_err(),
+            VarError::Dynamic("{{$guid}}".into())
+        );
         let r = resolve("Bearer {{$processEnv TOKEN}}", &vars).unwrap();
         assert_eq!(r.text, "Bearer ${TOKEN}");
     }
 
     #[test]
-    fn a_cycle_stops_instead_of_recursing_forever() {
-        let r = resolve("{{loop}}", &vars).unwrap();
-        assert_eq!(r.text, "${loop}");
+    fn a_cycle_is_named_instead_of_recursing_forever() {
+        let e = resolve("x {{loop}}", &vars).unwrap_err();
+        assert_eq!(e, VarError::Cycle("loop → loop".into()));
+        assert!(e.to_string().contains("cycle"), "{e}");
+    }
+
+    #[test]
+    fn a_value_that_doubles_at_each_level_stops_at_a_megabyte() {
+        // lol0 = "lol", lol(n) = lol(n-1) ten times: 3 × 10^9 bytes at 9.
+        let lookup = |name: &str| -> Option<String> {
+            let n: u32 = name.strip_prefix("lol")?.parse().ok()?;
+            Some(if n == 0 {
+                "lol".into()
+            } else {
+                format!("{{{{lol{}}}}}", n - 1).repeat(10)
+            })
+        };
+        let started = std::time::Instant::now();
+        let e = resolve("{{lol9}}", &lookup).unwrap_err();
+        assert_eq!(e, VarError::TooLarge("lol9".into()));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
 }

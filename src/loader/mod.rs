@@ -26,19 +26,22 @@ impl Batch {
     /// Loads and validates a batch file with overrides.
     pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Self, BatchError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|e| BatchError::new(path, format!("cannot read the batch file: {e}")))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-            BatchError::new(path, "the file is not valid UTF-8 text").line(line)
-        })?;
+        let text =
+            crate::import::read_text_file(path).map_err(|e| match e.strip_prefix("line ") {
+                Some(rest) => {
+                    let (line, why) = rest.split_once(": ").unwrap_or(("1", rest));
+                    BatchError::new(path, why).line(line.parse().unwrap_or(1))
+                }
+                None => BatchError::new(path, format!("cannot read the batch file: {e}")),
+            })?;
         Self::parse_str(&text, path, options)
     }
 
     /// Parses batch text of any form as if it were the file at `path`
     /// (used for the format, error messages and resolving data files).
     pub fn parse_str(text: &str, path: &Path, options: &LoadOptions) -> Result<Self, BatchError> {
+        // A byte-order mark (Windows editors write one) is not content.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let format = options.format.unwrap_or_else(|| detect(text, path));
         let Format::Imported(source) = format else {
             return Batch::parse_native(text, path, format, options);

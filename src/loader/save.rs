@@ -135,6 +135,7 @@ mod tests {
                 &LoadOptions {
                     base_url: Some("http://h".into()),
                     format: None,
+                    ..Default::default()
                 },
             )
             .unwrap();

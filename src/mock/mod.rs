@@ -81,7 +81,14 @@ pub struct MockState {
     route_in_flight: Vec<(&'static str, AtomicU64)>,
     /// Per route with a `capacity`: when its one server is next free.
     queues: Mutex<HashMap<&'static str, Instant>>,
+    /// Asked of `/__control` and `/__stats/reset` (header
+    /// `X-Ratebench-Token`) when the mock listens beyond loopback: anyone
+    /// who can reach it could otherwise change how it answers.
+    control_token: Option<String>,
 }
+
+/// The header that carries the control token.
+pub const TOKEN_HEADER: &str = "x-ratebench-token";
 
 /// Decrements a route's in-flight count on drop.
 struct RouteGuard<'a>(&'a AtomicU64);
@@ -104,6 +111,28 @@ impl MockState {
                 .map(|r| (*r, AtomicU64::new(0)))
                 .collect(),
             queues: Mutex::default(),
+            control_token: None,
+        }
+    }
+
+    /// The refusal of a control request without the token (none is asked
+    /// on loopback).
+    fn refused(&self, headers: &axum::http::HeaderMap) -> Option<Response> {
+        match &self.control_token {
+            None => None,
+            Some(token)
+                if headers
+                    .get(TOKEN_HEADER)
+                    .is_some_and(|v| v.as_bytes() == token.as_bytes()) =>
+            {
+                None
+            }
+            Some(_) => Some(routes::error(
+                StatusCode::UNAUTHORIZED,
+                format!(
+                    "the mock listens beyond loopback: send the token it printed at start in the {TOKEN_HEADER} header"
+                ),
+            )),
         }
     }
 
@@ -186,11 +215,24 @@ pub fn router(state: Arc<MockState>) -> Router {
         .with_state(state)
 }
 
-async fn get_control(State(state): State<Arc<MockState>>) -> Json<Knobs> {
-    Json((*state.knobs()).clone())
+async fn get_control(
+    State(state): State<Arc<MockState>>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if let Some(refused) = state.refused(&headers) {
+        return refused;
+    }
+    Json((*state.knobs()).clone()).into_response()
 }
 
-async fn put_control(State(state): State<Arc<MockState>>, body: axum::body::Bytes) -> Response {
+async fn put_control(
+    State(state): State<Arc<MockState>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(refused) = state.refused(&headers) {
+        return refused;
+    }
     let patch: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
@@ -213,9 +255,15 @@ async fn get_stats(State(state): State<Arc<MockState>>) -> Json<StatsReport> {
     Json(state.stats())
 }
 
-async fn reset_stats(State(state): State<Arc<MockState>>) -> StatusCode {
+async fn reset_stats(
+    State(state): State<Arc<MockState>>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if let Some(refused) = state.refused(&headers) {
+        return refused;
+    }
     state.stats.reset();
-    StatusCode::NO_CONTENT
+    StatusCode::NO_CONTENT.into_response()
 }
 
 /// A running mock server.
@@ -226,13 +274,31 @@ pub struct MockServer {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// 128 random bits, in hex, from the system's source.
+fn new_token() -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 impl MockServer {
+    /// The token control requests need (`None` on loopback, where none is
+    /// asked).
+    pub fn control_token(&self) -> Option<&str> {
+        self.state.control_token.as_deref()
+    }
+
     /// Binds `addr` (port 0 picks a free one) and serves until shut down.
     pub async fn start(addr: SocketAddr, knobs: Knobs) -> std::io::Result<Self> {
         knobs.validate().map_err(std::io::Error::other)?;
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(MockState::new(knobs));
+        let mut state = MockState::new(knobs);
+        if !addr.ip().is_loopback() {
+            state.control_token = Some(new_token()?);
+        }
+        let state = Arc::new(state);
         let app = router(state.clone());
         let (shutdown, mut stop) = watch::channel(false);
         let task = tokio::spawn(async move {

@@ -6,6 +6,26 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// The slowest rate ratebench runs: one start a day. Slower is a typo
+/// (`1e-300`), and its interval would overflow a timer.
+pub const MIN_RATE: f64 = 1.0 / 86_400.0;
+
+/// A rate is in range: a finite number, 0 (unlimited) or at least
+/// [`MIN_RATE`].
+pub fn check_rate(r: f64) -> Result<f64, String> {
+    if !r.is_finite() || r < 0.0 {
+        Err(format!(
+            "invalid rate {r}: expected a number of requests per second >= 0 (0 = unlimited)"
+        ))
+    } else if r > 0.0 && r < MIN_RATE {
+        Err(format!(
+            "rate {r}/s is below one start a day ({MIN_RATE:.7}/s): expected a higher rate, or 0 for unlimited"
+        ))
+    } else {
+        Ok(r)
+    }
+}
+
 /// The two limits of a run. `None` means unlimited.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Limits {
@@ -157,7 +177,7 @@ impl FromStr for Limit<f64> {
             return Ok(Self::UNLIMITED);
         }
         match s.trim().trim_end_matches("/s").parse::<f64>() {
-            Ok(r) if r.is_finite() && r >= 0.0 => Ok(Self::rate(r)),
+            Ok(r) if r.is_finite() && r >= 0.0 => check_rate(r).map(Self::rate),
             _ => Err(format!(
                 "expected a rate like 5, 0.5 or \"unlimited\", got {s:?}"
             )),
@@ -173,12 +193,9 @@ impl<'de> Deserialize<'de> for Limit<u64> {
 
 impl<'de> Deserialize<'de> for Limit<f64> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match f64::deserialize(d)? {
-            r if r.is_finite() && r >= 0.0 => Ok(Self::rate(r)),
-            r => Err(serde::de::Error::custom(format!(
-                "invalid rate {r}: expected a number of requests per second >= 0 (0 = unlimited)"
-            ))),
-        }
+        check_rate(f64::deserialize(d)?)
+            .map(Self::rate)
+            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -53,6 +53,7 @@ impl Profile {
                         "invalid rate {rate} in a profile: expected a number of requests per second > 0"
                     ));
                 }
+                super::limits::check_rate(rate)?;
             }
             if s.duration.is_zero() {
                 return Err("a profile stage needs a duration above 0".into());

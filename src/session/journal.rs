@@ -34,8 +34,54 @@ impl RecordSink for Discard {
 /// The folder the workbench's journals go to: `$RATEBENCH_RESULTS_DIR`,
 /// else `ratebench` in the temporary folder.
 pub fn default_results_dir() -> PathBuf {
-    std::env::var_os("RATEBENCH_RESULTS_DIR")
-        .map_or_else(|| std::env::temp_dir().join("ratebench"), PathBuf::from)
+    if let Some(dir) = std::env::var_os("RATEBENCH_RESULTS_DIR") {
+        return dir.into();
+    }
+    // Per user: results hold what the API answered (and what was sent,
+    // with --keep-body); a folder shared in /tmp would show them to all.
+    if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(runtime).join("ratebench");
+    }
+    #[cfg(unix)]
+    let name = format!("ratebench-{}", unsafe { libc::getuid() });
+    #[cfg(not(unix))]
+    let name = "ratebench".to_owned();
+    std::env::temp_dir().join(name)
+}
+
+/// Creates `dir` (and its parents) readable by its owner only, and makes
+/// sure it is this user's own folder and not a link: a folder another user
+/// made (or a link planted) in a shared place would receive the results.
+pub(super) fn private_dir(dir: &Path) -> Result<(), String> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::symlink_metadata(dir)
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        let me = unsafe { libc::getuid() };
+        if meta.file_type().is_symlink() {
+            return Err(format!(
+                "{} is a symbolic link: results go only to a folder of your own",
+                dir.display()
+            ));
+        }
+        if meta.uid() != me {
+            return Err(format!(
+                "{} belongs to another user (uid {}): results go only to a folder of your own \
+                 (set RATEBENCH_RESULTS_DIR)",
+                dir.display(),
+                meta.uid()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Where a run writing a workbook journals its results meanwhile.
@@ -70,8 +116,7 @@ impl Journal {
                 workbook: None,
             }),
             Journal::In(dir) => {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                private_dir(dir)?;
                 let stem = batch
                     .file_stem()
                     .map_or_else(|| "batch".into(), |s| s.to_string_lossy().into_owned());

@@ -18,6 +18,7 @@ pub struct Overrides {
     pub burst: Option<u32>,
     pub retries: Option<u32>,
     pub timeout: Option<Duration>,
+    pub max_wait: Option<Duration>,
     pub http2: bool,
     pub respect_limits: bool,
     pub ramp: Option<Profile>,
@@ -45,6 +46,7 @@ impl Overrides {
             .with_burst(burst),
             retries: self.retries.or(file.retries).unwrap_or(defaults.retries),
             timeout: self.timeout.or(file.timeout).unwrap_or(defaults.timeout),
+            max_wait: self.max_wait.or(file.max_wait).unwrap_or(defaults.max_wait),
             http2: self.http2 || file.http2.unwrap_or(defaults.http2),
             keep_body: self.keep_body.or(defaults.keep_body),
             respect_limits: self.respect_limits

@@ -198,6 +198,10 @@ pub struct StatsSnapshot {
     /// How long new starts have been held, in all, because the server
     /// asked (`respect_limits`).
     pub held_by_server: Duration,
+    /// What the run waits for: the server's hold (how long it has left),
+    /// and the soonest retry or job poll.
+    pub hold_left: Option<Duration>,
+    pub next_retry_in: Option<Duration>,
     /// Failures by kind or status, most first, each with its latest
     /// message and an example URL.
     pub errors: Vec<ErrorGroup>,
@@ -238,6 +242,8 @@ impl StatsSnapshot {
             server: None,
             server_at: None,
             held_by_server: Duration::ZERO,
+            hold_left: None,
+            next_retry_in: None,
             errors: Vec::new(),
             endpoints: Vec::new(),
         }

@@ -65,6 +65,8 @@ pub struct TuiConfig {
     pub overrides: crate::session::Overrides,
     /// Base URL override for batches opened from the app.
     pub base_url: Option<String>,
+    /// The most requests a batch opened from the app may expand to.
+    pub max_requests: Option<u64>,
     /// Where each run's results journal goes.
     pub journal_dir: PathBuf,
     /// The runs log, appended as runs start and finish (`None`: not kept).
@@ -80,6 +82,8 @@ impl TuiConfig {
         LoadOptions {
             base_url: self.base_url.clone(),
             format: None,
+            max_requests: self.max_requests,
+            progress: None,
         }
     }
 }

@@ -150,6 +150,8 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
         }),
         server_at: Some(Duration::from_millis(1_900)),
         held_by_server: Duration::ZERO,
+        hold_left: None,
+        next_retry_in: None,
         errors: vec![
             ErrorGroup {
                 class: FailureClass::Status(429),

@@ -294,3 +294,26 @@ fn a_target_far_above_what_is_achieved_leaves_the_scale_to_the_achieved() {
     let high = (1..4).any(|y| (0..60).any(|x| got[(x, y)].fg == Color::Green));
     assert!(high, "{:?}", (0..8).map(row).collect::<Vec<_>>());
 }
+
+#[test]
+fn what_the_run_waits_for_is_shown_with_how_long_is_left() {
+    let mut app = running();
+    app.stats.retrying = 3;
+    app.stats.next_retry_in = Some(Duration::from_secs(42));
+    app.stats.hold_left = Some(Duration::from_secs(30));
+    let progress = panel(90, 3, |f, a| draw_progress(f, a, &app, &Theme::colour()));
+    let row = |b: &Buffer, y: u16, w: u16| (0..w).map(|x| b[(x, y)].symbol()).collect::<String>();
+    assert!(
+        row(&progress, 1, 90).contains("retries 2 (3 waiting, next in 42.0s)"),
+        "{}",
+        row(&progress, 1, 90)
+    );
+    let limits = panel(44, 8, |f, a| {
+        crate::tui::ui::limits::draw_panel(f, a, &app, &Theme::colour())
+    });
+    assert!(
+        row(&limits, 5, 44).contains("held   0.0 s by the server · 30 s left"),
+        "{}",
+        row(&limits, 5, 44)
+    );
+}

@@ -458,8 +458,15 @@ pub(in crate::tui) fn draw_progress(frame: &mut Frame, area: Rect, app: &App, th
         )
     } else {
         let queued = total.saturating_sub(s.totals.done + s.in_flight + s.retrying);
+        // Retries waiting a while (a server's Retry-After): say for how long.
+        let waiting = match s.next_retry_in {
+            Some(d) if s.retrying > 0 && d >= std::time::Duration::from_secs(1) => {
+                format!(" ({} waiting, next in {})", s.retrying, fmt_secs(d))
+            }
+            _ => String::new(),
+        };
         format!(
-            "{}/{}  elapsed {}  ETA {}  retries {}  queued {}",
+            "{}/{}  elapsed {}  ETA {}  retries {}{waiting}  queued {}",
             s.totals.done,
             total,
             fmt_secs(s.elapsed),

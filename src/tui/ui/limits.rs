@@ -55,7 +55,14 @@ pub(in crate::tui) fn draw_panel(frame: &mut Frame, area: Rect, app: &App, theme
         ),
     ));
     lines.push(field("5xx/s", format!("{:.1} now", s.server_error_rate)));
-    lines.push(field("held", format!("{held:.1} s by the server")));
+    // What is being waited for, when it is long enough to wonder about.
+    let left = match s.hold_left {
+        Some(left) if left >= std::time::Duration::from_secs(1) => {
+            format!(" · {:.0} s left", left.as_secs_f64())
+        }
+        _ => String::new(),
+    };
+    lines.push(field("held", format!("{held:.1} s by the server{left}")));
     let [text, spark] =
         Layout::vertical([Constraint::Length(lines.len() as u16), Constraint::Min(0)]).areas(inner);
     frame.render_widget(Paragraph::new(lines), text);
