@@ -23,7 +23,8 @@
 //!   command line and the workbench.
 //! - [`probe`]: finding the highest rate a server sustains; [`coalesce`]:
 //!   the batching pattern as a library; [`mock`]: the built-in mock API;
-//!   [`tui`]: the workbench.
+//!   [`tui`]: the workbench; [`stop_signals`]: the signals that stop a
+//!   run (Ctrl-C, SIGTERM, SIGHUP), for both front ends.
 //!
 //! See `examples/run_batch.rs` for a complete program.
 
@@ -39,6 +40,7 @@ pub mod probe;
 pub mod session;
 pub mod signals;
 pub mod stats;
+pub mod stop_signals;
 pub mod tui;
 
 pub use batch::{Batch, BatchError, LoadOptions, RequestSpec};

@@ -7,7 +7,6 @@ mod mock;
 mod probe;
 mod run;
 mod settings;
-mod signals;
 mod tui;
 
 use std::process::ExitCode;
@@ -26,11 +25,9 @@ pub const EXIT_ERROR: u8 = 3;
 /// Results could not be written (a full disk): the run was stopped and
 /// some results are in no file; `--resume` sends those rows again.
 pub const EXIT_UNRECORDED: u8 = 4;
-/// Interrupted by Ctrl-C (128 + SIGINT).
+/// Interrupted by Ctrl-C (128 + SIGINT); SIGTERM and SIGHUP stop a run
+/// the same way with 143 and 129 (`ratebench::stop_signals`).
 pub const EXIT_INTERRUPTED: u8 = 130;
-/// Stopped by SIGHUP (128 + 1) or SIGTERM (128 + 15).
-pub const EXIT_HANGUP: u8 = 129;
-pub const EXIT_TERMINATED: u8 = 143;
 
 /// Progress while a large batch is checked before a run (on a terminal;
 /// the loader calls it only once checking has taken a second).

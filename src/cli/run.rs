@@ -233,7 +233,7 @@ async fn on_signal(
     bar: ProgressBar,
     grace: Duration,
 ) {
-    let mut signals = super::signals::Signals::new();
+    let mut signals = ratebench::stop_signals::Signals::new();
     let Some(first) = signals.next().await else {
         return;
     };

@@ -162,6 +162,7 @@ where
     // would pass the frame budget (the tick then draws it).
     let mut drawn = Instant::now();
     let mut todo = app.initial_effects();
+    let mut signals = crate::stop_signals::Signals::new();
     loop {
         if effects.carry_out(todo, &mut app).await == Flow::Quit {
             draw(terminal, &mut app, &theme, true)?;
@@ -179,7 +180,9 @@ where
                 event.and_then(message).map_or_else(Vec::new, |msg| app.update(msg))
             }
             msg = effects.next() => app.update(msg),
-            _ = tokio::signal::ctrl_c() => vec![Effect::Send(Command::Stop { grace: Some(Duration::ZERO) }), Effect::Quit],
+            // Ctrl-C from outside (the terminal's own is a key), SIGTERM,
+            // SIGHUP: stop, record, give the terminal back.
+            Some(_) = signals.next() => vec![Effect::Send(Command::Stop { grace: Some(Duration::ZERO) }), Effect::Quit],
             _ = frame.tick() => {
                 if PANICKED.load(Ordering::SeqCst) {
                     return Err(io::Error::other("a background task panicked; see the message above"));

@@ -1,8 +1,7 @@
-//! The signals that stop a headless run: Ctrl-C (SIGINT), SIGTERM (a
-//! service manager, `kill`, a CI timeout) and SIGHUP (the terminal went
-//! away). Each stops the run the same way; the exit status says which.
-
-use super::{EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED};
+//! The signals that stop a run: Ctrl-C (SIGINT), SIGTERM (a service
+//! manager, `kill`, a CI timeout) and SIGHUP (the terminal went away).
+//! Each stops the run the same way (results flushed, the terminal given
+//! back); the exit status says which.
 
 /// A stopping signal.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -13,12 +12,12 @@ pub enum Stop {
 }
 
 impl Stop {
-    /// 128 + the signal's number, as shells report it.
+    /// 128 + the signal's number, as shells report it: 130, 143, 129.
     pub fn exit_status(self) -> u8 {
         match self {
-            Stop::Interrupt => EXIT_INTERRUPTED,
-            Stop::Terminate => EXIT_TERMINATED,
-            Stop::HangUp => EXIT_HANGUP,
+            Stop::Interrupt => 130,
+            Stop::Terminate => 143,
+            Stop::HangUp => 129,
         }
     }
 
@@ -38,6 +37,12 @@ pub struct Signals {
     term: Option<tokio::signal::unix::Signal>,
     #[cfg(unix)]
     hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Signals {
