@@ -10,6 +10,7 @@ mod cli;
 mod coalesce;
 mod engine;
 mod export;
+mod first_minutes;
 mod hostile;
 mod import;
 mod mock;

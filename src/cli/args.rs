@@ -46,6 +46,9 @@ pub enum Cmd {
     /// Serve the built-in mock API (latency, faults, rate limits, batch jobs).
     Mock(MockArgs),
     /// Find the highest rate the API sustains: ramp up, back off, settle.
+    #[command(mut_arg("max_at_once", |a| a.help(
+        "Most requests in flight at once while probing; 0 or \"unlimited\" for no cap [default: 256, so the rate is what the server answers to]"
+    )))]
     Probe(ProbeArgs),
     /// Rebuild a run's summary from its results journal (JSON Lines).
     ExportSummary(ExportSummaryArgs),
@@ -55,10 +58,27 @@ pub enum Cmd {
     /// Turn curl commands, a .http file, a HAR or a Postman collection into
     /// a batch file (JSON) you can edit.
     Import(ImportArgs),
+    /// Load and validate a batch (any format, imported ones too) without
+    /// sending anything: its requests, endpoints and the environment it reads.
+    Check(CheckArgs),
     /// Open the terminal workbench, with BATCH loaded if given.
     Tui(TuiArgs),
     /// The mock API on a free port and the workbench aimed at it: start here.
     Demo,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The batch file to check.
+    pub batch: PathBuf,
+
+    /// Base URL for relative request URLs (overrides the file's base_url).
+    #[arg(long, value_name = "URL", value_parser = parse_base_url)]
+    pub base_url: Option<String>,
+
+    /// The most requests the batch may expand to [default: 100000000].
+    #[arg(long, value_name = "N")]
+    pub max_requests: Option<u64>,
 }
 
 /// The workbench's arguments.
@@ -76,16 +96,16 @@ pub struct TuiArgs {
 #[derive(Debug, Args)]
 pub struct SettingsArgs {
     /// Base URL for relative request URLs (overrides the file's base_url).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = parse_base_url)]
     pub base_url: Option<String>,
 
     /// Most requests in flight at once; 0 or "unlimited" for no cap [default: 10].
-    #[arg(long, short = 'c', value_name = "N")]
+    #[arg(long, short = 'c', value_name = "N", allow_negative_numbers = true)]
     pub max_at_once: Option<Limit<u64>>,
 
     /// Most request starts per second, evenly spaced; fractions allowed; 0 or
     /// "unlimited" for no limit [default: unlimited].
-    #[arg(long, short = 'r', value_name = "R")]
+    #[arg(long, short = 'r', value_name = "R", allow_negative_numbers = true)]
     pub per_second: Option<Limit<f64>>,
 
     /// Starts allowed back to back under --per-second [default: 1].
@@ -343,6 +363,17 @@ pub struct RunArgs {
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     ratebench::batch::parse_duration(s)
+}
+
+/// `--base-url`: an absolute http(s) URL, checked here so the error
+/// names the flag rather than the file's `base_url`.
+fn parse_base_url(s: &str) -> Result<String, String> {
+    match url::Url::parse(s) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(s.to_owned()),
+        _ => Err(format!(
+            "expected an absolute http(s) URL like http://127.0.0.1:3000, got {s:?}"
+        )),
+    }
 }
 
 /// Worker threads: 1 to 1024 (more is a typo, and would exhaust the

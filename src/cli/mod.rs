@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and subcommand dispatch.
 
 mod args;
+mod check;
 mod export;
 mod import;
 mod mock;
@@ -51,6 +52,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Some(Cmd::Export(args)) => export::export(args),
         Some(Cmd::Import(args)) => import::run(args),
         Some(Cmd::Tui(args)) => tui::run(args).await,
+        Some(Cmd::Check(args)) => check::run(args),
         Some(Cmd::Demo) => tui::demo(cli.tui).await,
         None => tui::run(cli.tui).await,
     };

@@ -102,6 +102,12 @@ pub async fn run(args: ProbeArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
+    if !report.recommendation.settled {
+        // Out of time: say what is known rather than a recommendation.
+        eprintln!("{}", unsettled(&report, args.max_time));
+        print_report(&report);
+        return super::EXIT_FAILED;
+    }
     print_report(&report);
     if let Some(path) = &args.summary_json {
         let written = serde_json::to_vec_pretty(&report)
@@ -133,6 +139,24 @@ pub async fn run(args: ProbeArgs) -> u8 {
     EXIT_OK
 }
 
+/// What an unsettled probe knows: no limit up to the highest rate tried,
+/// or a limit met but no rate that held the whole window.
+fn unsettled(report: &ProbeReport, max_time: std::time::Duration) -> String {
+    let top = report.timeline.iter().map(|(r, _)| *r).fold(0.0, f64::max);
+    let secs = max_time.as_secs_f64();
+    if report.timeline.iter().all(|(_, o)| o.throttled == 0) {
+        format!(
+            "no limit found up to {top:.0}/s in {secs:.0} s: the server took every rate tried \
+             (raise --max-time or --max to look further)"
+        )
+    } else {
+        format!(
+            "time ran out after {secs:.0} s: the server pushed back at or below {top:.0}/s, but no \
+             rate held for the whole --window (raise --max-time); the best so far is below"
+        )
+    }
+}
+
 fn print_report(report: &ProbeReport) {
     let r = &report.recommendation;
     let mut out = std::io::stdout().lock();
@@ -147,11 +171,15 @@ fn print_report(report: &ProbeReport) {
     );
     let _ = writeln!(out, "  {:<16} {}", "per_second", r.per_second);
     let _ = writeln!(out, "  {:<16} {}", "max_at_once", r.max_at_once);
-    let _ = writeln!(
-        out,
-        "  {:<16} held {:.0} s with {:.1} % throttled, p50 {:.1} ms, p99 {:.1} ms",
-        "evidence", r.held_s, r.throttled_pct, r.p50_ms, r.p99_ms
-    );
+    if r.held_s > 0.0 {
+        let _ = writeln!(
+            out,
+            "  {:<16} held {:.0} s with {:.1} % throttled, p50 {:.1} ms, p99 {:.1} ms",
+            "evidence", r.held_s, r.throttled_pct, r.p50_ms, r.p99_ms
+        );
+    } else {
+        let _ = writeln!(out, "  {:<16} – (no rate was held)", "evidence");
+    }
     if let Some(advertised) = r.advertised {
         let _ = writeln!(out, "  {:<16} {advertised}/s", "server says");
     }

@@ -171,8 +171,12 @@ fn report(args: &RunArgs, config: &RunConfig, summary: &RunSummary) -> Result<()
     }
     if !args.quiet {
         print!("{}", summary.render_table());
-        if let Some(out) = &args.out {
-            println!("  {:<16} {}", "results", out.display());
+        match &args.out {
+            Some(out) => println!("  {:<16} {}", "results", out.display()),
+            None => eprintln!(
+                "note: per-request results were not kept; add --out results.jsonl to keep them \
+                 (and to resume a run cut off)"
+            ),
         }
     }
     Ok(())

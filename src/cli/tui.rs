@@ -26,6 +26,16 @@ pub async fn run(args: TuiArgs) -> u8 {
     };
     let batch = match &args.batch {
         None => None,
+        Some(path) if !path.exists() && is_word(path) => {
+            // `ratebench frobnicate`: a mistyped command, not a batch.
+            let word = path.to_string_lossy();
+            let closest = closest_command(&word);
+            eprintln!(
+                "error: `{word}` is not a command (nor a file).{} `ratebench --help` lists the commands.",
+                closest.map_or(String::new(), |c| format!(" Did you mean `{c}`?"))
+            );
+            return EXIT_USAGE;
+        }
         Some(path) => match Batch::load_with(path, &options) {
             Ok(batch) => Some(batch),
             Err(e) => {
@@ -39,6 +49,52 @@ pub async fn run(args: TuiArgs) -> u8 {
         .map(|b| b.settings.clone())
         .unwrap_or_default();
     open(batch, None, &args, &file).await
+}
+
+/// A bare word (no folder, no extension): what a command looks like.
+fn is_word(path: &std::path::Path) -> bool {
+    let text = path.to_string_lossy();
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The command nearest `word` by edit distance, if any is near.
+fn closest_command(word: &str) -> Option<&'static str> {
+    const COMMANDS: &[&str] = &[
+        "run",
+        "mock",
+        "probe",
+        "check",
+        "export",
+        "export-summary",
+        "import",
+        "tui",
+        "demo",
+    ];
+    let distance = |a: &str, b: &str| {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let here = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != *cb))
+                    .min(row[j] + 1)
+                    .min(here + 1);
+                prev = here;
+            }
+        }
+        row[b.len()]
+    };
+    COMMANDS
+        .iter()
+        .map(|c| (distance(word, c), *c))
+        .min()
+        .filter(|(d, c)| *d <= c.len().div_ceil(2))
+        .map(|(_, c)| c)
 }
 
 async fn open(
