@@ -29,17 +29,23 @@ pub enum ExportFormat {
 impl ExportFormat {
     /// The format a file name's extension implies (JSON Lines otherwise).
     pub fn from_path(path: &Path) -> Self {
+        Self::from_extension(path).unwrap_or(ExportFormat::Jsonl)
+    }
+
+    /// The format `path`'s extension names, if it names one of them.
+    pub fn from_extension(path: &Path) -> Option<Self> {
         match path
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase)
             .as_deref()
         {
-            Some("json") => ExportFormat::Json,
-            Some("csv") => ExportFormat::Csv,
-            Some("har") => ExportFormat::Har,
-            Some("xlsx") => ExportFormat::Xlsx,
-            _ => ExportFormat::Jsonl,
+            Some("json") => Some(ExportFormat::Json),
+            Some("csv") => Some(ExportFormat::Csv),
+            Some("har") => Some(ExportFormat::Har),
+            Some("xlsx") => Some(ExportFormat::Xlsx),
+            Some("jsonl" | "ndjson") => Some(ExportFormat::Jsonl),
+            _ => None,
         }
     }
 }

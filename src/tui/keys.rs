@@ -72,6 +72,8 @@ pub enum Action {
     Runs,
     Results,
     Export,
+    /// The message log.
+    Messages,
     Pause,
     Stop,
     Open,
@@ -269,16 +271,30 @@ pub const GLOBAL: Table = &[
         &[(Key::Char('?'), A::Help)],
     ),
     entry(
-        "q, Esc, Ctrl-C",
-        "quit (q asks while a run is going)",
+        "m",
+        "messages: every notice, newest first",
         None,
+        &[(Key::Char('m'), A::Messages)],
+    ),
+    entry(
+        "q, Ctrl-C",
+        "quit (asks while a run goes); Esc goes back",
+        Some("q quit"),
         &[
             (Key::Ctrl('c'), A::QuitNow),
             (Key::Char('q'), A::Quit),
-            (Key::Code(C::Esc), A::Quit),
+            (Key::Code(C::Esc), A::Ignore),
         ],
     ),
 ];
+
+/// The message log: any key closes it.
+pub const MESSAGES: Table = &[entry(
+    "any key",
+    "close",
+    Some("any key closes"),
+    &[(Key::Any, A::Close)],
+)];
 
 /// The results table.
 pub const RESULTS: Table = &[

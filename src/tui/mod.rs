@@ -224,10 +224,11 @@ where
     if PANICKING.load(Ordering::SeqCst) || !(app.take_dirty() || always) {
         return Ok(false);
     }
-    terminal
+    let frame = terminal
         .draw(|f| ui::draw(f, app, theme))
         .map_err(io::Error::other)?;
-    app.drew();
+    let height = frame.area.height;
+    app.drew(height);
     Ok(true)
 }
 

@@ -61,8 +61,21 @@ impl App {
                 let Some(journal) = self.journal.clone() else {
                     return vec![];
                 };
-                let out = PathBuf::from(text.trim());
-                let format = ExportFormat::from_path(&out);
+                let mut out = PathBuf::from(text.trim());
+                // A bare name goes beside the run's results.
+                if out.is_relative()
+                    && let Some(dir) = journal.parent()
+                {
+                    out = dir.join(out);
+                }
+                let Some(format) = ExportFormat::from_extension(&out) else {
+                    self.notice = Some(Notice::Error(format!(
+                        "cannot export to {}: the extension names no format; use .csv, .json, \
+                         .jsonl, .har or .xlsx",
+                        out.display()
+                    )));
+                    return vec![];
+                };
                 self.notice = Some(Notice::Info(format!("exporting to {}…", out.display())));
                 vec![Effect::Export {
                     journal,

@@ -91,6 +91,8 @@ pub enum Overlay {
     Errors(usize),
     /// The selected result's details, over the results table.
     Detail,
+    /// Every notice so far, newest first.
+    Messages,
 }
 
 /// The runs view: which run is selected, which are marked to compare.
@@ -290,6 +292,9 @@ pub enum Effect {
     Quit,
 }
 
+/// Notices the message log keeps.
+const MAX_MESSAGES: usize = 200;
+
 /// A line for the footer: information or a problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
@@ -356,6 +361,8 @@ pub struct App {
     pub(super) history: History,
     pub(super) summary: Option<RunSummary>,
     pub(super) notice: Option<Notice>,
+    /// Every notice so far, with its time of day, oldest first (`m`).
+    pub(super) messages: std::collections::VecDeque<(String, Notice)>,
     /// Where the current run's results are being written.
     pub(super) journal: Option<PathBuf>,
     /// Runs started in this session.
@@ -392,6 +399,9 @@ pub struct App {
     pub(super) resume_offer: Option<Interrupted>,
     /// Whether the screen needs drawing.
     pub(super) dirty: bool,
+    /// The screen's height when last drawn (what is on screen depends
+    /// on it: a key must not act on what is not shown).
+    pub(super) height: u16,
     /// Frames drawn so far.
     pub(super) frames: u64,
 }
@@ -408,7 +418,9 @@ impl App {
             state: RunState::Idle,
             history: History::default(),
             summary: None,
+            height: 0,
             notice: None,
+            messages: std::collections::VecDeque::new(),
             journal: None,
             runs: 0,
             run_number: 0,
@@ -515,8 +527,9 @@ impl App {
     }
 
     /// Counts a frame drawn.
-    pub(super) fn drew(&mut self) {
+    pub(super) fn drew(&mut self, height: u16) {
         self.frames += 1;
+        self.height = height;
     }
 
     /// Takes `batch` and what follows from it (its plan, items per call,
@@ -599,6 +612,28 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let before = self.notice.clone();
+        let effects = self.update_inner(msg);
+        // Every notice goes into the log, so none is lost to the next or
+        // to a line too short for it.
+        if self.notice != before
+            && let Some(notice) = &self.notice
+        {
+            if self.messages.len() == MAX_MESSAGES {
+                self.messages.pop_front();
+            }
+            self.messages.push_back((self.clock(), notice.clone()));
+        }
+        effects
+    }
+
+    /// The time of day, for the message log.
+    fn clock(&self) -> String {
+        let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        now.get(11..19).unwrap_or(&now).to_owned()
+    }
+
+    fn update_inner(&mut self, msg: Msg) -> Vec<Effect> {
         self.dirty = true;
         match msg {
             Msg::Key(key) if key.kind == KeyEventKind::Press => self.on_key(key),

@@ -42,7 +42,7 @@ impl App {
                     vec![]
                 }
             }),
-            Overlay::Help => {
+            Overlay::Help | Overlay::Messages => {
                 self.overlay = None;
                 Some(vec![])
             }
@@ -74,6 +74,7 @@ impl App {
     fn act(&mut self, action: Action, key: &KeyEvent) -> Vec<Effect> {
         match action {
             Action::Help => self.overlay = Some(Overlay::Help),
+            Action::Messages => self.overlay = Some(Overlay::Messages),
             Action::Quit if self.is_active() => self.overlay = Some(Overlay::ConfirmQuit),
             Action::Quit => return vec![Effect::Quit],
             Action::QuitNow => return self.quit_now(),
@@ -103,6 +104,14 @@ impl App {
             Action::Coalescing => self.toggle_coalescing(),
             Action::FewerItems => return self.step_max_items(false),
             Action::MoreItems => return self.step_max_items(true),
+            Action::LimitsPanel if self.height >= crate::tui::ui::ENDPOINTS_MIN_HEIGHT => {
+                // Tall enough: the panel is beside the endpoints already.
+                self.notice = Some(Notice::Info(
+                    "the rate limits panel is on screen (bottom right); t swaps it for the errors \
+                     on a shorter terminal"
+                        .into(),
+                ));
+            }
             Action::LimitsPanel => self.show_limits = !self.show_limits,
             Action::Errors if self.stats.errors.is_empty() => {
                 self.notice = Some(Notice::Info("no failures so far".into()));

@@ -236,6 +236,22 @@ fn scripted(state: RunState, done: u64) -> App {
     app
 }
 
+/// The screen as text, one line per row (trailing blanks trimmed).
+fn draw_to_string(app: &App, width: u16, height: u16) -> String {
+    let terminal = render_at(app, width, height);
+    let buffer = terminal.backend().buffer();
+    (0..height)
+        .map(|y| {
+            (0..width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn render(app: &App) -> Terminal<TestBackend> {
     render_at(app, 80, 24)
 }

@@ -77,12 +77,32 @@ fn latency_with_the_wait_apart() {
             "│p90     230.5 ms        │",
             "│p99     248.9 ms        │",
             "│max     250.3 ms        │",
-            "│wait p50 48.0 p99 50.1  │",
+            "│wait p50 48 p99 50 ms   │",
             "└────────────────────────┘",
         ],
         &[],
     );
     assert_eq!(got, want);
+    // Before any answer: dashes, not figures nobody measured.
+    let idle = app_idle();
+    let got = panel(26, 7, |f, a| draw_latency(f, a, &idle));
+    let want = expected(
+        &[
+            "┌ latency ───────────────┐",
+            "│p50         –           │",
+            "│p90         –           │",
+            "│p99         –           │",
+            "│max         –           │",
+            "│wait p50 – p99 –        │",
+            "└────────────────────────┘",
+        ],
+        &[],
+    );
+    assert_eq!(got, want);
+}
+
+fn app_idle() -> App {
+    scripted(RunState::Idle, 0)
 }
 
 #[test]
@@ -316,4 +336,36 @@ fn what_the_run_waits_for_is_shown_with_how_long_is_left() {
         "{}",
         row(&limits, 5, 44)
     );
+}
+
+#[test]
+fn after_the_run_the_throughput_title_gives_its_averages() {
+    let mut app = scripted(RunState::Done, 100);
+    let mut summary = crate::stats::RunSummary {
+        wall_s: 10.0,
+        stopped: true,
+        not_sent: 71,
+        ..Default::default()
+    };
+    summary.totals.answers.total = 120;
+    summary.totals.answers.refused = 20;
+    summary.totals.answers.by_status.insert(200, 100);
+    summary.totals.answers.by_status.insert(429, 20);
+    app.summary = Some(summary);
+    let got = panel(70, 8, |f, a| {
+        crate::tui::ui::dashboard::draw_throughput(f, a, &app, &Theme::colour())
+    });
+    let top = (0..70).map(|x| got[(x, 0)].symbol()).collect::<String>();
+    assert!(
+        top.contains("run average: accepted 10.0/s · refused 2.0/s"),
+        "{top}"
+    );
+    let progress = panel(90, 3, |f, a| draw_progress(f, a, &app, &Theme::colour()));
+    let row = |y: u16| {
+        (0..90)
+            .map(|x| progress[(x, y)].symbol())
+            .collect::<String>()
+    };
+    assert!(row(0).contains("progress · STOPPED"), "{}", row(0));
+    assert!(row(1).contains("not sent 71"), "{}", row(1));
 }

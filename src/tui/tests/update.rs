@@ -236,9 +236,20 @@ fn rerun_failed_and_export_keys() {
         Some("inventory-1-run1.csv"),
         "a sensible default name"
     );
-    app.update(key(KeyCode::Backspace));
-    app.update(key(KeyCode::Backspace));
-    app.update(key(KeyCode::Backspace));
+    // An extension that names no format is refused, with the list.
+    for c in "ar".chars() {
+        app.update(ch(c));
+    }
+    assert_eq!(app.update(key(KeyCode::Enter)), []);
+    assert!(
+        matches!(&app.notice, Some(Notice::Error(e)) if e.contains("inventory-1-run1.csvar") && e.contains(".csv, .json, .jsonl, .har or .xlsx")),
+        "{:?}",
+        app.notice
+    );
+    app.update(ch('e'));
+    for _ in 0..3 {
+        app.update(key(KeyCode::Backspace));
+    }
     for c in "json".chars() {
         app.update(ch(c));
     }
@@ -247,9 +258,10 @@ fn rerun_failed_and_export_keys() {
         effects,
         [Effect::Export {
             journal: "/tmp/x/inventory-1-run1.jsonl".into(),
-            out: "inventory-1-run1.json".into(),
+            out: "/tmp/x/inventory-1-run1.json".into(),
             format: crate::export::ExportFormat::Json
-        }]
+        }],
+        "a bare name goes beside the run's results, by its full path"
     );
     app.update(Msg::Exported(Ok(("out.json".into(), 7))));
     assert!(matches!(&app.notice, Some(Notice::Info(m)) if m.contains("exported 7 results")));
@@ -470,7 +482,7 @@ fn the_runs_view_marks_two_to_compare() {
         run_entry(3, 20, 50.0, 48.0, 1),
     ];
     app.update(ch('c'));
-    assert_eq!(app.view, View::Runs);
+    assert_eq!(app.view, crate::tui::app::View::Runs);
     app.update(ch(' ')); // the most recent: run 3 (index 2)
     app.update(key(KeyCode::Down));
     app.update(ch(' ')); // run 2
@@ -873,4 +885,84 @@ fn a_batch_that_ends_before_auto_tune_settles_leaves_the_best_rate_that_held() {
         "{:?}",
         app.notice
     );
+}
+
+#[test]
+fn esc_goes_back_and_never_quits() {
+    let mut app = app();
+    assert_eq!(
+        app.update(key(KeyCode::Esc)),
+        [],
+        "Esc on the dashboard does nothing"
+    );
+    app.update(ch('c'));
+    assert_eq!(app.view, crate::tui::app::View::Runs);
+    assert_eq!(app.update(key(KeyCode::Esc)), []);
+    assert_eq!(app.view, crate::tui::app::View::Dashboard, "Esc goes back");
+    assert_eq!(app.update(ch('q')), [Effect::Quit], "q quits");
+}
+
+#[test]
+fn every_notice_goes_to_the_message_log_newest_first() {
+    let mut app = app();
+    app.update(ch('f'));
+    app.update(ch('e'));
+    assert_eq!(app.messages.len(), 2);
+    assert!(matches!(&app.messages[1].1, Notice::Error(e) if e.contains("no results")));
+    assert_eq!(
+        app.messages[1].0.len(),
+        8,
+        "a time of day: {}",
+        app.messages[1].0
+    );
+    app.update(ch('m'));
+    assert_eq!(app.overlay, Some(Overlay::Messages));
+    let screen = draw_to_string(&app, 80, 24);
+    let first = screen.find("no results").expect(&screen);
+    let second = screen.find("no run yet").expect(&screen);
+    assert!(first < second, "newest first:\n{screen}");
+    app.update(ch('x'));
+    assert_eq!(app.overlay, None, "any key closes it");
+}
+
+#[test]
+fn a_notice_too_long_for_the_line_points_at_the_log() {
+    let mut app = app();
+    app.update(Msg::Exported(Err(format!(
+        "cannot export to /a/very/long/path/{}/results.csv: permission denied",
+        "deep/".repeat(20)
+    ))));
+    let screen = draw_to_string(&app, 80, 24);
+    let footer = screen.lines().last().unwrap();
+    assert!(footer.ends_with("… (m)"), "{footer}");
+    assert!(
+        app.messages.back().unwrap().1 == app.notice.clone().unwrap(),
+        "whole in the log"
+    );
+}
+
+#[test]
+fn a_small_terminal_keeps_the_limits_the_progress_and_the_keys() {
+    let app = app();
+    let screen = draw_to_string(&app, 60, 15);
+    assert!(screen.contains("max at once"), "{screen}");
+    assert!(screen.contains("progress"), "{screen}");
+    assert!(
+        screen.contains("enlarge the terminal for the panels"),
+        "{screen}"
+    );
+    assert!(!screen.contains("latency"), "no squashed panels:\n{screen}");
+    assert!(screen.lines().last().unwrap().contains("r run"), "{screen}");
+}
+
+#[test]
+fn t_says_where_the_limits_panel_is_when_it_is_on_screen_already() {
+    let mut app = app();
+    app.drew(40);
+    app.update(ch('t'));
+    assert!(!app.show_limits);
+    assert!(matches!(&app.notice, Some(Notice::Info(m)) if m.contains("on screen")));
+    app.drew(24);
+    app.update(ch('t'));
+    assert!(app.show_limits, "on a shorter screen it swaps the panel in");
 }

@@ -9,14 +9,17 @@ use ratatui::style::{Modifier, Style};
 use ratatui::symbols;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Axis, Block, Cell, Chart, Dataset, Gauge, GraphType, Paragraph, Row, Sparkline, Table,
+    Axis, Block, Cell, Chart, Dataset, Gauge, GraphType, Paragraph, Row, Sparkline, Table, Wrap,
 };
 
-use super::{ENDPOINTS_MIN_HEIGHT, Theme, draw_header, errors, footer_line, limits, state_label};
+use super::{ENDPOINTS_MIN_HEIGHT, Theme, draw_header, errors, fitted_footer, limits, run_label};
 use crate::engine::RunState;
 use crate::tui::app::{App, Slider};
 
 pub(super) fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    if frame.area().width < MIN_WIDTH || frame.area().height < MIN_HEIGHT {
+        return draw_compact(frame, app, theme);
+    }
     let rows = app.stats.endpoints.len().clamp(1, 8) as u16;
     let endpoints_height = if frame.area().height >= ENDPOINTS_MIN_HEIGHT {
         // Room for the rate limits panel beside it too.
@@ -62,7 +65,37 @@ pub(super) fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     }
     draw_progress(frame, progress, app, theme);
     let hints = crate::tui::keys::hints(crate::tui::keys::GLOBAL);
-    frame.render_widget(footer_line(app, theme, &hints), footer);
+    frame.render_widget(fitted_footer(app, theme, &hints, footer.width), footer);
+}
+
+/// The smallest terminal the panels fit in.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 22;
+
+/// Below [`MIN_WIDTH`]×[`MIN_HEIGHT`]: what still works (the limits, the
+/// progress, the keys) and a word on the rest, not empty boxes.
+fn draw_compact(frame: &mut Frame, app: &App, theme: &Theme) {
+    let [header, controls, note, progress, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(3),
+        Constraint::Min(1),
+        Constraint::Length(3),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    draw_header(frame, header, app, theme);
+    draw_controls(frame, controls, app, theme);
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            format!("enlarge the terminal for the panels (at least {MIN_WIDTH}x{MIN_HEIGHT})"),
+            theme.dim,
+        ))
+        .wrap(Wrap { trim: true }),
+        note,
+    );
+    draw_progress(frame, progress, app, theme);
+    let hints = crate::tui::keys::hints(crate::tui::keys::GLOBAL);
+    frame.render_widget(fitted_footer(app, theme, &hints, footer.width), footer);
 }
 
 pub(super) fn fmt_value(slider: Slider, v: Option<f64>) -> String {
@@ -187,7 +220,19 @@ pub(in crate::tui) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, 
         .per_second
         .map_or_else(|| "unlimited".to_owned(), |r| format!("{r}/s"));
     let coalesced = app.coalescing();
-    let title = if coalesced {
+    let finished = match (&app.state, &app.summary) {
+        (RunState::Done, Some(summary)) if summary.wall_s > 0.0 => Some(summary),
+        _ => None,
+    };
+    let title = if let Some(summary) = finished {
+        // The run is over: the last second says nothing; its averages do.
+        let a = &summary.totals.answers;
+        format!(
+            " run average: accepted {:.1}/s · refused {:.1}/s · target {target} ",
+            a.accepted() as f64 / summary.wall_s,
+            a.refused as f64 / summary.wall_s
+        )
+    } else if coalesced {
         // Items complete in batches; the limits count the calls.
         format!(
             " items {:.1}/s · calls {:.1}/s · target {target} ",
@@ -300,12 +345,25 @@ pub(in crate::tui) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, 
 pub(in crate::tui) fn draw_latency(frame: &mut Frame, area: Rect, app: &App) {
     let l = &app.stats.totals.latency;
     let w = &app.stats.totals.wait;
+    // No answer yet: a dash, not a 0.0 ms nobody measured.
+    let answered = app.stats.totals.answers.total > 0 || app.stats.totals.done > 0;
+    let ms = |v: f64| {
+        if answered {
+            format!("{v:>9.1} ms")
+        } else {
+            format!("{:>9}   ", "–")
+        }
+    };
     let lines = vec![
-        Line::from(format!("p50 {:>9.1} ms", l.p50)),
-        Line::from(format!("p90 {:>9.1} ms", l.p90)),
-        Line::from(format!("p99 {:>9.1} ms", l.p99)),
-        Line::from(format!("max {:>9.1} ms", l.max)),
-        Line::from(format!("wait p50 {:.1} p99 {:.1}", w.p50, w.p99)),
+        Line::from(format!("p50 {}", ms(l.p50))),
+        Line::from(format!("p90 {}", ms(l.p90))),
+        Line::from(format!("p99 {}", ms(l.p99))),
+        Line::from(format!("max {}", ms(l.max))),
+        Line::from(if answered {
+            format!("wait p50 {:.0} p99 {:.0} ms", w.p50, w.p99)
+        } else {
+            "wait p50 – p99 –".to_owned()
+        }),
     ];
     frame.render_widget(
         Paragraph::new(lines).block(Block::bordered().title(" latency ")),
@@ -458,6 +516,11 @@ pub(in crate::tui) fn draw_progress(frame: &mut Frame, area: Rect, app: &App, th
         )
     } else {
         let queued = total.saturating_sub(s.totals.done + s.in_flight + s.retrying);
+        // Once the run is over nothing is queued: what is left was never sent.
+        let queued = match (&app.state, &app.summary) {
+            (RunState::Done, Some(summary)) => format!("not sent {}", summary.not_sent),
+            _ => format!("queued {queued}"),
+        };
         // Retries waiting a while (a server's Retry-After): say for how long.
         let waiting = match s.next_retry_in {
             Some(d) if s.retrying > 0 && d >= std::time::Duration::from_secs(1) => {
@@ -466,7 +529,7 @@ pub(in crate::tui) fn draw_progress(frame: &mut Frame, area: Rect, app: &App, th
             _ => String::new(),
         };
         format!(
-            "{}/{}  elapsed {}  ETA {}  retries {}{waiting}  queued {}",
+            "{}/{}  elapsed {}  ETA {}  retries {}{waiting}  {}",
             s.totals.done,
             total,
             fmt_secs(s.elapsed),
@@ -480,8 +543,7 @@ pub(in crate::tui) fn draw_progress(frame: &mut Frame, area: Rect, app: &App, th
     } else {
         String::new()
     };
-    let mut block =
-        Block::bordered().title(format!(" progress · {}{run} ", state_label(app.state)));
+    let mut block = Block::bordered().title(format!(" progress · {}{run} ", run_label(app)));
     if let Some(journal) = &app.journal {
         block = block.title_bottom(
             Line::styled(format!(" results: {} ", journal.display()), theme.dim).right_aligned(),

@@ -101,7 +101,7 @@ fn draw_page(
     .areas(frame.area());
     draw_header(frame, header, app, theme);
     body(frame, area);
-    let line = footer_line(app, theme, &format!(" {}", keys::hints(keys)));
+    let line = fitted_footer(app, theme, &format!(" {}", keys::hints(keys)), footer.width);
     frame.render_widget(line, footer);
 }
 
@@ -181,6 +181,7 @@ fn draw_overlays(frame: &mut Frame, app: &App, theme: &Theme) {
             );
         }
         Some(Overlay::Help) => draw_help(frame, theme),
+        Some(Overlay::Messages) => draw_messages(frame, app, theme),
         Some(Overlay::Errors(at)) => errors::draw_overlay(frame, app, theme, *at),
         Some(Overlay::Detail) => results::draw_detail(frame, app, theme),
     }
@@ -194,6 +195,15 @@ pub(super) fn popup(area: Rect, width: u16, height: u16) -> Rect {
         .flex(Flex::Center)
         .areas(row);
     cell
+}
+
+/// The run's state as the header and the progress say it: a run that
+/// ended by a stop is STOPPED, not DONE.
+pub fn run_label(app: &App) -> &'static str {
+    match (&app.state, &app.summary) {
+        (RunState::Done, Some(s)) if s.stopped => "STOPPED",
+        (state, _) => state_label(*state),
+    }
 }
 
 pub fn state_label(state: RunState) -> &'static str {
@@ -235,21 +245,21 @@ pub(super) fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Them
             Span::styled(label, theme.dim)
         }
     };
+    // Each tab with the key that opens it (Esc comes back).
     let spans = vec![
         Span::styled(" ratebench ", theme.selected),
         Span::raw(" "),
         tab(View::Dashboard, "dashboard"),
         Span::raw(" "),
-        tab(View::Batch, "batch"),
+        tab(View::Batch, "b batch"),
         Span::raw(" "),
-        tab(View::Results, "results"),
+        tab(View::Results, "v results"),
         Span::raw(" "),
-        tab(View::Runs, "runs"),
-        Span::raw(format!(" {batch}  ")),
-        Span::styled(
-            state_label(app.state),
-            state_style.add_modifier(Modifier::BOLD),
-        ),
+        tab(View::Runs, "c runs"),
+        Span::raw("  "),
+        // The state before the batch's name: a long name is what gets cut.
+        Span::styled(run_label(app), state_style.add_modifier(Modifier::BOLD)),
+        Span::raw(format!("  {batch}")),
     ];
     frame.render_widget(Line::from(spans), area);
 }
@@ -275,8 +285,61 @@ pub(super) fn footer_line(app: &App, theme: &Theme, hint: &str) -> Line<'static>
     }
 }
 
+/// The footer for `width` columns: a notice too long for the line ends in
+/// `… (m)`, the key that shows it whole.
+pub(super) fn fitted_footer(app: &App, theme: &Theme, hint: &str, width: u16) -> Line<'static> {
+    let line = footer_line(app, theme, hint);
+    let width = usize::from(width);
+    if app.notice.is_none() || app.exporting.is_some() || line.width() <= width {
+        return line;
+    }
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let keep: String = text.chars().take(width.saturating_sub(6)).collect();
+    Line::styled(
+        format!("{keep} … (m)"),
+        line.style.patch(line.spans[0].style),
+    )
+}
+
+/// The message log: every notice, newest first, wrapped to be read whole.
+fn draw_messages(frame: &mut Frame, app: &App, theme: &Theme) {
+    let area = frame.area();
+    let area = popup(
+        area,
+        area.width.saturating_sub(4).max(20),
+        area.height.saturating_sub(2).max(5),
+    );
+    frame.render_widget(Clear, area);
+    let lines: Vec<Line> = if app.messages.is_empty() {
+        vec![Line::styled(" no messages yet", theme.dim)]
+    } else {
+        app.messages
+            .iter()
+            .rev()
+            .map(|(at, notice)| {
+                let (text, style) = match notice {
+                    Notice::Error(e) => (e.as_str(), theme.bad),
+                    Notice::Info(m) => (m.as_str(), theme.accent),
+                };
+                Line::from(vec![
+                    Span::styled(format!("{at} "), theme.dim),
+                    Span::styled(text.to_owned(), style),
+                ])
+            })
+            .collect()
+    };
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::bordered()
+                .title(" messages, newest first ")
+                .title_bottom(format!(" {} ", keys::hints(keys::MESSAGES))),
+        ),
+        area,
+    );
+}
+
 fn draw_help(frame: &mut Frame, theme: &Theme) {
-    let mut lines: Vec<Line> = keys::help_lines(keys::GLOBAL)
+    let lines: Vec<Line> = keys::help_lines(keys::GLOBAL)
         .map(|(k, what)| {
             Line::from(vec![
                 Span::styled(
@@ -287,13 +350,8 @@ fn draw_help(frame: &mut Frame, theme: &Theme) {
             ])
         })
         .collect();
-    let area = popup(frame.area(), 62, lines.len() as u16 + 4);
+    let area = popup(frame.area(), 62, lines.len() as u16 + 2);
     frame.render_widget(Clear, area);
-    lines.push(Line::from(""));
-    lines.push(Line::styled(
-        " Limits change the running batch at once.",
-        theme.dim,
-    ));
     frame.render_widget(
         Paragraph::new(lines).block(
             Block::bordered()
