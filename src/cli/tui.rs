@@ -48,7 +48,15 @@ pub async fn run(args: TuiArgs) -> u8 {
         .as_ref()
         .map(|b| b.settings.clone())
         .unwrap_or_default();
-    open(batch, None, &args, &file).await
+    open(batch, None, &args, &file, None).await
+}
+
+/// The demo batch's text with `base_url` first, keeping the rest as it is.
+fn with_base_url(text: &str, base: &str) -> String {
+    match text.trim_start().strip_prefix('{') {
+        Some(rest) => format!("{{\n  \"base_url\": \"{base}\",{rest}"),
+        None => text.to_owned(),
+    }
 }
 
 /// A bare word (no folder, no extension): what a command looks like.
@@ -102,6 +110,7 @@ async fn open(
     text: Option<&str>,
     args: &TuiArgs,
     file: &BatchSettings,
+    guide: Option<&str>,
 ) -> u8 {
     let run = super::settings::run_config(&args.settings, file);
     let app = App::new(Start {
@@ -112,6 +121,7 @@ async fn open(
         profile: run.profile.clone(),
         one_by_one: args.settings.no_coalesce,
         tune_window: None,
+        guide: guide.map(str::to_owned),
     });
     let config = TuiConfig {
         run: ratebench::engine::RunConfig::default(),
@@ -153,7 +163,9 @@ pub async fn demo(args: TuiArgs) -> u8 {
         format: None,
         ..Default::default()
     };
-    let batch = Batch::parse_str(DEMO_BATCH, Path::new("demo.json"), &options)
+    // The batch names the mock, so `w` saves one that loads again.
+    let text = with_base_url(DEMO_BATCH, &mock.base_url());
+    let batch = Batch::parse_str(&text, Path::new("demo.json"), &options)
         .expect("the built-in demo batch is valid");
     let args = TuiArgs {
         settings: super::args::SettingsArgs {
@@ -163,7 +175,49 @@ pub async fn demo(args: TuiArgs) -> u8 {
         ..args
     };
     let settings = batch.settings.clone();
-    let code = open(Some(batch), Some(DEMO_BATCH), &args, &settings).await;
+    // The first step, and the mock's address for trying its live control
+    // (README: `curl -X PUT {url}/__control ...`) while the demo runs.
+    let guide = format!(
+        "mock {} · /geocode allows 30/s: r runs, ←→ finds it, or a",
+        mock.base_url()
+    );
+    let code = open(Some(batch), Some(&text), &args, &settings, Some(&guide)).await;
     mock.shutdown().await;
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_batch_names_its_mock_so_a_saved_copy_loads() {
+        let text = with_base_url(DEMO_BATCH, "http://127.0.0.1:4567");
+        let batch =
+            Batch::parse_str(&text, Path::new("demo.json"), &LoadOptions::default()).unwrap();
+        assert_eq!(
+            batch.settings.base_url.as_deref(),
+            Some("http://127.0.0.1:4567")
+        );
+        assert_eq!(batch.len(), 1200);
+        // Saved with new limits, it loads again with no --base-url.
+        let saved = ratebench::loader::save::with_limits(
+            &text,
+            batch.format,
+            Path::new("demo.json"),
+            ratebench::model::Limits::new(5, 7.0),
+        )
+        .unwrap();
+        let again =
+            Batch::parse_str(&saved, Path::new("saved.json"), &LoadOptions::default()).unwrap();
+        assert_eq!(again.len(), 1200);
+        assert!(saved.contains("\"per_second\": 7,"), "{saved}");
+    }
+
+    #[test]
+    fn a_mistyped_command_is_matched_to_the_nearest() {
+        assert_eq!(closest_command("rn"), Some("run"));
+        assert_eq!(closest_command("prbe"), Some("probe"));
+        assert_eq!(closest_command("frobnicate"), None);
+    }
 }

@@ -16,6 +16,12 @@ pub fn with_limits(
     path: &std::path::Path,
     limits: Limits,
 ) -> Result<String, String> {
+    // A JSON object keeps its own layout: only the limit keys change.
+    if format == Format::Json
+        && let Some(edited) = edit_in_place(text, limits)
+    {
+        return Ok(edited);
+    }
     let mut object = match format {
         Format::Imported(source) => {
             let imported = crate::import::import(source, text, path, &Default::default())
@@ -69,6 +75,156 @@ pub fn with_limits(
     Ok(out)
 }
 
+/// `text`, a JSON object, with its top-level limit keys set to `limits`
+/// by editing the text: every other byte stays as the user wrote it
+/// (`20` stays `20`, one-line entries stay one-line). A key that is
+/// missing goes in first, indented like the first key. `None` when the
+/// text is not a JSON object.
+fn edit_in_place(text: &str, limits: Limits) -> Option<String> {
+    if !matches!(serde_json::from_str::<Value>(text), Ok(Value::Object(_))) {
+        return None;
+    }
+    let number = |v: f64| {
+        if v.fract() == 0.0 && v.abs() < 1e15 {
+            format!("{}", v as i64)
+        } else {
+            format!("{v}")
+        }
+    };
+    let mut wanted: Vec<(&str, Option<String>)> = vec![
+        (
+            "max_at_once",
+            Some(limits.max_at_once.map_or("0".to_owned(), |n| n.to_string())),
+        ),
+        (
+            "per_second",
+            Some(limits.per_second.map_or("0".to_owned(), number)),
+        ),
+        (
+            "burst",
+            (limits.burst > 1).then(|| limits.burst.to_string()),
+        ),
+    ];
+    let keys = top_level_values(text)?;
+    let mut out = text.to_owned();
+    // Replace (or remove) from the end, so earlier positions hold.
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    for (key, value) in &mut wanted {
+        if let Some(&(start, end, entry_start, entry_end)) = keys.get(*key) {
+            match value.take() {
+                Some(v) => edits.push((start, end, v)),
+                // `burst` 1: the key goes, with its comma (or, last in the
+                // object, it says 1).
+                None if entry_end > entry_start => {
+                    edits.push((entry_start, entry_end, String::new()))
+                }
+                None => edits.push((start, end, "1".to_owned())),
+            }
+        }
+    }
+    edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+    for (start, end, v) in edits {
+        out.replace_range(start..end, &v);
+    }
+    let missing: Vec<(&str, String)> = wanted
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect();
+    if !missing.is_empty() {
+        let open = out.find('{')?;
+        let after = &out[open + 1..];
+        let first_key = after.find('"')?;
+        let gap = &after[..first_key];
+        let after_comma = if gap.contains('\n') { "" } else { " " };
+        let inserted: String = missing
+            .iter()
+            .map(|(k, v)| format!("{gap}\"{k}\": {v},{after_comma}"))
+            .collect();
+        out.insert_str(open + 1, &inserted);
+    }
+    Some(out)
+}
+
+/// The top-level keys of a JSON object text: for each, where its value
+/// starts and ends, and where its whole entry (key, value and the comma
+/// after it) starts and ends.
+fn top_level_values(
+    text: &str,
+) -> Option<std::collections::HashMap<String, (usize, usize, usize, usize)>> {
+    let bytes = text.as_bytes();
+    let mut found = std::collections::HashMap::new();
+    let mut i = text.find('{')? + 1;
+    let skip_ws = |mut i: usize| {
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    let string_end = |mut i: usize| {
+        // `i` is at the opening quote.
+        i += 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => i += 2,
+                b'"' => return Some(i + 1),
+                _ => i += 1,
+            }
+        }
+        None
+    };
+    loop {
+        i = skip_ws(i);
+        if i >= bytes.len() || bytes[i] == b'}' {
+            return Some(found);
+        }
+        let entry_start = i;
+        if bytes[i] != b'"' {
+            return None;
+        }
+        let key_end = string_end(i)?;
+        let key: String = serde_json::from_str(&text[i..key_end]).ok()?;
+        i = skip_ws(key_end);
+        if bytes.get(i) != Some(&b':') {
+            return None;
+        }
+        let value_start = skip_ws(i + 1);
+        // The value's end: depth-counting through strings and brackets.
+        let mut j = value_start;
+        let mut depth = 0i32;
+        while j < bytes.len() {
+            match bytes[j] {
+                b'"' => {
+                    j = string_end(j)?;
+                    continue;
+                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' if depth == 0 => break,
+                b'}' | b']' => depth -= 1,
+                b',' if depth == 0 => break,
+                _ => {}
+            }
+            j += 1;
+        }
+        let mut value_end = j;
+        while value_end > value_start && bytes[value_end - 1].is_ascii_whitespace() {
+            value_end -= 1;
+        }
+        // With a comma after it, the entry runs to the next key (so taking
+        // it out leaves the next key where this one was); without, it
+        // cannot go alone (the comma before it would dangle): empty.
+        let entry_end = if bytes.get(j) == Some(&b',') {
+            skip_ws(j + 1)
+        } else {
+            entry_start
+        };
+        found.insert(key, (value_start, value_end, entry_start, entry_end));
+        if bytes.get(j) != Some(&b',') {
+            return Some(found);
+        }
+        i = j + 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -78,6 +234,45 @@ mod tests {
 
     fn reload(text: &str) -> Batch {
         Batch::parse_str(text, Path::new("saved.json"), &LoadOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn a_json_object_keeps_its_layout_only_the_limits_change() {
+        let text = "{\n  \"base_url\": \"http://h\",\n  \"per_second\": 20,\n  \"max_at_once\": 3,\n  \"requests\": [{\"url\": \"/a\", \"params\": {\"n\": 5}}, \"/b\"]\n}\n";
+        let saved = with_limits(
+            text,
+            Format::Json,
+            Path::new("b.json"),
+            Limits::new(10, 5.0),
+        )
+        .unwrap();
+        assert_eq!(
+            saved,
+            "{\n  \"base_url\": \"http://h\",\n  \"per_second\": 5,\n  \"max_at_once\": 10,\n  \"requests\": [{\"url\": \"/a\", \"params\": {\"n\": 5}}, \"/b\"]\n}\n"
+        );
+        // Missing keys go in first, like the first key; a fraction stays one.
+        let bare = "{\"requests\": [\"http://h/a\"]}";
+        let saved =
+            with_limits(bare, Format::Json, Path::new("b.json"), Limits::new(4, 2.5)).unwrap();
+        assert_eq!(
+            saved,
+            "{\"max_at_once\": 4, \"per_second\": 2.5, \"requests\": [\"http://h/a\"]}"
+        );
+        assert_eq!(reload(&saved).len(), 1);
+        // A burst back to 1 takes its key out, comma and all.
+        let bursty =
+            "{\"burst\": 5, \"max_at_once\": 1, \"per_second\": 1, \"requests\": [\"http://h/a\"]}";
+        let saved = with_limits(
+            bursty,
+            Format::Json,
+            Path::new("b.json"),
+            Limits::new(2, 3.0),
+        )
+        .unwrap();
+        assert_eq!(
+            saved,
+            "{\"max_at_once\": 2, \"per_second\": 3, \"requests\": [\"http://h/a\"]}"
+        );
     }
 
     #[test]
@@ -165,13 +360,10 @@ mod tests {
             limits,
         )
         .unwrap();
-        let keys: Vec<&str> = saved
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix('"')?.split('"').next())
-            .collect();
         assert_eq!(
-            keys[..4],
-            ["base_url", "retries", "max_at_once", "per_second"]
+            saved,
+            r#"{"max_at_once": 25, "per_second": 12.5, "base_url": "http://h", "retries": 2, "requests": ["/a"]}"#,
+            "edited in place, one line as it was"
         );
     }
 }

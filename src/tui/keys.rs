@@ -459,6 +459,22 @@ pub const CONFIRM_QUIT: Table = &[
     ),
 ];
 
+/// Asking before a save replaces a file.
+pub const CONFIRM_OVERWRITE: Table = &[
+    entry(
+        "y",
+        "replace the file",
+        Some("y replace"),
+        &[(Key::Char('y'), A::Confirm)],
+    ),
+    entry(
+        "any other key",
+        "keep it",
+        Some("n keep it"),
+        &[(Key::Any, A::Cancel)],
+    ),
+];
+
 /// A one-line prompt: characters type.
 pub const PROMPT: Table = &[
     entry(

@@ -47,13 +47,21 @@ impl App {
                     } else {
                         self.batch_text.clone()
                     };
-                    vec![Effect::SaveBatch {
+                    let path = PathBuf::from(text.trim());
+                    let save = Effect::SaveBatch {
                         text: source,
                         from: batch.path.clone(),
                         format: batch.format,
                         limits: self.limits,
-                        path: PathBuf::from(text.trim()),
-                    }]
+                        path: path.clone(),
+                    };
+                    // Never replace a file without asking (the disk is read
+                    // here, on the loop: one stat of a path just typed).
+                    if path.exists() {
+                        self.overlay = Some(Overlay::ConfirmOverwrite(Box::new(save)));
+                        return vec![];
+                    }
+                    vec![save]
                 }
             },
             Prompt::OpenBatch => vec![Effect::OpenBatch(PathBuf::from(text.trim()))],

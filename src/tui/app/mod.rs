@@ -93,6 +93,8 @@ pub enum Overlay {
     Detail,
     /// Every notice so far, newest first.
     Messages,
+    /// Saving would replace this file: go ahead?
+    ConfirmOverwrite(Box<Effect>),
 }
 
 /// The runs view: which run is selected, which are marked to compare.
@@ -317,6 +319,8 @@ pub struct Start {
     /// How long auto-tune holds a rate before it settles on it (`None`:
     /// the probe's default, 10 s).
     pub tune_window: Option<std::time::Duration>,
+    /// A first step for a newcomer, shown under the limits (the demo's).
+    pub guide: Option<String>,
 }
 
 /// The app as a test or a script driving the loop sees it.
@@ -397,6 +401,9 @@ pub struct App {
     pub(super) batch_text: Option<String>,
     /// An interrupted run of the loaded batch, offered for resuming (`R`).
     pub(super) resume_offer: Option<Interrupted>,
+    /// A first step for a newcomer, under the limits (the demo's: the
+    /// mock's address and what to try).
+    pub(super) guide: Option<String>,
     /// Whether the screen needs drawing.
     pub(super) dirty: bool,
     /// The screen's height when last drawn (what is on screen depends
@@ -419,6 +426,7 @@ impl App {
             history: History::default(),
             summary: None,
             height: 0,
+            guide: start.guide.clone(),
             notice: None,
             messages: std::collections::VecDeque::new(),
             journal: None,

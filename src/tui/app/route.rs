@@ -46,6 +46,17 @@ impl App {
                 self.overlay = None;
                 Some(vec![])
             }
+            Overlay::ConfirmOverwrite(save) => {
+                let save = (**save).clone();
+                self.overlay = None;
+                Some(match keys::action(keys::CONFIRM_OVERWRITE, key) {
+                    Some(Action::Confirm) => vec![save],
+                    _ => {
+                        self.notice = Some(Notice::Info("not saved: the file is as it was".into()));
+                        vec![]
+                    }
+                })
+            }
             Overlay::Errors(at) => {
                 let at = *at;
                 Some(self.on_errors_key(key, at))

@@ -369,3 +369,15 @@ fn after_the_run_the_throughput_title_gives_its_averages() {
     assert!(row(0).contains("progress · STOPPED"), "{}", row(0));
     assert!(row(1).contains("not sent 71"), "{}", row(1));
 }
+
+#[test]
+fn the_demo_shows_its_mock_and_a_first_step_under_the_limits() {
+    let mut app = app();
+    app.guide = Some("mock http://127.0.0.1:4567 · /geocode allows 30/s: r runs".into());
+    let got = panel(80, 3, |f, a| draw_controls(f, a, &app, &Theme::colour()));
+    let bottom = (0..80).map(|x| got[(x, 2)].symbol()).collect::<String>();
+    assert!(
+        bottom.contains("mock http://127.0.0.1:4567 · /geocode allows 30/s: r runs"),
+        "{bottom}"
+    );
+}

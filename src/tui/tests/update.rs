@@ -966,3 +966,48 @@ fn t_says_where_the_limits_panel_is_when_it_is_on_screen_already() {
     app.update(ch('t'));
     assert!(app.show_limits, "on a shorter screen it swaps the panel in");
 }
+
+#[test]
+fn saving_over_a_file_asks_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let existing = dir.path().join("b.json");
+    std::fs::write(&existing, "{}").unwrap();
+    let mut app = app();
+    app.update(ch('w'));
+    let typed = |app: &mut App, text: &str| {
+        for _ in 0..200 {
+            app.update(key(KeyCode::Backspace));
+        }
+        for c in text.chars() {
+            app.update(ch(c));
+        }
+        app.update(key(KeyCode::Enter))
+    };
+    assert_eq!(
+        typed(&mut app, existing.to_str().unwrap()),
+        [],
+        "nothing yet"
+    );
+    assert!(matches!(app.overlay, Some(Overlay::ConfirmOverwrite(_))));
+    let screen = draw_to_string(&app, 100, 24);
+    assert!(
+        screen.contains("exists: replace it?") && screen.contains("y replace"),
+        "{screen}"
+    );
+    assert_eq!(app.update(ch('n')), []);
+    assert!(matches!(&app.notice, Some(Notice::Info(m)) if m.contains("not saved")));
+    app.update(ch('w'));
+    typed(&mut app, existing.to_str().unwrap());
+    let effects = app.update(ch('y'));
+    assert!(
+        matches!(effects.as_slice(), [Effect::SaveBatch { path, .. }] if *path == existing),
+        "{effects:?}"
+    );
+    // A new file needs no question.
+    app.update(ch('w'));
+    let effects = typed(&mut app, dir.path().join("new.json").to_str().unwrap());
+    assert!(
+        matches!(effects.as_slice(), [Effect::SaveBatch { .. }]),
+        "{effects:?}"
+    );
+}

@@ -160,6 +160,9 @@ pub(in crate::tui) fn draw_controls(frame: &mut Frame, area: Rect, app: &App, th
     }
     let binding = app.limited_by();
     let mut block = Block::bordered().title(" limits ");
+    if let Some(guide) = &app.guide {
+        block = block.title_bottom(Line::styled(format!(" {guide} "), theme.accent));
+    }
     if !binding.is_empty() {
         block =
             block.title_bottom(Line::styled(format!(" {binding} "), theme.warn).right_aligned());

@@ -180,6 +180,27 @@ fn draw_overlays(frame: &mut Frame, app: &App, theme: &Theme) {
                 area,
             );
         }
+        Some(Overlay::ConfirmOverwrite(save)) => {
+            let path = match save.as_ref() {
+                super::app::Effect::SaveBatch { path, .. } => path.display().to_string(),
+                _ => String::new(),
+            };
+            let text = format!("{path} exists: replace it?");
+            let width = (text.chars().count() as u16 + 4).clamp(30, frame.area().width);
+            let area = popup(frame.area(), width, 4);
+            frame.render_widget(Clear, area);
+            frame.render_widget(
+                Paragraph::new(Line::from(text))
+                    .wrap(Wrap { trim: true })
+                    .block(
+                        Block::bordered()
+                            .title(" save ")
+                            .border_style(theme.warn)
+                            .title_bottom(format!(" {} ", keys::hints(keys::CONFIRM_OVERWRITE))),
+                    ),
+                area,
+            );
+        }
         Some(Overlay::Help) => draw_help(frame, theme),
         Some(Overlay::Messages) => draw_messages(frame, app, theme),
         Some(Overlay::Errors(at)) => errors::draw_overlay(frame, app, theme, *at),
