@@ -297,8 +297,21 @@ impl Effects {
                 format,
                 limits,
                 path,
-            } => self
-                .in_background(move || Msg::Saved(save_batch(text, &from, format, limits, &path))),
+                replace,
+            } => self.in_background(move || {
+                if !replace && path.exists() {
+                    return Msg::WouldReplace(Box::new(Effect::SaveBatch {
+                        text,
+                        from,
+                        format,
+                        limits,
+                        path,
+                        replace,
+                    }));
+                }
+                Msg::Saved(save_batch(text, &from, format, limits, &path))
+            }),
+            Effect::CompletePath(typed) => self.in_background(move || complete_path(typed)),
             Effect::LoadResults {
                 journal,
                 filter,
@@ -376,6 +389,52 @@ async fn next_stats(stats: &mut Option<watch::Receiver<StatsSnapshot>>) -> Optio
 }
 
 /// Writes the batch with `limits` and checks that the file loads back.
+/// Tab in a path prompt: the entries of the typed folder that start with
+/// the typed name; one is completed (a folder gets its `/`), several
+/// complete to what they share and are listed.
+fn complete_path(typed: String) -> Msg {
+    let (dir, name) = match typed.rfind('/') {
+        Some(i) => (&typed[..=i], &typed[i + 1..]),
+        None => ("", typed.as_str()),
+    };
+    let folder = if dir.is_empty() { "." } else { dir };
+    let mut candidates: Vec<String> = std::fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    let folder = e.file_type().is_ok_and(|t| t.is_dir());
+                    (n.starts_with(name) && (!n.starts_with('.') || name.starts_with('.')))
+                        .then(|| if folder { format!("{n}/") } else { n })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    candidates.sort();
+    let shared = candidates.iter().skip(1).fold(
+        candidates.first().cloned().unwrap_or_default(),
+        |common, c| {
+            common
+                .chars()
+                .zip(c.chars())
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect()
+        },
+    );
+    let completed = if shared.len() > name.len() {
+        format!("{dir}{shared}")
+    } else {
+        typed.clone()
+    };
+    Msg::Completed {
+        typed,
+        completed,
+        candidates,
+    }
+}
+
 fn save_batch(
     text: Option<String>,
     from: &std::path::Path,
@@ -393,4 +452,38 @@ fn save_batch(
     std::fs::write(path, saved).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Batch::load(path).map_err(|e| format!("saved, but it does not load back: {e}"))?;
     Ok(path.to_path_buf())
+}
+
+#[cfg(test)]
+mod completion_tests {
+    use super::*;
+
+    #[test]
+    fn tab_completes_a_unique_name_and_the_shared_part_of_several() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["inventory.json", "inventory-2.json", "urls.txt"] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        std::fs::create_dir(dir.path().join("runs")).unwrap();
+        let base = format!("{}/", dir.path().display());
+        let completed = |typed: &str| match complete_path(format!("{base}{typed}")) {
+            Msg::Completed {
+                completed,
+                candidates,
+                ..
+            } => (
+                completed.trim_start_matches(&base).to_owned(),
+                candidates.len(),
+            ),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(completed("u"), ("urls.txt".into(), 1));
+        assert_eq!(
+            completed("r"),
+            ("runs/".into(), 1),
+            "a folder gets its slash"
+        );
+        assert_eq!(completed("inv"), ("inventory".into(), 2), "the shared part");
+        assert_eq!(completed("zzz"), ("zzz".into(), 0), "nothing: as typed");
+    }
 }

@@ -100,6 +100,11 @@ pub enum Action {
     Apply,
     Cancel,
     DeleteChar,
+    /// Prompts: clear the line, delete the word before the cursor,
+    /// complete a path.
+    ClearLine,
+    DeleteWord,
+    Complete,
     /// A character typed into a prompt or the editor.
     TypeChar,
     /// Nothing: the key is taken and does nothing here.
@@ -494,6 +499,32 @@ pub const PROMPT: Table = &[
         "delete a character",
         None,
         &[(Key::Code(C::Backspace), A::DeleteChar)],
+    ),
+    entry(
+        "Ctrl-U, Ctrl-W",
+        "clear the line, delete a word",
+        None,
+        &[
+            (Key::Ctrl('u'), A::ClearLine),
+            (Key::Ctrl('w'), A::DeleteWord),
+        ],
+    ),
+    entry(
+        "Home End ← →",
+        "move the cursor",
+        None,
+        &[
+            (Key::Code(C::Home), A::First),
+            (Key::Code(C::End), A::Last),
+            (Key::Code(C::Left), A::StepDown),
+            (Key::Code(C::Right), A::StepUp),
+        ],
+    ),
+    entry(
+        "Tab",
+        "complete a path",
+        Some("Tab complete"),
+        &[(Key::Code(C::Tab), A::Complete)],
     ),
     entry("", "", None, &[(Key::Text, A::TypeChar)]),
 ];

@@ -16,8 +16,17 @@ impl App {
         };
         match keys::action(keys::PROMPT, key) {
             Some(Action::Cancel) => self.overlay = None,
-            Some(Action::DeleteChar) => {
-                input.text.pop();
+            Some(Action::DeleteChar) => input.delete_back(),
+            Some(Action::ClearLine) => input.set_text(String::new()),
+            Some(Action::DeleteWord) => input.delete_word(),
+            Some(Action::First) => input.cursor = 0,
+            Some(Action::Last) => input.cursor = input.text.chars().count(),
+            Some(Action::StepDown) => input.cursor = input.cursor.saturating_sub(1),
+            Some(Action::StepUp) => {
+                input.cursor = (input.cursor + 1).min(input.text.chars().count());
+            }
+            Some(Action::Complete) if !matches!(input.prompt, Prompt::Value(_)) => {
+                return vec![Effect::CompletePath(input.text.clone())];
             }
             Some(Action::TypeChar) => {
                 if let KeyCode::Char(c) = key.code {
@@ -25,7 +34,7 @@ impl App {
                 }
             }
             Some(Action::Apply) => {
-                let Some(Overlay::Prompt(Input { prompt, text })) = self.overlay.take() else {
+                let Some(Overlay::Prompt(Input { prompt, text, .. })) = self.overlay.take() else {
                     return vec![];
                 };
                 return self.answer(prompt, text);
@@ -47,21 +56,16 @@ impl App {
                     } else {
                         self.batch_text.clone()
                     };
-                    let path = PathBuf::from(text.trim());
-                    let save = Effect::SaveBatch {
+                    // An existing file is asked about first (the effect
+                    // looks, off the loop, and comes back to ask).
+                    vec![Effect::SaveBatch {
                         text: source,
                         from: batch.path.clone(),
                         format: batch.format,
                         limits: self.limits,
-                        path: path.clone(),
-                    };
-                    // Never replace a file without asking (the disk is read
-                    // here, on the loop: one stat of a path just typed).
-                    if path.exists() {
-                        self.overlay = Some(Overlay::ConfirmOverwrite(Box::new(save)));
-                        return vec![];
-                    }
-                    vec![save]
+                        path: PathBuf::from(text.trim()),
+                        replace: false,
+                    }]
                 }
             },
             Prompt::OpenBatch => vec![Effect::OpenBatch(PathBuf::from(text.trim()))],
@@ -126,7 +130,47 @@ impl Input {
             Prompt::OpenBatch | Prompt::Export | Prompt::Save => true,
         };
         if allowed {
-            self.text.push(c);
+            let at = self.byte_at(self.cursor);
+            self.text.insert(at, c);
+            self.cursor += 1;
         }
+    }
+
+    /// The byte offset of character `n`.
+    fn byte_at(&self, n: usize) -> usize {
+        self.text
+            .char_indices()
+            .nth(n)
+            .map_or(self.text.len(), |(i, _)| i)
+    }
+
+    pub(super) fn set_text(&mut self, text: String) {
+        self.cursor = text.chars().count();
+        self.text = text;
+    }
+
+    /// Backspace: the character before the cursor.
+    fn delete_back(&mut self) {
+        if self.cursor > 0 {
+            let at = self.byte_at(self.cursor - 1);
+            self.text.remove(at);
+            self.cursor -= 1;
+        }
+    }
+
+    /// Ctrl-W: the word before the cursor (back to a space or a `/`), as
+    /// shells do.
+    fn delete_word(&mut self) {
+        let chars: Vec<char> = self.text.chars().collect();
+        let mut start = self.cursor;
+        while start > 0 && matches!(chars[start - 1], ' ' | '/') {
+            start -= 1;
+        }
+        while start > 0 && !matches!(chars[start - 1], ' ' | '/') {
+            start -= 1;
+        }
+        let (from, to) = (self.byte_at(start), self.byte_at(self.cursor));
+        self.text.replace_range(from..to, "");
+        self.cursor = start;
     }
 }

@@ -140,6 +140,8 @@ pub enum Prompt {
 pub struct Input {
     pub prompt: Prompt,
     pub text: String,
+    /// Where typing goes, in characters from the start.
+    pub cursor: usize,
 }
 
 /// A run the loop has started: where its results go and how many it sends.
@@ -183,6 +185,14 @@ pub enum Msg {
     Problem(String),
     /// The batch was saved with the current limits (or why not).
     Saved(Result<PathBuf, String>),
+    /// Saving would replace an existing file: this save, once confirmed.
+    WouldReplace(Box<Effect>),
+    /// Tab completed the path `typed`: to `completed`, among these.
+    Completed {
+        typed: String,
+        completed: String,
+        candidates: Vec<String>,
+    },
     /// The results index was built: it, and the page read with it from
     /// this position.
     ResultsIndexed(Result<(Arc<ResultIndex>, usize, Vec<RequestRecord>), String>),
@@ -271,7 +281,12 @@ pub enum Effect {
         format: Format,
         limits: Limits,
         path: PathBuf,
+        /// The user said yes to replacing `path`; otherwise an existing
+        /// file is asked about first ([`Msg::WouldReplace`]).
+        replace: bool,
     },
+    /// Complete the path typed so far (off the UI thread).
+    CompletePath(String),
     /// Index the journal's results and read the page around position
     /// `around` (off the UI thread).
     LoadResults {
@@ -697,6 +712,25 @@ impl App {
             }
             Msg::BatchLoaded(Err(e)) | Msg::Problem(e) => {
                 self.notice = Some(Notice::Error(e));
+                vec![]
+            }
+            Msg::WouldReplace(save) => {
+                self.overlay = Some(Overlay::ConfirmOverwrite(save));
+                vec![]
+            }
+            Msg::Completed {
+                typed,
+                completed,
+                candidates,
+            } => {
+                if let Some(Overlay::Prompt(input)) = self.overlay.as_mut()
+                    && input.text == typed
+                {
+                    input.set_text(completed);
+                    if candidates.len() > 1 {
+                        self.notice = Some(Notice::Info(candidates.join("  ")));
+                    }
+                }
                 vec![]
             }
             Msg::Saved(saved) => {

@@ -47,7 +47,10 @@ impl App {
                 Some(vec![])
             }
             Overlay::ConfirmOverwrite(save) => {
-                let save = (**save).clone();
+                let mut save = (**save).clone();
+                if let Effect::SaveBatch { replace, .. } = &mut save {
+                    *replace = true;
+                }
                 self.overlay = None;
                 Some(match keys::action(keys::CONFIRM_OVERWRITE, key) {
                     Some(Action::Confirm) => vec![save],
@@ -151,7 +154,12 @@ impl App {
     }
 
     pub(super) fn prompt(&mut self, prompt: Prompt, text: String) {
-        self.overlay = Some(Overlay::Prompt(Input { prompt, text }));
+        let cursor = text.chars().count();
+        self.overlay = Some(Overlay::Prompt(Input {
+            prompt,
+            text,
+            cursor,
+        }));
     }
 
     /// `w`: a JSON file is updated in place; any other form (or a batch

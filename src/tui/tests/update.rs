@@ -971,23 +971,22 @@ fn t_says_where_the_limits_panel_is_when_it_is_on_screen_already() {
 fn saving_over_a_file_asks_first() {
     let dir = tempfile::tempdir().unwrap();
     let existing = dir.path().join("b.json");
-    std::fs::write(&existing, "{}").unwrap();
     let mut app = app();
     app.update(ch('w'));
     let typed = |app: &mut App, text: &str| {
-        for _ in 0..200 {
-            app.update(key(KeyCode::Backspace));
-        }
+        app.update(ctrl('u'));
         for c in text.chars() {
             app.update(ch(c));
         }
         app.update(key(KeyCode::Enter))
     };
-    assert_eq!(
-        typed(&mut app, existing.to_str().unwrap()),
-        [],
-        "nothing yet"
-    );
+    let effects = typed(&mut app, existing.to_str().unwrap());
+    let [save @ Effect::SaveBatch { replace: false, .. }] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    let save = save.clone();
+    // The loop finds the file there (off the UI thread) and asks.
+    app.update(Msg::WouldReplace(Box::new(save.clone())));
     assert!(matches!(app.overlay, Some(Overlay::ConfirmOverwrite(_))));
     let screen = draw_to_string(&app, 100, 24);
     assert!(
@@ -996,18 +995,46 @@ fn saving_over_a_file_asks_first() {
     );
     assert_eq!(app.update(ch('n')), []);
     assert!(matches!(&app.notice, Some(Notice::Info(m)) if m.contains("not saved")));
-    app.update(ch('w'));
-    typed(&mut app, existing.to_str().unwrap());
+    app.update(Msg::WouldReplace(Box::new(save)));
     let effects = app.update(ch('y'));
     assert!(
-        matches!(effects.as_slice(), [Effect::SaveBatch { path, .. }] if *path == existing),
+        matches!(effects.as_slice(), [Effect::SaveBatch { path, replace: true, .. }] if *path == existing),
         "{effects:?}"
     );
-    // A new file needs no question.
-    app.update(ch('w'));
-    let effects = typed(&mut app, dir.path().join("new.json").to_str().unwrap());
-    assert!(
-        matches!(effects.as_slice(), [Effect::SaveBatch { .. }]),
-        "{effects:?}"
+}
+
+#[test]
+fn prompts_edit_like_a_shell_and_complete_paths() {
+    let mut app = app();
+    app.update(ch('o'));
+    for c in "/tmp/some dir/file.json".chars() {
+        app.update(ch(c));
+    }
+    let text = |app: &App| input(app).map(|i| (i.text.clone(), i.cursor)).unwrap();
+    app.update(ctrl('w'));
+    assert_eq!(text(&app), ("/tmp/some dir/".into(), 14), "Ctrl-W: a word");
+    app.update(key(KeyCode::Home));
+    app.update(ch('x'));
+    assert_eq!(
+        text(&app),
+        ("x/tmp/some dir/".into(), 1),
+        "Home, then typing there"
     );
+    app.update(key(KeyCode::End));
+    app.update(key(KeyCode::Left));
+    app.update(key(KeyCode::Backspace));
+    assert_eq!(text(&app), ("x/tmp/some di/".into(), 13));
+    app.update(ctrl('u'));
+    assert_eq!(text(&app), (String::new(), 0), "Ctrl-U: the line");
+    for c in "sample-batches/inv".chars() {
+        app.update(ch(c));
+    }
+    let effects = app.update(key(KeyCode::Tab));
+    assert_eq!(effects, [Effect::CompletePath("sample-batches/inv".into())]);
+    app.update(Msg::Completed {
+        typed: "sample-batches/inv".into(),
+        completed: "sample-batches/inventory.json".into(),
+        candidates: vec!["inventory.json".into()],
+    });
+    assert_eq!(text(&app), ("sample-batches/inventory.json".into(), 29));
 }

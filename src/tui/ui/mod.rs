@@ -157,15 +157,36 @@ fn draw_overlays(frame: &mut Frame, app: &App, theme: &Theme) {
             };
             let area = popup(frame.area(), 50, 3);
             frame.render_widget(Clear, area);
+            let at = input
+                .text
+                .char_indices()
+                .nth(input.cursor)
+                .map_or(input.text.len(), |(i, _)| i);
+            let (before, after) = input.text.split_at(at);
+            let mut rest = after.chars();
+            // The cursor: a block at the end, the character under it
+            // reversed elsewhere.
+            let cursor = match rest.next() {
+                Some(c) => Span::styled(c.to_string(), theme.selected),
+                None => Span::styled("█", theme.accent),
+            };
             let text = Line::from(vec![
-                Span::raw(input.text.clone()),
-                Span::styled("█", theme.accent),
+                Span::raw(before.to_owned()),
+                cursor,
+                Span::raw(rest.collect::<String>()),
             ]);
             frame.render_widget(
                 Paragraph::new(text).block(
                     Block::bordered()
                         .title(title)
-                        .title_bottom(format!(" {} ", keys::hints(keys::PROMPT))),
+                        .title_bottom(format!(
+                            " {} ",
+                            // A value has no path to complete.
+                            match input.prompt {
+                                Prompt::Value(_) => keys::hints(&keys::PROMPT[..2]),
+                                _ => keys::hints(keys::PROMPT),
+                            }
+                        )),
                 ),
                 area,
             );
