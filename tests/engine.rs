@@ -467,6 +467,13 @@ async fn network_faults_are_recorded_results() {
         "{:?}",
         records[1].error
     );
+    // The root cause first, where a person reads it; the chain after.
+    let refused = records[0].error.as_deref().unwrap();
+    assert!(
+        refused.starts_with("connection refused (127.0.0.1:")
+            && refused.contains(" — error sending request"),
+        "{refused}"
+    );
     assert!(records[2].ok);
     assert_eq!(summary.totals.by_error.get(&ErrorKind::Connect), Some(&1));
     assert_eq!(summary.totals.by_error.get(&ErrorKind::Timeout), Some(&1));

@@ -121,8 +121,10 @@ pub fn classify(e: &reqwest::Error) -> (ErrorKind, String) {
     let mut source = e.source();
     let mut chain = String::new();
     let mut io_kind = None;
+    let mut root = None;
     while let Some(s) = source {
         let text = s.to_string();
+        root = Some(text.clone());
         if !message.contains(&text) {
             message.push_str(": ");
             message.push_str(&text);
@@ -167,5 +169,35 @@ pub fn classify(e: &reqwest::Error) -> (ErrorKind, String) {
     } else {
         ErrorKind::Other
     };
-    (kind, message)
+    (kind, root_first(root.as_deref(), e, message))
+}
+
+/// The message with the root cause first, as a person reads it
+/// ("connection refused (127.0.0.1:18)"), then the whole chain from the
+/// HTTP client's generic "error sending request" down, for the details.
+fn root_first(root: Option<&str>, e: &reqwest::Error, chain: String) -> String {
+    let Some(root) = root else {
+        return chain;
+    };
+    // "Connection refused (os error 111)": the OS's number says nothing.
+    let root = match root.rfind(" (os error") {
+        Some(i) => &root[..i],
+        None => root,
+    };
+    let mut first = root.chars();
+    let root: String = first
+        .next()
+        .map(|c| c.to_lowercase().chain(first).collect())
+        .unwrap_or_default();
+    let place = e
+        .url()
+        .and_then(|u| {
+            Some(format!(
+                " ({}:{})",
+                u.host_str()?,
+                u.port_or_known_default()?
+            ))
+        })
+        .unwrap_or_default();
+    format!("{root}{place} — {chain}")
 }

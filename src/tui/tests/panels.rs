@@ -186,7 +186,7 @@ fn error_groups_count_answers_retries_and_final_results() {
             "│HTTP 429       2       1     1        │",
             "│HTTP 503       2       1     1        │",
             "│timeout        1       0     1        │",
-            "│e.g. http://127.0.0.1:3000/inventory/m│",
+            "│e.g. http://127.0.0.1…/materials?id=30│",
             "└ x details ───────────────────────────┘",
         ],
         &[
@@ -380,4 +380,13 @@ fn the_demo_shows_its_mock_and_a_first_step_under_the_limits() {
         bottom.contains("mock http://127.0.0.1:4567 · /geocode allows 30/s: r runs"),
         "{bottom}"
     );
+}
+
+#[test]
+fn long_urls_and_paths_are_cut_in_the_middle() {
+    use crate::tui::ui::shorten_middle;
+    assert_eq!(shorten_middle("http://h/a", 20), "http://h/a");
+    let cut = shorten_middle("http://127.0.0.1:3000/inventory/materials?id=30", 20);
+    assert_eq!(cut, "http://127…als?id=30");
+    assert_eq!(cut.chars().count(), 20);
 }

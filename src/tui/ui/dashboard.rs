@@ -549,7 +549,17 @@ pub(in crate::tui) fn draw_progress(frame: &mut Frame, area: Rect, app: &App, th
     let mut block = Block::bordered().title(format!(" progress · {}{run} ", run_label(app)));
     if let Some(journal) = &app.journal {
         block = block.title_bottom(
-            Line::styled(format!(" results: {} ", journal.display()), theme.dim).right_aligned(),
+            Line::styled(
+                format!(
+                    " results: {} ",
+                    super::shorten_middle(
+                        &journal.display().to_string(),
+                        usize::from(area.width.saturating_sub(14))
+                    )
+                ),
+                theme.dim,
+            )
+            .right_aligned(),
         );
     }
     frame.render_widget(

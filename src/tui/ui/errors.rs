@@ -56,7 +56,11 @@ pub(in crate::tui) fn draw_panel(frame: &mut Frame, area: Rect, app: &App, theme
     }));
     let room = usize::from(area.height.saturating_sub(2));
     if lines.len() < room {
-        lines.push(Line::styled(format!("e.g. {}", top.url), theme.dim));
+        let room = usize::from(area.width.saturating_sub(2)).saturating_sub(5);
+        lines.push(Line::styled(
+            format!("e.g. {}", super::shorten_middle(&top.url, room)),
+            theme.dim,
+        ));
     }
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

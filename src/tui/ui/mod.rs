@@ -65,6 +65,25 @@ impl Theme {
     }
 }
 
+/// `text` in at most `width` characters, cut in the middle (`…`) where it
+/// does not fit: a URL keeps its host and its last path part, a path its
+/// folder's start and its file name.
+pub fn shorten_middle(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width {
+        return text.to_owned();
+    }
+    if width <= 1 {
+        return "…".chars().take(width).collect();
+    }
+    let keep = width - 1;
+    let head = keep / 2;
+    let tail = keep - head;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
+}
+
 /// Terminals at least this tall get the endpoints panel.
 pub const ENDPOINTS_MIN_HEIGHT: u16 = 30;
 
@@ -176,18 +195,14 @@ fn draw_overlays(frame: &mut Frame, app: &App, theme: &Theme) {
                 Span::raw(rest.collect::<String>()),
             ]);
             frame.render_widget(
-                Paragraph::new(text).block(
-                    Block::bordered()
-                        .title(title)
-                        .title_bottom(format!(
-                            " {} ",
-                            // A value has no path to complete.
-                            match input.prompt {
-                                Prompt::Value(_) => keys::hints(&keys::PROMPT[..2]),
-                                _ => keys::hints(keys::PROMPT),
-                            }
-                        )),
-                ),
+                Paragraph::new(text).block(Block::bordered().title(title).title_bottom(format!(
+                    " {} ",
+                    // A value has no path to complete.
+                    match input.prompt {
+                        Prompt::Value(_) => keys::hints(&keys::PROMPT[..2]),
+                        _ => keys::hints(keys::PROMPT),
+                    }
+                ))),
                 area,
             );
         }
