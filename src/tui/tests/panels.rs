@@ -390,3 +390,23 @@ fn long_urls_and_paths_are_cut_in_the_middle() {
     assert_eq!(cut, "http://12…ials?id=30");
     assert_eq!(cut.chars().count(), 20);
 }
+
+#[test]
+fn under_a_plan_the_rate_slider_shows_the_plans_rate_now() {
+    let mut app = running();
+    app.profile = Some(
+        crate::model::Profile::stages([
+            (5.0, Duration::from_secs(5)),
+            (40.0, Duration::from_secs(10)),
+        ])
+        .unwrap(),
+    );
+    app.stats.limits.per_second = Some(40.0);
+    let got = panel(90, 3, |f, a| draw_controls(f, a, &app, &Theme::colour()));
+    let row = (0..90).map(|x| got[(x, 1)].symbol()).collect::<String>();
+    assert!(row.contains("◀ 40/s (plan) ▶"), "{row}");
+    app.profile_taken_over = true;
+    let got = panel(90, 3, |f, a| draw_controls(f, a, &app, &Theme::colour()));
+    let row = (0..90).map(|x| got[(x, 1)].symbol()).collect::<String>();
+    assert!(!row.contains("(plan)"), "a person took over: {row}");
+}

@@ -130,8 +130,19 @@ pub(in crate::tui) fn draw_controls(frame: &mut Frame, area: Rect, app: &App, th
             Style::new()
         };
         spans.push(Span::styled(format!(" {} ", slider.label()), style));
+        // While a plan drives the rate, the slider shows the plan's rate
+        // now (what the engine runs at), and says so.
+        let planned = slider == Slider::PerSecond
+            && app.profile.is_some()
+            && !app.profile_taken_over
+            && matches!(app.state, RunState::Running | RunState::Paused);
+        let shown = if planned {
+            format!("{} (plan)", fmt_value(slider, app.stats.limits.per_second))
+        } else {
+            fmt_value(slider, v)
+        };
         spans.push(Span::styled(
-            format!(" ◀ {} ▶ ", fmt_value(slider, v)),
+            format!(" ◀ {shown} ▶ "),
             style.add_modifier(Modifier::BOLD),
         ));
         spans.push(Span::styled(format!("{} ", slider_bar(v, 8)), theme.accent));
@@ -290,10 +301,17 @@ pub(in crate::tui) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, 
         _ => (0.0, 1.0),
     };
     let peak = targets.iter().map(|p| p.1).fold(seen.max(1.0), f64::max) * 1.2;
+    // In colour, one marker for all; without, each series its own shape
+    // (the legend says which is which).
+    let (target_marker, refused_marker) = if theme.monochrome {
+        (symbols::Marker::Dot, symbols::Marker::Bar)
+    } else {
+        (symbols::Marker::Braille, symbols::Marker::Braille)
+    };
     let datasets = vec![
         Dataset::default()
             .name("target")
-            .marker(symbols::Marker::Braille)
+            .marker(target_marker)
             .graph_type(GraphType::Line)
             .style(theme.warn)
             .data(&targets),
@@ -305,12 +323,17 @@ pub(in crate::tui) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, 
             .data(&achieved),
         Dataset::default()
             .name("refused/s")
-            .marker(symbols::Marker::Braille)
+            .marker(refused_marker)
             .graph_type(GraphType::Line)
             .style(theme.bad)
             .data(&refused),
     ];
     let mut block = Block::bordered().title(title);
+    if theme.monochrome && !coalesced {
+        // Without colour the shapes tell the series apart; this says which.
+        block =
+            block.title_bottom(Line::from(" ⣀ accepted · ▄ refused · • target ").right_aligned());
+    }
     if let Some(b) = &s.batches {
         block = block.title_bottom(Line::styled(
             format!(
@@ -328,8 +351,12 @@ pub(in crate::tui) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, 
         };
         block = block.title_bottom(Line::styled(plan, theme.dim));
     }
-    let chart = Chart::new(datasets)
-        .block(block)
+    let mut chart = Chart::new(datasets).block(block);
+    if theme.monochrome {
+        // Shapes alone tell the series apart: the legend must show.
+        chart = chart.hidden_legend_constraints((Constraint::Min(0), Constraint::Min(0)));
+    }
+    let chart = chart
         .x_axis(
             Axis::default()
                 .bounds([t0, t1])

@@ -26,6 +26,8 @@ pub struct Theme {
     pub bad: Style,
     pub dim: Style,
     pub selected: Style,
+    /// No colours (`NO_COLOR`): what colour told apart, shape must.
+    pub monochrome: bool,
 }
 
 impl Theme {
@@ -49,6 +51,7 @@ impl Theme {
                 .fg(Color::Black)
                 .bg(Color::Cyan)
                 .add_modifier(Modifier::BOLD),
+            monochrome: false,
         }
     }
 
@@ -61,6 +64,7 @@ impl Theme {
             bad: Style::new(),
             dim: Style::new(),
             selected: Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            monochrome: true,
         }
     }
 }
