@@ -329,10 +329,18 @@ pub(in crate::tui) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, 
             .data(&refused),
     ];
     let mut block = Block::bordered().title(title);
-    if theme.monochrome && !coalesced {
-        // Without colour the shapes tell the series apart; this says which.
-        block =
-            block.title_bottom(Line::from(" ⣀ accepted · ▄ refused · • target ").right_aligned());
+    // Without colour the shapes tell the series apart; this says which
+    // (the plan, when there is one and no room for both, comes first).
+    const KEY: &str = " ⣀ accepted · ▄ refused · • target ";
+    let plan_width = app
+        .profile
+        .as_ref()
+        .map_or(0, |p| limits::describe(p).chars().count() + 20);
+    if theme.monochrome
+        && !coalesced
+        && plan_width + KEY.chars().count() + 2 <= usize::from(area.width)
+    {
+        block = block.title_bottom(Line::from(KEY).right_aligned());
     }
     if let Some(b) = &s.batches {
         block = block.title_bottom(Line::styled(
