@@ -36,6 +36,9 @@ pub struct ResultsView {
     pub loading: bool,
     /// The start of a page being read.
     pub pending: Option<usize>,
+    /// When, in the run's time, the table was last read while the run
+    /// went on (it is read again at most once a second).
+    pub refreshed_at: Option<std::time::Duration>,
 }
 
 impl ResultsView {

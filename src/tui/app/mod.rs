@@ -672,7 +672,9 @@ impl App {
                     self.state = stats.state;
                 }
                 self.stats = *stats;
-                self.tune()
+                let mut effects = self.tune();
+                effects.extend(self.refresh_results());
+                effects
             }
             Msg::Engine(event) => self.on_engine(event),
             Msg::Started(started) => self.on_started(started),

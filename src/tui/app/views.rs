@@ -4,6 +4,7 @@ use crossterm::event::KeyEvent;
 
 use super::{App, Effect, Notice, Overlay, View};
 use crate::export::{ResultFilter, ResultOrder};
+use crate::model::RunState;
 use crate::stats::FailureClass;
 use crate::tui::keys::{self, Action};
 
@@ -22,6 +23,25 @@ impl App {
             order: self.results.order,
             around: self.results.selected,
         }]
+    }
+
+    /// While a run goes on with the results table open, reads it again
+    /// at most once a second (not while a read is under way).
+    pub(super) fn refresh_results(&mut self) -> Vec<Effect> {
+        let going = matches!(self.state, RunState::Running | RunState::Paused);
+        if self.view != View::Results || !going || self.results.loading {
+            return vec![];
+        }
+        let now = self.stats.elapsed;
+        let due = self
+            .results
+            .refreshed_at
+            .is_none_or(|at| now < at || now - at >= std::time::Duration::from_secs(1));
+        if !due {
+            return vec![];
+        }
+        self.results.refreshed_at = Some(now);
+        self.load_results()
     }
 
     /// The effect that reads the page starting at `offset`, if one is wanted.

@@ -1038,3 +1038,49 @@ fn prompts_edit_like_a_shell_and_complete_paths() {
     });
     assert_eq!(text(&app), ("sample-batches/inventory.json".into(), 29));
 }
+
+#[test]
+fn the_results_table_refreshes_while_the_run_goes_on_at_most_once_a_second() {
+    let mut app = app();
+    running(&mut app);
+    app.journal = Some("/tmp/x/r.jsonl".into());
+    app.update(ch('v'));
+    app.results.loading = false;
+    let stats_at = |ms: u64| {
+        let mut s = StatsSnapshot::initial(Some(100), app_limits());
+        s.state = RunState::Running;
+        s.elapsed = Duration::from_millis(ms);
+        Msg::Stats(Box::new(s))
+    };
+    let loads = |effects: &[Effect]| {
+        effects
+            .iter()
+            .filter(|e| matches!(e, Effect::LoadResults { .. }))
+            .count()
+    };
+    assert_eq!(loads(&app.update(stats_at(1_000))), 1, "read again");
+    app.results.loading = false;
+    assert_eq!(
+        loads(&app.update(stats_at(1_500))),
+        0,
+        "not twice in a second"
+    );
+    assert_eq!(loads(&app.update(stats_at(2_100))), 1);
+    app.results.loading = true;
+    assert_eq!(
+        loads(&app.update(stats_at(3_500))),
+        0,
+        "not while a read is under way"
+    );
+    app.results.loading = false;
+    app.update(key(KeyCode::Esc));
+    assert_eq!(
+        loads(&app.update(stats_at(5_000))),
+        0,
+        "only with the table open"
+    );
+}
+
+fn app_limits() -> Limits {
+    Limits::new(10, 20.0)
+}
