@@ -14,6 +14,7 @@ pub mod coalesce;
 mod error;
 mod expand;
 mod format;
+pub(crate) mod json_text;
 mod model;
 mod request;
 pub mod template;

@@ -221,6 +221,53 @@ pub fn append_curl(
                 out.push_str(&format!("{} {}", r.method, r.url));
             }
         }
+        Format::Json if !batch.trim().is_empty() => {
+            // The batch stays as written: the new entries go at the end of
+            // its list, and nothing else is printed again.
+            serde_json::from_str::<Value>(batch)
+                .map_err(|e| format!("the batch is not valid JSON yet ({e}): fix it first"))?;
+            let entries: Vec<String> = imported
+                .requests
+                .iter()
+                .map(|r| r.to_entry().to_string())
+                .collect();
+            let list_end = if out.trim_start().starts_with('[') {
+                out.len() - 1
+            } else {
+                let keys = crate::batch::json_text::top_level_values(&out)
+                    .ok_or("the batch is not a JSON object or array")?;
+                let &(start, end, ..) = keys
+                    .get("requests")
+                    .ok_or("the batch has no `requests` list")?;
+                if !out[start..end].starts_with('[') {
+                    return Err("the batch's `requests` is not a list".into());
+                }
+                end - 1
+            };
+            let inside = &out[..list_end];
+            let open = inside.rfind('[').unwrap_or(0);
+            let empty = out[..list_end].trim_end().ends_with('[');
+            // One entry per line, indented like the list's last line, when
+            // the list spans lines; else on the same line.
+            let multi_line = out[open..list_end].contains('\n');
+            let indent = if multi_line {
+                let last_line = inside.trim_end().rsplit('\n').next().unwrap_or("");
+                let width = last_line.len() - last_line.trim_start().len();
+                format!("\n{}", " ".repeat(width))
+            } else {
+                " ".to_owned()
+            };
+            let trimmed_end = inside.trim_end().len();
+            let mut added = String::new();
+            for (i, entry) in entries.iter().enumerate() {
+                if i > 0 || !empty {
+                    added.push(',');
+                }
+                added.push_str(&indent);
+                added.push_str(entry);
+            }
+            out.insert_str(trimmed_end, &added);
+        }
         Format::Json => {
             let entries = imported.requests.iter().map(Request::to_entry);
             let mut value = if batch.trim().is_empty() {
@@ -321,4 +368,29 @@ pub(crate) fn basic_auth(credentials: &str) -> String {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(credentials)
     )
+}
+
+#[cfg(test)]
+mod append_tests {
+    use super::*;
+    use crate::batch::Format;
+
+    #[test]
+    fn a_pasted_curl_command_goes_at_the_end_of_the_list_and_nothing_else_moves() {
+        let batch = "{\n  \"per_second\": 20,\n  \"requests\": [\n    {\"url\": \"http://h/a\", \"params\": {\"n\": 5}},\n    \"http://h/b\"\n  ]\n}\n";
+        let (text, n) = append_curl(batch, Format::Json, "curl http://h/c").unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(
+            text,
+            "{\n  \"per_second\": 20,\n  \"requests\": [\n    {\"url\": \"http://h/a\", \"params\": {\"n\": 5}},\n    \"http://h/b\",\n    {\"url\":\"http://h/c\"}\n  ]\n}\n"
+        );
+        // A one-line array stays one line.
+        let (text, _) = append_curl(r#"["http://h/a"]"#, Format::Json, "curl http://h/c").unwrap();
+        assert_eq!(text, "[\"http://h/a\", {\"url\":\"http://h/c\"}]\n");
+        // An empty list gets no stray comma.
+        let (text, _) =
+            append_curl(r#"{"requests": []}"#, Format::Json, "curl http://h/c").unwrap();
+        assert_eq!(text, "{\"requests\": [ {\"url\":\"http://h/c\"}]}\n");
+        serde_json::from_str::<Value>(&text).unwrap();
+    }
 }
