@@ -166,8 +166,11 @@ async fn respecting_limits_paces_to_the_advertised_rate_instead_of_stopping() {
             accepted >= least * limit,
             "{limit}/s: accepted {accepted:.1}/s: {summary:?}"
         );
+        // Under 2 % in release (bench/respect.sh: 0.17 % and 0.92 %); a
+        // debug build's late timer sends a few starts back to back.
+        let most = crate::common::debug_slack(0.02, 0.05);
         assert!(
-            refused < 0.02,
+            refused < most,
             "{limit}/s: {:.1} % refused",
             refused * 100.0
         );
