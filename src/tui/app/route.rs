@@ -23,6 +23,21 @@ impl App {
             return effects;
         }
         match keys::action(keys::GLOBAL, &key) {
+            // The limits are on the dashboard only: a key must not move
+            // what is not on screen.
+            Some(
+                Action::SelectSlider
+                | Action::StepUp
+                | Action::StepDown
+                | Action::Unlimited
+                | Action::TypeValue
+                | Action::EnterValue,
+            ) if self.view != View::Dashboard => {
+                self.notice = Some(Notice::Info(
+                    "the limits are on the dashboard: Esc goes back to them".into(),
+                ));
+                vec![]
+            }
             Some(action) => self.act(action, &key),
             None => {
                 self.dirty = false;

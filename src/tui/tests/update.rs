@@ -1084,3 +1084,23 @@ fn the_results_table_refreshes_while_the_run_goes_on_at_most_once_a_second() {
 fn app_limits() -> Limits {
     Limits::new(10, 20.0)
 }
+
+#[test]
+fn limits_do_not_move_while_they_are_not_on_screen() {
+    let mut app = app();
+    let before = app.limits;
+    app.update(ch('c'));
+    for k in [
+        KeyCode::Right,
+        KeyCode::Left,
+        KeyCode::Char('u'),
+        KeyCode::Char('5'),
+    ] {
+        assert_eq!(app.update(key(k)), []);
+    }
+    assert_eq!(app.limits, before);
+    assert!(matches!(&app.notice, Some(Notice::Info(m)) if m.contains("Esc goes back")));
+    app.update(key(KeyCode::Esc));
+    app.update(key(KeyCode::Right));
+    assert_ne!(app.limits, before, "on the dashboard they move");
+}
