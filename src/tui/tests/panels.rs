@@ -371,15 +371,22 @@ fn after_the_run_the_throughput_title_gives_its_averages() {
 }
 
 #[test]
-fn the_demo_shows_its_mock_and_a_first_step_under_the_limits() {
+fn the_demo_shows_its_mock_and_a_first_step_over_the_limits() {
     let mut app = app();
     app.guide = Some("mock http://127.0.0.1:4567 · /geocode allows 30/s: r runs".into());
-    let got = panel(80, 3, |f, a| draw_controls(f, a, &app, &Theme::colour()));
-    let bottom = (0..80).map(|x| got[(x, 2)].symbol()).collect::<String>();
+    let row = |width: u16| {
+        let got = panel(width, 3, |f, a| draw_controls(f, a, &app, &Theme::colour()));
+        (0..width).map(|x| got[(x, 0)].symbol()).collect::<String>()
+    };
+    let top = row(80);
     assert!(
-        bottom.contains("mock http://127.0.0.1:4567 · /geocode allows 30/s: r runs"),
-        "{bottom}"
+        top.contains("mock http://127.0.0.1:4567 · /geocode allows 30/s: r runs"),
+        "{top}"
     );
+    // Narrow: the mock's address at least.
+    let top = row(50);
+    assert!(top.contains(" mock http://127.0.0.1:4567 "), "{top}");
+    assert!(!top.contains("geocode"), "{top}");
 }
 
 #[test]

@@ -172,7 +172,16 @@ pub(in crate::tui) fn draw_controls(frame: &mut Frame, area: Rect, app: &App, th
     let binding = app.limited_by();
     let mut block = Block::bordered().title(" limits ");
     if let Some(guide) = &app.guide {
-        block = block.title_bottom(Line::styled(format!(" {guide} "), theme.accent));
+        // On the top border, beside the title: the bottom one says which
+        // limit binds. Where it does not fit, its first part (the mock's
+        // address) does.
+        let room = usize::from(area.width).saturating_sub(12);
+        let shown = if guide.chars().count() <= room {
+            guide.as_str()
+        } else {
+            guide.split(" · ").next().unwrap_or(guide)
+        };
+        block = block.title(Line::styled(format!(" {shown} "), theme.accent).right_aligned());
     }
     if !binding.is_empty() {
         block =
