@@ -198,39 +198,7 @@ impl Batch {
                 })
             })
             .collect::<Result<Vec<_>, BatchError>>()?;
-        // Counted from the axes before anything is built: a range of 10^12
-        // or a product of 2^70 fails here, in milliseconds.
-        let count = entries.iter().enumerate().try_fold(0u128, |sum, (i, e)| {
-            let n = e.axes.iter().try_fold(1u128, |product, axis| {
-                axis.count()
-                    .map(|n| product.saturating_mul(u128::from(n)))
-                    .map_err(|m| BatchError::new(path, m).entry(i).field("for_each"))
-            })?;
-            Ok::<_, BatchError>(sum.saturating_add(n))
-        })?;
-        let max = options.max_requests.unwrap_or(MAX_REQUESTS);
-        if count > u128::from(max) {
-            return Err(BatchError::new(
-                path,
-                format!(
-                    "the batch expands to {} requests, more than the limit of {max} \
-                     (--max-requests raises it)",
-                    if count == u128::MAX {
-                        "more than 10^38".to_owned()
-                    } else {
-                        count.to_string()
-                    }
-                ),
-            ));
-        }
-        if count == 0 {
-            return Err(BatchError::new(
-                path,
-                "the batch has no requests: expected at least one entry (its data files \
-                 and ranges give none)",
-            ));
-        }
-        let count = count as u64;
+        let count = count_requests(&entries, path, options.max_requests.unwrap_or(MAX_REQUESTS))?;
         let mut batch = Batch {
             path: path.to_path_buf(),
             format,
@@ -355,6 +323,43 @@ impl Batch {
             })),
         }
     }
+}
+
+/// How many requests `entries` expand to, counted from their axes before
+/// anything is built (a range by arithmetic, a data file by its rows): a
+/// range of 10^12 or a product of 2^70 fails here, in milliseconds, as
+/// does a batch of none.
+fn count_requests(entries: &[Entry], path: &Path, max: u64) -> Result<u64, BatchError> {
+    let count = entries.iter().enumerate().try_fold(0u128, |sum, (i, e)| {
+        let n = e.axes.iter().try_fold(1u128, |product, axis| {
+            axis.count()
+                .map(|n| product.saturating_mul(u128::from(n)))
+                .map_err(|m| BatchError::new(path, m).entry(i).field("for_each"))
+        })?;
+        Ok::<_, BatchError>(sum.saturating_add(n))
+    })?;
+    if count > u128::from(max) {
+        return Err(BatchError::new(
+            path,
+            format!(
+                "the batch expands to {} requests, more than the limit of {max} \
+                 (--max-requests raises it)",
+                if count == u128::MAX {
+                    "more than 10^38".to_owned()
+                } else {
+                    count.to_string()
+                }
+            ),
+        ));
+    }
+    if count == 0 {
+        return Err(BatchError::new(
+            path,
+            "the batch has no requests: expected at least one entry (its data files \
+             and ranges give none)",
+        ));
+    }
+    Ok(count as u64)
 }
 
 /// A request of the batch that could not be built, at its batch index.

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use ratebench::batch::{Batch, LoadOptions};
+use ratebench::batch::Batch;
 
 use super::args::CheckArgs;
 use super::{EXIT_OK, EXIT_USAGE};
@@ -13,12 +13,7 @@ use super::{EXIT_OK, EXIT_USAGE};
 const SHOWN: usize = 12;
 
 pub fn run(args: CheckArgs) -> u8 {
-    let options = LoadOptions {
-        base_url: args.base_url.clone(),
-        format: None,
-        max_requests: args.max_requests,
-        progress: Some(super::load_progress),
-    };
+    let options = super::load_options(args.base_url.clone(), args.max_requests);
     let batch = match Batch::load_with(&args.batch, &options) {
         Ok(batch) => batch,
         Err(e) => {

@@ -30,6 +30,20 @@ pub const EXIT_UNRECORDED: u8 = 4;
 /// the same way with 143 and 129 (`ratebench::stop_signals`).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
+/// How every command loads a batch: the flags' base URL and ceiling, and
+/// progress on a terminal while a large batch is checked.
+fn load_options(
+    base_url: Option<String>,
+    max_requests: Option<u64>,
+) -> ratebench::batch::LoadOptions {
+    ratebench::batch::LoadOptions {
+        base_url,
+        format: None,
+        max_requests,
+        progress: Some(load_progress),
+    }
+}
+
 /// Progress while a large batch is checked before a run (on a terminal;
 /// the loader calls it only once checking has taken a second).
 fn load_progress(done: u64, total: u64) {

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use ratebench::batch::{Batch, LoadOptions};
+use ratebench::batch::Batch;
 use ratebench::export::{ExportFormat, RecordSink, create_journal};
 use ratebench::model::{Limit, Limits};
 use ratebench::probe::{ProbeConfig, ProbeReport, probe};
@@ -16,12 +16,7 @@ use ratebench::session::Discard;
 const PROBE_MAX_AT_ONCE: u64 = 256;
 
 pub async fn run(args: ProbeArgs) -> u8 {
-    let options = LoadOptions {
-        base_url: args.settings.base_url.clone(),
-        format: None,
-        max_requests: args.settings.max_requests,
-        progress: Some(super::load_progress),
-    };
+    let options = super::load_options(args.settings.base_url.clone(), args.settings.max_requests);
     let batch = match Batch::load_with(&args.batch, &options) {
         Ok(batch) if !batch.is_empty() => {
             for warning in &batch.warnings {

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use ratebench::batch::{Batch, LoadOptions};
+use ratebench::batch::Batch;
 use ratebench::engine::{Command, RunConfig};
 use ratebench::export::ExportFormat;
 use ratebench::session::{Journal, Plan, Rows, runs_log};
@@ -21,12 +21,7 @@ use super::args::RunArgs;
 use super::{EXIT_ERROR, EXIT_FAILED, EXIT_OK, EXIT_UNRECORDED, EXIT_USAGE};
 
 pub async fn run(args: RunArgs) -> u8 {
-    let options = LoadOptions {
-        base_url: args.settings.base_url.clone(),
-        format: None,
-        max_requests: args.settings.max_requests,
-        progress: Some(super::load_progress),
-    };
+    let options = super::load_options(args.settings.base_url.clone(), args.settings.max_requests);
     // Loading validates the whole batch: on any error nothing is sent.
     let batch = match Batch::load_with(&args.batch, &options) {
         Ok(batch) => batch,

@@ -18,12 +18,7 @@ const DEMO_BATCH: &str = include_str!("../../sample-batches/demo.json");
 const DEMO_SCENARIO: &str = include_str!("../../sample-batches/demo-scenario.toml");
 
 pub async fn run(args: TuiArgs) -> u8 {
-    let options = LoadOptions {
-        base_url: args.settings.base_url.clone(),
-        format: None,
-        max_requests: args.settings.max_requests,
-        progress: Some(super::load_progress),
-    };
+    let options = super::load_options(args.settings.base_url.clone(), args.settings.max_requests);
     let batch = match &args.batch {
         None => None,
         Some(path) if !path.exists() && is_word(path) => {
