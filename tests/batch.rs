@@ -548,3 +548,53 @@ fn a_batch_has_a_stable_fingerprint_of_what_it_sends() {
     // Stable from version to version (a journal's sidecar keeps it).
     assert_eq!(load(r#"["http://h/a"]"#).fingerprint(), "3ae11f65db5419ee");
 }
+
+#[test]
+fn any_method_token_is_sent_but_a_typo_of_a_standard_one_is_named() {
+    let methods = |text: &str| -> Vec<String> {
+        load_str("m.json", text)
+            .unwrap()
+            .requests()
+            .map(|r| r.unwrap().method.to_string())
+            .collect()
+    };
+    assert_eq!(
+        methods(
+            r#"[{"url": "http://h/a", "method": "post"}, {"url": "http://h/a", "method": "PURGE"},
+                {"url": "http://h/a", "method": "wHat"}]"#
+        ),
+        ["POST", "PURGE", "wHat"],
+        "standard ones in any case; custom ones as written"
+    );
+    for (typo, meant) in [
+        ("GTE", "GET"),
+        ("PSOT", "POST"),
+        ("DELET", "DELETE"),
+        ("PTACH", "PATCH"),
+    ] {
+        let e = err(
+            "m.json",
+            &format!(r#"[{{"url": "http://h/a", "method": "{typo}"}}]"#),
+        );
+        assert!(
+            e.to_string().contains(&format!("did you mean {meant}?")),
+            "{typo}: {e}"
+        );
+    }
+    let e = err("m.json", r#"[{"url": "http://h/a", "method": "GET IT"}]"#);
+    assert!(e.to_string().contains("invalid method `GET IT`"), "{e}");
+}
+
+#[test]
+fn curl_keeps_the_case_of_a_custom_method() {
+    let batch = load_str(
+        "m.curl",
+        "curl -X wHat http://h/a\ncurl -X purge http://h/b\n",
+    )
+    .unwrap();
+    let methods: Vec<String> = batch
+        .requests()
+        .map(|r| r.unwrap().method.to_string())
+        .collect();
+    assert_eq!(methods, ["wHat", "purge"]);
+}

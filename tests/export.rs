@@ -456,3 +456,143 @@ async fn xlsx_export_has_a_results_sheet_and_a_summary_sheet() {
     assert_eq!(value("failed"), Some(Data::Float(2.0)));
     assert!(matches!(value("latency_ms.p50"), Some(Data::Float(p)) if p > 0.0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runs_workbook_summary_is_the_runs_own() {
+    use calamine::{Data, Reader, Xlsx, open_workbook};
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let batch = common::batch_file(
+        dir.path(),
+        "b.json",
+        &common::n_requests(&server.base(), "/delay/50", 12, r#""max_at_once": 4, "#),
+    );
+    let (xlsx, json) = (dir.path().join("r.xlsx"), dir.path().join("s.json"));
+    let out = common::ratebench(&[
+        "run",
+        batch.to_str().unwrap(),
+        "--out",
+        xlsx.to_str().unwrap(),
+        "--summary-json",
+        json.to_str().unwrap(),
+        "--quiet",
+    ])
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let most = summary["max_in_flight"].as_f64().unwrap();
+    assert!(most > 1.0, "{summary}");
+    let mut book: Xlsx<_> = open_workbook(&xlsx).unwrap();
+    let sheet = book.worksheet_range("Summary").unwrap();
+    let figure = sheet
+        .rows()
+        .find(|r| r[0] == Data::String("max_in_flight".into()))
+        .map(|r| r[1].clone());
+    assert_eq!(figure, Some(Data::Float(most)), "what --summary-json says");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_captured_request_shows_the_headers_the_client_added() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let batch = common::batch_file(
+        dir.path(),
+        "b.json",
+        &format!(
+            r#"[{{"url": "{}/ok", "headers": {{"X-Mine": "1"}}}}]"#,
+            server.base()
+        ),
+    );
+    let har = dir.path().join("r.har");
+    let out = common::ratebench(&[
+        "run",
+        batch.to_str().unwrap(),
+        "--out",
+        har.to_str().unwrap(),
+        "--quiet",
+    ])
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log: serde_json::Value = serde_json::from_slice(&std::fs::read(&har).unwrap()).unwrap();
+    let sent: std::collections::BTreeMap<String, String> =
+        log["log"]["entries"][0]["request"]["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["name"].as_str().unwrap().to_ascii_lowercase(),
+                    h["value"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+    // What the server saw, header by header.
+    let seen = &server.seen.hits()[0].headers;
+    for name in ["user-agent", "accept", "accept-encoding", "x-mine"] {
+        let on_wire = seen.get(name).and_then(|v| v.to_str().ok());
+        assert_eq!(
+            sent.get(name).map(String::as_str),
+            on_wire,
+            "{name}: {sent:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_cells_a_spreadsheet_would_run_are_defused() {
+    use axum::http::HeaderMap;
+    let app = axum::Router::new().route(
+        "/evil",
+        axum::routing::get(|| async {
+            let mut h = HeaderMap::new();
+            h.insert("x-ratelimit-limit", "=cmd|' /C calc'!A0".parse().unwrap());
+            h.insert("content-type", "@text/plain".parse().unwrap());
+            (h, "-2+3")
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let batch = common::batch_file(dir.path(), "b.json", &format!(r#"["{base}/evil"]"#));
+    let csv = dir.path().join("r.csv");
+    let out = common::ratebench(&[
+        "run",
+        batch.to_str().unwrap(),
+        "--out",
+        csv.to_str().unwrap(),
+        "--keep-body",
+        "--quiet",
+    ])
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut reader = csv::Reader::from_path(&csv).unwrap();
+    let row: CsvRow = reader.deserialize().next().unwrap().unwrap();
+    assert_eq!(
+        row.x_ratelimit_limit.as_deref(),
+        Some("'=cmd|' /C calc'!A0")
+    );
+    assert_eq!(row.content_type.as_deref(), Some("'@text/plain"));
+    assert_eq!(row.body.as_deref(), Some("'-2+3"));
+    assert_eq!(row.url, format!("{base}/evil"), "other text as it was");
+    assert!(
+        row.wait_ms >= 0.0 && row.latency_ms.unwrap() > 0.0,
+        "numbers stay numbers"
+    );
+}

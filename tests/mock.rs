@@ -807,3 +807,10 @@ async fn capacity_queues_requests_so_latency_climbs_with_load() {
     );
     assert_eq!(m.stats().rate_limited, 0, "it slows down, it never refuses");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anything_with_a_trailing_slash_answers_like_httpbin() {
+    let m = crate::common::mock(Default::default()).await;
+    let status = reqwest::get(m.url("/anything/")).await.unwrap().status();
+    assert_eq!(status.as_u16(), 200);
+}

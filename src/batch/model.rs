@@ -191,22 +191,67 @@ impl RawObject {
     }
 }
 
+/// A request's method: a standard one in any case (`post` is POST, as
+/// Python clients read it); any other valid token (`PURGE`, `wHat`) as
+/// written, since servers define their own; but a near miss of a standard
+/// one (`GTE`, `PSOT`, `DELET`) is a typo, with the method it meant.
+fn method(m: &str) -> Result<Method, String> {
+    let upper = m.to_ascii_uppercase();
+    if METHODS.contains(&upper.as_str()) {
+        return Method::from_bytes(upper.as_bytes()).map_err(|e| e.to_string());
+    }
+    if let Some(meant) = METHODS.iter().find(|s| near_miss(&upper, s)) {
+        return Err(format!(
+            "unknown method `{m}`: did you mean {meant}? (a custom method is sent as written, \
+             but this looks like a typo)"
+        ));
+    }
+    Method::from_bytes(m.as_bytes()).map_err(|_| {
+        format!(
+            "invalid method `{m}`: expected one of {} or another token of letters, digits and \
+             !#$%&'*+-.^_`|~",
+            METHODS.join(", ")
+        )
+    })
+}
+
+/// One letter off, added, dropped, or two swapped.
+fn near_miss(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    match a.len() as isize - b.len() as isize {
+        0 => {
+            let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+            match diff.as_slice() {
+                [_] => true,
+                [i, j] => *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i],
+                _ => false,
+            }
+        }
+        1 | -1 => {
+            let (long, short) = if a.len() > b.len() {
+                (&a, &b)
+            } else {
+                (&b, &a)
+            };
+            (0..long.len()).any(|skip| {
+                long.iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != skip)
+                    .map(|(_, c)| c)
+                    .eq(short.iter())
+            })
+        }
+        _ => false,
+    }
+}
+
 impl TryFrom<RawObject> for EntrySpec {
     type Error = String;
 
     fn try_from(raw: RawObject) -> Result<Self, String> {
         let method = match raw.method {
             None => Method::GET,
-            Some(m) => {
-                let upper = m.to_ascii_uppercase();
-                if !METHODS.contains(&upper.as_str()) {
-                    return Err(format!(
-                        "unknown method `{m}`: expected one of {}",
-                        METHODS.join(", ")
-                    ));
-                }
-                Method::from_bytes(upper.as_bytes()).map_err(|e| e.to_string())?
-            }
+            Some(m) => method(&m)?,
         };
         let bodies = [raw.json.is_some(), raw.body.is_some(), raw.form.is_some()];
         if bodies.iter().filter(|b| **b).count() > 1 {

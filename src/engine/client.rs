@@ -11,6 +11,19 @@ use crate::batch::RequestSpec;
 use crate::model::ErrorKind;
 use crate::model::is_selected_header;
 
+/// The user agent every request carries unless the batch sets one.
+pub const USER_AGENT: &str = concat!("ratebench/", env!("CARGO_PKG_VERSION"));
+
+/// The headers the HTTP client adds to a request that does not set them:
+/// what a captured request (a HAR) must show to be what was sent.
+pub fn added_headers() -> [(&'static str, &'static str); 3] {
+    [
+        ("user-agent", USER_AGENT),
+        ("accept", "*/*"),
+        ("accept-encoding", "gzip"),
+    ]
+}
+
 /// Builds the one client a run shares. Its own hidden retries are off, so
 /// every attempt we count is one the server saw.
 pub fn build_client(max_at_once: Option<u64>, http2: bool) -> reqwest::Result<Client> {
@@ -19,7 +32,7 @@ pub fn build_client(max_at_once: Option<u64>, http2: bool) -> reqwest::Result<Cl
         .retry(reqwest::retry::never())
         .tcp_nodelay(true)
         .no_proxy()
-        .user_agent(concat!("ratebench/", env!("CARGO_PKG_VERSION")));
+        .user_agent(USER_AGENT);
     if let Some(cap) = max_at_once {
         builder = builder.pool_max_idle_per_host(cap.min(100_000) as usize);
     }

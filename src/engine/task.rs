@@ -188,11 +188,18 @@ fn capture_request(record: &mut RequestRecord, spec: &RequestSpec, redact: bool)
             }
         }
     }
+    // The batch's headers, and those the client adds where the batch set
+    // none (a HAR shows what went on the wire).
+    let added = super::client::added_headers()
+        .into_iter()
+        .filter(|(k, _)| !spec.headers.contains_key(*k))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
     record.request = Some(SentRequest {
         headers: spec
             .headers
             .iter()
             .map(|(k, v)| (k.as_str().to_owned(), shown(k.as_str(), v.as_bytes())))
+            .chain(added)
             .collect(),
         body: spec
             .body

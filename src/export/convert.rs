@@ -152,6 +152,21 @@ pub fn convert_with_progress(
     Ok(at.records)
 }
 
+/// The workbook of a run that journaled to JSON Lines meanwhile, its
+/// Summary sheet from the run's own `summary` (which knows what records
+/// do not: the most in flight, the time held, the phases).
+pub fn workbook_from_journal(journal: &Path, out: &Path, summary: &RunSummary) -> io::Result<u64> {
+    let mut sink = super::xlsx::XlsxWriter::create(out)?.with_summary(summary.clone());
+    let mut n = 0;
+    for record in records(journal)? {
+        let (record, _) = record?;
+        super::writer::RecordSink::write(&mut sink, &record)?;
+        n += 1;
+    }
+    super::writer::RecordSink::finish(&mut sink)?;
+    Ok(n)
+}
+
 /// The batch indices of the requests that did not succeed.
 pub fn failed_indices(journal: &Path) -> io::Result<BTreeSet<u64>> {
     let mut failed = BTreeSet::new();

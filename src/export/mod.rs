@@ -14,5 +14,6 @@ pub mod xlsx;
 pub use browse::{ResultFilter, ResultIndex, ResultOrder};
 pub use convert::{
     Progress, convert, convert_with_progress, cut_last_line, failed_indices, summary_from_journal,
+    workbook_from_journal,
 };
 pub use writer::{CsvRow, ExportFormat, MemorySink, RecordSink, create_journal, writer};

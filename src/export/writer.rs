@@ -222,7 +222,7 @@ struct CsvWriter<W: Write>(csv::Writer<W>);
 impl<W: Write + Send> RecordSink for CsvWriter<W> {
     fn write(&mut self, record: &RequestRecord) -> io::Result<()> {
         self.0
-            .serialize(CsvRow::from(record))
+            .serialize(CsvRow::from(record).defused())
             .map_err(io::Error::other)
     }
 
@@ -264,6 +264,46 @@ pub struct CsvRow {
     pub reset_s: Option<f64>,
     pub retry_after_s: Option<f64>,
     pub body: Option<String>,
+}
+
+/// Text a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, or a
+/// tab or carriage return first) gets a leading `'`, as OWASP advises for
+/// CSV: a server's header or body must not become a formula on the
+/// reader's machine. Numbers are numeric columns and never touched.
+fn defuse(text: &mut String) {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        text.insert(0, '\'');
+    }
+}
+
+impl CsvRow {
+    /// The row with every text cell [`defuse`]d, for a CSV file (an
+    /// Excel workbook writes text cells as text already).
+    pub fn defused(mut self) -> Self {
+        for text in [&mut self.method, &mut self.url, &mut self.statuses] {
+            defuse(text);
+        }
+        for text in [
+            &mut self.name,
+            &mut self.error_kind,
+            &mut self.error,
+            &mut self.started_at,
+            &mut self.content_type,
+            &mut self.retry_after,
+            &mut self.ratelimit,
+            &mut self.ratelimit_policy,
+            &mut self.x_ratelimit_limit,
+            &mut self.x_ratelimit_remaining,
+            &mut self.x_ratelimit_reset,
+            &mut self.body,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            defuse(text);
+        }
+        self
+    }
 }
 
 impl From<&RequestRecord> for CsvRow {

@@ -28,6 +28,10 @@ pub struct XlsxWriter {
     columns: Vec<String>,
     row: u32,
     summary: SummaryBuilder,
+    /// The live run's own summary, when the workbook is written at its
+    /// end: what only the run knew (the most in flight, the time held by
+    /// the server, the phases) is in it, not in the records.
+    live: Option<Box<crate::stats::RunSummary>>,
     done: bool,
 }
 
@@ -56,8 +60,16 @@ impl XlsxWriter {
             columns,
             row: 0,
             summary: SummaryBuilder::default(),
+            live: None,
             done: false,
         })
+    }
+
+    /// The Summary sheet gives `summary` (the live run's) instead of what
+    /// the records alone say.
+    pub fn with_summary(mut self, summary: crate::stats::RunSummary) -> Self {
+        self.live = Some(Box::new(summary));
+        self
     }
 }
 
@@ -114,7 +126,10 @@ impl RecordSink for XlsxWriter {
             return Ok(());
         }
         self.done = true;
-        let summary = self.summary.finish();
+        let summary = match self.live.take() {
+            Some(live) => *live,
+            None => self.summary.finish(),
+        };
         let sheet = self.workbook.add_worksheet();
         sheet.set_name("Summary").map_err(xlsx_err)?;
         let bold = Format::new().set_bold();

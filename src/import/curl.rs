@@ -662,7 +662,9 @@ fn apply(
 ) -> Result<(), Positioned> {
     let value = value.unwrap_or_default();
     match name {
-        "request" => p.method = Some(value.to_ascii_uppercase()),
+        // As written: curl sends `-X wHat` as `wHat` (a standard name in
+        // another case is read as that method by the batch).
+        "request" => p.method = Some(value),
         "header" => header_option(p, &value, word)?,
         "data" | "data-ascii" | "data-binary" => {
             let data = match value.strip_prefix('@') {

@@ -195,6 +195,7 @@ pub fn router(state: Arc<MockState>) -> Router {
         .route("/", get(routes::index))
         .route("/inventory/{kind}", get(routes::inventory))
         .route("/anything", any(routes::anything))
+        .route("/anything/", any(routes::anything))
         .route("/anything/{*rest}", any(routes::anything))
         .route("/status/{code}", any(routes::status))
         .route("/delay/{ms}", any(routes::delay))

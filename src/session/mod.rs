@@ -407,7 +407,7 @@ impl Finisher {
     pub fn finish(self, summary: &RunSummary, limits: Limits) -> Result<Ended, SessionError> {
         let mut notes = Vec::new();
         if let (Some(xlsx), Some(journal)) = (&self.workbook, &self.journal) {
-            crate::export::convert(journal, xlsx, ExportFormat::Xlsx).map_err(|e| {
+            crate::export::workbook_from_journal(journal, xlsx, summary).map_err(|e| {
                 SessionError(format!(
                     "cannot write {}: {e} (every result is in {}; `ratebench export` converts it)",
                     xlsx.display(),
