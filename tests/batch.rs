@@ -598,3 +598,20 @@ fn curl_keeps_the_case_of_a_custom_method() {
         .collect();
     assert_eq!(methods, ["wHat", "purge"]);
 }
+
+#[test]
+fn a_form_keeps_repeated_fields_in_order() {
+    let body = |batch: &Batch| {
+        let r = batch.requests().next().unwrap().unwrap();
+        String::from_utf8(r.body.unwrap().to_vec()).unwrap()
+    };
+    let pairs = load_str(
+        "f.json",
+        r#"[{"url": "http://h/a", "method": "POST", "form": [["foo", "bar"], ["baz", 1], ["foo", ""]]}]"#,
+    )
+    .unwrap();
+    assert_eq!(body(&pairs), "foo=bar&baz=1&foo=");
+    // A recorded form (HAR) with a repeated field imports as pairs.
+    let har = r#"{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [{"startedDateTime": "2026-01-01T00:00:00Z", "time": 1, "request": {"method": "POST", "url": "http://h/a", "httpVersion": "HTTP/1.1", "cookies": [], "headers": [], "queryString": [], "postData": {"mimeType": "application/x-www-form-urlencoded", "params": [{"name": "foo", "value": "bar"}, {"name": "baz", "value": "1"}, {"name": "foo", "value": ""}]}, "headersSize": -1, "bodySize": 0}, "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "cookies": [], "headers": [], "content": {"size": 0, "mimeType": "text/plain"}, "redirectURL": "", "headersSize": -1, "bodySize": 0}, "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}}]}}"#;
+    assert_eq!(body(&load_str("f.har", har).unwrap()), "foo=bar&baz=1&foo=");
+}

@@ -167,7 +167,7 @@ struct RawObject {
     #[serde(default)]
     body: Option<String>,
     #[serde(default)]
-    form: Option<IndexMap<String, Value>>,
+    form: Option<RawForm>,
     #[serde(default, deserialize_with = "de_timeout_opt")]
     timeout: Option<Duration>,
     #[serde(default)]
@@ -245,6 +245,16 @@ fn near_miss(a: &str, b: &str) -> bool {
     }
 }
 
+/// A `form` body: an object of fields (a list value repeats the field),
+/// or a list of `[name, value]` pairs, which keeps any order and repeats
+/// (`foo=bar&baz=1&foo=`), as a recorded form may have them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawForm {
+    Fields(IndexMap<String, Value>),
+    Pairs(Vec<(String, Value)>),
+}
+
 impl TryFrom<RawObject> for EntrySpec {
     type Error = String;
 
@@ -262,7 +272,16 @@ impl TryFrom<RawObject> for EntrySpec {
         } else if let Some(text) = raw.body {
             BodySpec::Text(substitute_env(&text)?)
         } else if let Some(form) = raw.form {
-            BodySpec::Form(pairs("form", form)?)
+            BodySpec::Form(match form {
+                RawForm::Fields(map) => pairs("form", map)?,
+                RawForm::Pairs(list) => list
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let v = scalar(&v).ok_or_else(|| bad_param("form", &k))?;
+                        Ok((k, substitute_env(&v)?))
+                    })
+                    .collect::<Result<_, String>>()?,
+            })
         } else {
             BodySpec::None
         };

@@ -170,9 +170,17 @@ impl Request {
                 entry.insert("json".into(), value.clone());
             }
             Body::Form(pairs) => {
-                let form: Map<String, Value> =
-                    pairs.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-                entry.insert("form".into(), Value::Object(form));
+                let mut names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+                names.sort_unstable();
+                let repeated = names.windows(2).any(|w| w[0] == w[1]);
+                // Fields as an object; a repeated one (`foo=bar&foo=`) as a
+                // list of pairs, so none is lost and the order stays.
+                let form = if repeated {
+                    Value::Array(pairs.iter().map(|(k, v)| json!([k, v])).collect())
+                } else {
+                    Value::Object(pairs.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+                };
+                entry.insert("form".into(), form);
             }
         }
         if let Some(t) = self.timeout_s {
