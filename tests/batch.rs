@@ -615,3 +615,35 @@ fn a_form_keeps_repeated_fields_in_order() {
     let har = r#"{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [{"startedDateTime": "2026-01-01T00:00:00Z", "time": 1, "request": {"method": "POST", "url": "http://h/a", "httpVersion": "HTTP/1.1", "cookies": [], "headers": [], "queryString": [], "postData": {"mimeType": "application/x-www-form-urlencoded", "params": [{"name": "foo", "value": "bar"}, {"name": "baz", "value": "1"}, {"name": "foo", "value": ""}]}, "headersSize": -1, "bodySize": 0}, "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "cookies": [], "headers": [], "content": {"size": 0, "mimeType": "text/plain"}, "redirectURL": "", "headersSize": -1, "bodySize": 0}, "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}}]}}"#;
     assert_eq!(body(&load_str("f.har", har).unwrap()), "foo=bar&baz=1&foo=");
 }
+
+#[test]
+fn a_har_imports_whatever_its_version_and_whatever_it_leaves_out() {
+    let urls_of = |text: &str| {
+        let batch = load_str("h.har", text).unwrap();
+        (urls(&batch), batch.warnings.clone())
+    };
+    // No version (1.1 by the spec), no creator, entries with only what we
+    // read: as small as tools write them.
+    let (urls, notes) = urls_of(
+        r#"{"log": {"entries": [
+            {"request": {"method": "GET", "url": "http://h/a", "headers": []}},
+            {"request": {"method": "POST", "url": "http://h/b", "postData": {"mimeType": "text/plain", "text": "x"}}}
+        ]}}"#,
+    );
+    assert_eq!(urls, ["http://h/a", "http://h/b"], "{notes:?}");
+    // 1.3, and one broken entry among good ones: named and skipped.
+    let (urls, notes) = urls_of(
+        r#"{"log": {"version": "1.3", "creator": {"name": "x"}, "entries": [
+            {"request": {"method": "GET", "url": "http://h/a"}},
+            {"request": {"method": "GET", "url": 42}},
+            {"request": {"method": "GET", "url": "http://h/c"}}
+        ]}}"#,
+    );
+    assert_eq!(urls, ["http://h/a", "http://h/c"]);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("skipped entries[1]") && n.contains("entries[1].request.url")),
+        "{notes:?}"
+    );
+}

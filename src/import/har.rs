@@ -45,24 +45,70 @@ fn is_auth(name: &str) -> bool {
     crate::export::redact::is_secret_header(name)
 }
 
+/// An entry with what we do not read filled in: the response, cache and
+/// timings as empty as the format allows, and the request's bookkeeping
+/// (HTTP version, cookies, sizes) defaulted where a tool left it out.
+fn tolerant(entry: &serde_json::Value) -> serde_json::Value {
+    use serde_json::json;
+    let mut entry = entry.clone();
+    let Some(fields) = entry.as_object_mut() else {
+        return entry;
+    };
+    fields
+        .entry("startedDateTime")
+        .or_insert(json!("1970-01-01T00:00:00Z"));
+    fields.entry("time").or_insert(json!(0));
+    fields.insert(
+        "response".into(),
+        json!({"status": 0, "statusText": "", "httpVersion": "", "cookies": [], "headers": [],
+               "content": {"size": 0, "mimeType": ""}, "redirectURL": "", "headersSize": -1,
+               "bodySize": -1}),
+    );
+    fields.insert("cache".into(), json!({}));
+    fields.insert(
+        "timings".into(),
+        json!({"send": 0, "wait": 0, "receive": 0}),
+    );
+    if let Some(request) = fields.get_mut("request").and_then(|r| r.as_object_mut()) {
+        request.entry("httpVersion").or_insert(json!("HTTP/1.1"));
+        request.entry("cookies").or_insert(json!([]));
+        request.entry("headers").or_insert(json!([]));
+        request.entry("queryString").or_insert(json!([]));
+        request.entry("headersSize").or_insert(json!(-1));
+        request.entry("bodySize").or_insert(json!(-1));
+    }
+    entry
+}
+
 /// Imports the entries of a HAR.
 pub fn import(text: &str, path: &Path, options: &ImportOptions) -> Result<Imported, BatchError> {
-    let har: har::Har = crate::batch::deserialize_json(text, path)?;
-    let entries = match har.log {
-        har::Spec::V1_2(log) => log.entries,
-        har::Spec::V1_3(_) => {
-            return Err(BatchError::new(
-                path,
-                "this is a HAR 1.3 draft file: expected HAR 1.2, as browsers export it",
-            )
-            .field("log.version"));
-        }
+    let har: serde_json::Value = crate::batch::deserialize_json(text, path)?;
+    let Some(listed) = har.pointer("/log/entries").and_then(|e| e.as_array()) else {
+        return Err(
+            BatchError::new(path, "expected a HAR: an object with `log.entries`, a list")
+                .field("log.entries"),
+        );
     };
     let lines = super::request_key_lines(text);
     let mut imported = Imported {
         requests: Vec::new(),
         warnings: Vec::new(),
     };
+    // We read each request's method, URL, headers, query and body: any
+    // HAR version (1.1, 1.2, 1.3, or none), and whatever a tool leaves out
+    // of the rest, will do. A broken entry is skipped, named, and the
+    // others import.
+    let mut entries = Vec::with_capacity(listed.len());
+    for (i, entry) in listed.iter().enumerate() {
+        match serde_path_to_error::deserialize::<_, v1_2::Entries>(tolerant(entry)) {
+            Ok(entry) => entries.push(entry),
+            Err(e) => imported.warnings.push(format!(
+                "skipped entries[{i}]: `entries[{i}].{}`: {}",
+                e.path(),
+                e.inner()
+            )),
+        }
+    }
     let (mut not_http, mut filtered, mut auth_dropped) = (0, 0, 0);
     for (i, entry) in entries.into_iter().enumerate() {
         let v1_2::Request {
