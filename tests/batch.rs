@@ -647,3 +647,20 @@ fn a_har_imports_whatever_its_version_and_whatever_it_leaves_out() {
         "{notes:?}"
     );
 }
+
+#[test]
+fn postman_urls_without_a_scheme_and_variables_with_any_name() {
+    unsafe { std::env::set_var("client_id", "c-7") };
+    let collection = r#"{"info": {"name": "x", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},
+        "item": [{"name": "r", "request": {"method": "GET", "url": {"raw": "localhost:4042/1?c={{client-id}}"}}}]}"#;
+    let batch = load_str("c.postman_collection.json", collection).unwrap();
+    assert_eq!(urls(&batch), ["http://localhost:4042/1?c=c-7"]);
+    assert!(
+        batch
+            .warnings
+            .iter()
+            .any(|w| w.contains("client-id (as client_id)")),
+        "{:?}",
+        batch.warnings
+    );
+}

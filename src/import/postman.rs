@@ -208,7 +208,7 @@ impl Walk {
                 return Ok(Some(Request {
                     name: Some(super::vars::literal(name)),
                     method: "GET".into(),
-                    url: self.resolve(url)?,
+                    url: with_scheme(self.resolve(url)?),
                     headers: vec![],
                     body: Body::None,
                     timeout_s: None,
@@ -223,7 +223,7 @@ impl Walk {
                 .push(format!("skipped `{name}`: it has no URL"));
             return Ok(None);
         };
-        let mut url = self.resolve(&url)?;
+        let mut url = with_scheme(self.resolve(&url)?);
         let mut headers = Vec::new();
         match &request.header {
             Some(pm::HeaderUnion::HeaderArray(list)) => {
@@ -393,6 +393,16 @@ impl Walk {
 }
 
 /// A URL as text: its `raw` form, or put together from its parts.
+/// A raw URL without a scheme (`localhost:4042/1`) is `http://`, as
+/// Postman sends it; one that starts with a variable is left to it.
+fn with_scheme(url: String) -> String {
+    if url.contains("://") || url.starts_with("${") {
+        url
+    } else {
+        format!("http://{url}")
+    }
+}
+
 fn url_text(url: &pm::Url) -> String {
     match url {
         pm::Url::String(s) => s.clone(),

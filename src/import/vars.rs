@@ -11,7 +11,8 @@
 #[derive(Debug, Default)]
 pub(crate) struct Resolved {
     pub text: String,
-    /// Variables left to the environment.
+    /// Variables left to the environment, as the notes name them (a name
+    /// that had to change: `client-id (as client_id)`).
     pub from_env: Vec<String>,
 }
 
@@ -89,6 +90,14 @@ fn expand(
             within.pop();
         } else if is_env_name(name) {
             push_env(out, name);
+        } else if let Some(mapped) = env_name_for(name) {
+            // `{{client-id}}`: Postman allows names an environment variable
+            // cannot have; it is read as `${client_id}` (the note says so).
+            out.text.push_str(&format!("${{{mapped}}}"));
+            let renamed = format!("{name} (as {mapped})");
+            if !out.from_env.contains(&renamed) {
+                out.from_env.push(renamed);
+            }
         } else {
             push_literal(&mut out.text, &rest[start..start + 2 + end + 2]);
         }
@@ -126,6 +135,27 @@ pub(crate) fn literal(text: &str) -> String {
     text.replace("${", "$${")
 }
 
+/// The environment variable a tool's variable name stands for when it is
+/// not one itself: `-`, `.` and spaces become `_` (a leading digit gets a
+/// `_` before it). `None` for text that is no name at all (`{{#each}}`).
+pub(crate) fn env_name_for(name: &str) -> Option<String> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ' '))
+    {
+        return None;
+    }
+    let mut mapped: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if mapped.starts_with(|c: char| c.is_ascii_digit()) {
+        mapped.insert(0, '_');
+    }
+    Some(mapped)
+}
+
 /// Whether `name` can be read with `${name}`.
 pub(crate) fn is_env_name(name: &str) -> bool {
     !name.is_empty()
@@ -151,6 +181,23 @@ mod tests {
         let r = resolve("{{host}}/x?k={{ API_KEY }}&p=${literal}", &vars).unwrap();
         assert_eq!(r.text, "http://127.0.0.1:3000/x?k=${API_KEY}&p=$${literal}");
         assert_eq!(r.from_env, ["API_KEY"]);
+    }
+
+    #[test]
+    fn names_no_environment_variable_can_have_are_mapped_and_said() {
+        let r = resolve(
+            "{{host}}/x?id={{client-id}}&v={{api.version}}&t={{#each}}",
+            &vars,
+        )
+        .unwrap();
+        assert_eq!(
+            r.text,
+            "http://127.0.0.1:3000/x?id=${client_id}&v=${api_version}&t={{#each}}"
+        );
+        assert_eq!(
+            r.from_env,
+            ["client-id (as client_id)", "api.version (as api_version)"]
+        );
     }
 
     #[test]
