@@ -664,3 +664,22 @@ fn postman_urls_without_a_scheme_and_variables_with_any_name() {
         batch.warnings
     );
 }
+
+#[test]
+fn a_curl_path_stays_relative_for_the_base_url() {
+    let text = "curl -X PATCH \"/users?id=eq.1\"\ncurl example.test/x\n";
+    let options = LoadOptions {
+        base_url: Some("http://127.0.0.1:3000".into()),
+        ..Default::default()
+    };
+    let batch = Batch::parse_str(text, &samples().join("r.curl"), &options).unwrap();
+    assert_eq!(
+        urls(&batch),
+        [
+            "http://127.0.0.1:3000/users?id=eq.1",
+            "http://example.test/x"
+        ]
+    );
+    let e = err("r.curl", text);
+    assert!(e.to_string().contains("needs a base URL"), "{e}");
+}

@@ -875,8 +875,9 @@ impl Parsed {
         let mut requests = Vec::new();
         for url in self.urls {
             let mut text = url.text.clone();
-            if !text.contains("://") {
-                // curl assumes http:// for a bare host.
+            // curl assumes http:// for a bare host; a path (`/users?id=1`,
+            // as API docs write them) stays relative, for `--base-url`.
+            if !text.contains("://") && !text.starts_with('/') {
                 text = format!("http://{text}");
             }
             if let Some(q) = &url_query {
