@@ -683,3 +683,21 @@ fn a_curl_path_stays_relative_for_the_base_url() {
     let e = err("r.curl", text);
     assert!(e.to_string().contains("needs a base URL"), "{e}");
 }
+
+#[test]
+fn an_unreadable_http_body_file_skips_its_request_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ok.json"), "{\"a\": 1}").unwrap();
+    let text = "POST http://h/a\nContent-Type: application/json\n\n< ./missing.json\n\n###\n\nPOST http://h/b\nContent-Type: application/json\n\n< ./ok.json\n";
+    let batch =
+        Batch::parse_str(text, &dir.path().join("r.http"), &LoadOptions::default()).unwrap();
+    assert_eq!(urls(&batch), ["http://h/b"]);
+    assert!(
+        batch
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("line 1: skipped") && w.contains("missing.json")),
+        "{:?}",
+        batch.warnings
+    );
+}

@@ -62,6 +62,15 @@ pub fn import(text: &str, path: &Path) -> Result<Imported, BatchError> {
                     block.line
                 ));
             }
+            Err(Skip::Unreadable(why)) => {
+                let label = block
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("{} {}", block.method, block.url));
+                imported
+                    .warnings
+                    .push(format!("line {}: skipped `{label}`: {why}", block.line));
+            }
             Err(Skip::Error(e)) => return Err(e),
         }
     }
@@ -78,7 +87,11 @@ pub fn import(text: &str, path: &Path) -> Result<Imported, BatchError> {
 enum Skip {
     /// It uses a value the editor generates (`{{$uuid}}`): skipped.
     Dynamic(String),
-    /// It cannot be read (a body file): the import fails.
+    /// Its body file cannot be read: that request is skipped, the rest
+    /// import.
+    Unreadable(String),
+    /// The file cannot be read as a whole (a variable cycle): the import
+    /// fails.
     Error(BatchError),
 }
 
@@ -106,7 +119,7 @@ fn convert(
     let raw_body = block.body.join("\n");
     let raw_body = match body_file(&raw_body, dir) {
         Some(Ok(text)) => text,
-        Some(Err(m)) => return Err(Skip::Error(BatchError::new(path, m).line(block.line))),
+        Some(Err(m)) => return Err(Skip::Unreadable(m)),
         None => raw_body,
     };
     let body = if raw_body.trim().is_empty() {
