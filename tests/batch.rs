@@ -701,3 +701,15 @@ fn an_unreadable_http_body_file_skips_its_request_only() {
         batch.warnings
     );
 }
+
+#[test]
+fn a_postman_collection_of_another_version_is_told_to_export_v2_1_first() {
+    // A v2.0 collection whose items v2.1's types would refuse elsewhere.
+    let v2_0 = r#"{"info": {"name": "x", "schema": "https://schema.getpostman.com/json/collection/v2.0.0/collection.json"},
+        "item": [{"name": "r", "request": {"method": "GET", "url": 42, "auth": {"type": "bearer", "bearer": {"token": "t"}}}}]}"#;
+    let e = err("c.postman_collection.json", v2_0);
+    assert!(
+        e.to_string().contains("export it as \"Collection v2.1\""),
+        "{e}"
+    );
+}

@@ -23,6 +23,20 @@ pub fn import(
     path: &Path,
     options: &super::ImportOptions,
 ) -> Result<Imported, BatchError> {
+    // The version first: a v2.0 or v1 collection fails the v2.1 types
+    // somewhere deep, and the message that helps is "export it as v2.1".
+    let value: Value = crate::batch::deserialize_json(text, path)?;
+    if let Some(schema) = value.pointer("/info/schema").and_then(Value::as_str)
+        && !schema.contains("v2.1")
+    {
+        return Err(BatchError::new(
+            path,
+            format!(
+                "collection schema {schema:?}: expected a Postman Collection v2.1 (export it as \"Collection v2.1\")"
+            ),
+        )
+        .field("info.schema"));
+    }
     let spec: pm::Spec = crate::batch::deserialize_json(text, path).map_err(|e| {
         // An item is a request or a folder (untagged): serde says only that
         // it matched neither. Say which field of which item is at fault.
