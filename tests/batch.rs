@@ -350,8 +350,13 @@ fn bad_lines_in_jsonl_and_text_name_the_line() {
         "{e}"
     );
     assert!(e.message.contains("one URL per line"), "{e}");
-    let e = err("b.txt", "# comment\nFETCH http://h/\n");
-    assert!(e.message.contains("unknown method `FETCH`"), "{e}");
+    // A custom method is sent as written; a near miss of a standard one
+    // is a typo.
+    let custom = load_str("b.txt", "# comment\nFETCH http://h/\n").unwrap();
+    let method = custom.requests().next().unwrap().unwrap().method;
+    assert_eq!(method.as_str(), "FETCH");
+    let e = err("b.txt", "# comment\nGTE http://h/\n");
+    assert!(e.message.contains("did you mean GET?"), "{e}");
 }
 
 #[test]
