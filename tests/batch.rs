@@ -718,3 +718,29 @@ fn a_postman_collection_of_another_version_is_told_to_export_v2_1_first() {
         "{e}"
     );
 }
+
+#[test]
+fn a_url_cut_at_an_unquoted_ampersand_gets_a_hint() {
+    let batch = load_str(
+        "a.curl",
+        "curl http://h/a?x=1&y=2\ncurl http://h/b && echo done\n",
+    )
+    .unwrap();
+    assert_eq!(
+        urls(&batch),
+        ["http://h/a?x=1", "http://h/b"],
+        "as the shell would run it"
+    );
+    let hints: Vec<_> = batch
+        .warnings
+        .iter()
+        .filter(|w| w.contains("unquoted `&`"))
+        .collect();
+    assert_eq!(
+        hints.len(),
+        1,
+        "only the cut URL, not `&&`: {:?}",
+        batch.warnings
+    );
+    assert!(hints[0].starts_with("line 1, column 20:"), "{}", hints[0]);
+}

@@ -24,6 +24,12 @@ pub fn import(text: &str, path: &Path) -> Result<Imported, BatchError> {
         warnings: Vec::new(),
     };
     for command in commands {
+        if let Some((line, column)) = command.cut_at {
+            imported.warnings.push(format!(
+                "line {line}, column {column}: the command ends at this unquoted `&` (the shell \
+                 runs what follows on its own): if it was part of the URL, quote the URL"
+            ));
+        }
         let requests = command_requests(&command, dir, &mut imported.warnings)
             .map_err(|e| e.into_error(path))?;
         imported.requests.extend(requests);
@@ -48,6 +54,9 @@ struct Word {
 #[derive(Debug)]
 struct Command {
     words: Vec<Word>,
+    /// A lone `&` inside a word ended it here (line, column): most likely
+    /// an unquoted URL's query, cut by the shell.
+    cut_at: Option<(usize, usize)>,
 }
 
 /// An error at a position in the source.
@@ -87,6 +96,7 @@ fn split(text: &str) -> Result<Vec<Command>, Positioned> {
         commands: Vec::new(),
         words: Vec::new(),
         current: None,
+        cut_at: None,
     };
     while let Some(&c) = reader.chars.get(reader.i) {
         reader.step(c)?;
@@ -105,6 +115,8 @@ struct Reader {
     words: Vec<Word>,
     /// The word being read, if one has started.
     current: Option<Word>,
+    /// Where a lone `&` inside a word ended the command.
+    cut_at: Option<(usize, usize)>,
 }
 
 impl Reader {
@@ -149,8 +161,10 @@ impl Reader {
         if !self.words.is_empty() {
             self.commands.push(Command {
                 words: std::mem::take(&mut self.words),
+                cut_at: self.cut_at.take(),
             });
         }
+        self.cut_at = None;
     }
 
     fn skip_to_line_end(&mut self) {
@@ -192,6 +206,11 @@ impl Reader {
                 ));
             }
             '|' | ';' | '&' => {
+                // A lone `&` right after a word's text (`?a=1&b=2`) is the
+                // shell cutting an unquoted URL: say so.
+                if c == '&' && self.current.is_some() && self.peek(1) != Some('&') {
+                    self.cut_at = Some((l, col));
+                }
                 // The command ends here; what follows (| jq, && echo) is not curl's.
                 self.skip_to_line_end();
                 self.end_command();
