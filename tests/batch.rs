@@ -744,3 +744,10 @@ fn a_url_cut_at_an_unquoted_ampersand_gets_a_hint() {
     );
     assert!(hints[0].starts_with("line 1, column 20:"), "{}", hints[0]);
 }
+
+#[test]
+fn an_http_variable_applies_from_its_definition_on() {
+    let text = "@host = http://one.test\n\nGET {{host}}/a\n\n###\n@host = http://two.test\n\nGET {{host}}/b\n";
+    let batch = load_str("v.http", text).unwrap();
+    assert_eq!(urls(&batch), ["http://one.test/a", "http://two.test/b"]);
+}

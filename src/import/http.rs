@@ -36,13 +36,27 @@ pub fn import(text: &str, path: &Path) -> Result<Imported, BatchError> {
     let (blocks, variables) =
         parse(text).map_err(|(line, column, m)| BatchError::new(path, m).at(line, column))?;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let lookup = |name: &str| variables.get(name).cloned();
+    // A variable applies from its definition on (as JetBrains and
+    // rest.nvim read it): a later `@host =` does not change the requests
+    // above it.
+    let at = |line: usize| {
+        let variables = &variables;
+        move |name: &str| {
+            variables
+                .get(name)?
+                .iter()
+                .rev()
+                .find(|(defined, _)| *defined < line)
+                .map(|(_, value)| value.clone())
+        }
+    };
     let mut imported = Imported {
         requests: Vec::new(),
         warnings: Vec::new(),
     };
     let mut from_env: Vec<String> = Vec::new();
     for block in blocks {
+        let lookup = at(block.line);
         match convert(&block, &lookup, dir, path) {
             Ok((request, names)) => {
                 for name in names {
@@ -168,7 +182,8 @@ fn absolute(url: String, headers: &[(String, String)]) -> String {
     }
 }
 
-type Parsed = (Vec<Block>, IndexMap<String, String>);
+/// The requests, and each variable's definitions with their lines.
+type Parsed = (Vec<Block>, IndexMap<String, Vec<(usize, String)>>);
 
 /// An error at a line and column.
 type LineError = (usize, usize, String);
@@ -248,7 +263,7 @@ fn between(
     line: &str,
     number: usize,
     pending_name: &mut Option<String>,
-    variables: &mut IndexMap<String, String>,
+    variables: &mut IndexMap<String, Vec<(usize, String)>>,
 ) -> Result<Option<Block>, LineError> {
     let trimmed = line.trim();
     if trimmed.is_empty() {
@@ -275,7 +290,10 @@ fn between(
                 format!("expected a variable definition `@name = value`, found {trimmed:?}"),
             ));
         };
-        variables.insert(name.trim().to_owned(), value.trim().to_owned());
+        variables
+            .entry(name.trim().to_owned())
+            .or_default()
+            .push((number, value.trim().to_owned()));
         return Ok(None);
     }
     let (method, url) =
