@@ -751,3 +751,21 @@ fn an_http_variable_applies_from_its_definition_on() {
     let batch = load_str("v.http", text).unwrap();
     assert_eq!(urls(&batch), ["http://one.test/a", "http://two.test/b"]);
 }
+
+#[test]
+fn an_http_request_line_with_only_a_path_takes_its_host_or_the_base_url() {
+    let text = "GET /a\n\n###\nGET /b\nHost: https://h.test\n\n###\nGET /c\nHost: h.test:8080\n";
+    let options = LoadOptions {
+        base_url: Some("http://127.0.0.1:3000".into()),
+        ..Default::default()
+    };
+    let batch = Batch::parse_str(text, &samples().join("p.http"), &options).unwrap();
+    assert_eq!(
+        urls(&batch),
+        [
+            "http://127.0.0.1:3000/a",
+            "https://h.test/b",
+            "http://h.test:8080/c"
+        ]
+    );
+}

@@ -177,7 +177,13 @@ fn absolute(url: String, headers: &[(String, String)]) -> String {
         return url;
     }
     match (url.starts_with('/'), header(headers, "host")) {
+        // A Host header may carry its scheme (`Host: https://h`).
+        (true, Some(host)) if host.contains("://") => {
+            format!("{}{url}", host.trim_end_matches('/'))
+        }
         (true, Some(host)) => format!("http://{host}{url}"),
+        // A path alone stays relative, so `--base-url` applies.
+        (true, None) => url,
         _ => format!("http://{url}"),
     }
 }
