@@ -769,3 +769,24 @@ fn an_http_request_line_with_only_a_path_takes_its_host_or_the_base_url() {
         ]
     );
 }
+
+#[test]
+fn http_scripts_are_skipped_with_a_note_not_read_as_requests() {
+    let text = "GET http://h/a\n\n> {%\n    client.test(\"ok\", function() {\n        client.assert(response.status === 200);\n    });\n%}\n\n###\n< {%\n  request.variables.set(\"x\", \"1\");\n%}\nPOST http://h/b\n\n{\"k\": 1}\n\n> {% client.global.set(\"t\", response.body.token); %}\n";
+    let batch = load_str("s.http", text).unwrap();
+    assert_eq!(urls(&batch), ["http://h/a", "http://h/b"]);
+    let body = batch.requests().nth(1).unwrap().unwrap().body.unwrap();
+    assert_eq!(
+        &body[..],
+        b"{\"k\": 1}",
+        "the body as written, the handler after it not in it"
+    );
+    assert!(
+        batch
+            .warnings
+            .iter()
+            .any(|w| w.contains("skipped 3 response handler and pre-request scripts")),
+        "{:?}",
+        batch.warnings
+    );
+}

@@ -33,7 +33,7 @@ struct Block {
 
 /// Imports every request of an `.http` file.
 pub fn import(text: &str, path: &Path) -> Result<Imported, BatchError> {
-    let (blocks, variables) =
+    let (blocks, variables, scripts) =
         parse(text).map_err(|(line, column, m)| BatchError::new(path, m).at(line, column))?;
     let dir = path.parent().unwrap_or(Path::new("."));
     // A variable applies from its definition on (as JetBrains and
@@ -87,6 +87,12 @@ pub fn import(text: &str, path: &Path) -> Result<Imported, BatchError> {
             }
             Err(Skip::Error(e)) => return Err(e),
         }
+    }
+    if scripts > 0 {
+        imported.warnings.push(format!(
+            "skipped {scripts} response handler and pre-request scripts (`{{% … %}}`): ratebench \
+             sends the requests as they are written"
+        ));
     }
     if !from_env.is_empty() {
         imported.warnings.push(format!(
@@ -188,8 +194,9 @@ fn absolute(url: String, headers: &[(String, String)]) -> String {
     }
 }
 
-/// The requests, and each variable's definitions with their lines.
-type Parsed = (Vec<Block>, IndexMap<String, Vec<(usize, String)>>);
+/// The requests, each variable's definitions with their lines, and how
+/// many scripts (`> {% … %}`, `< {% … %}`) were skipped.
+type Parsed = (Vec<Block>, IndexMap<String, Vec<(usize, String)>>, usize);
 
 /// An error at a line and column.
 type LineError = (usize, usize, String);
@@ -211,10 +218,31 @@ fn parse(text: &str) -> Result<Parsed, LineError> {
     let mut block = Block::default();
     let mut part = Part::Before;
     let mut pending_name: Option<String> = None;
+    // Inside a script (`> {%` or `< {%` up to `%}`): the editor's, skipped.
+    let mut in_script = false;
+    let mut scripts = 0;
     for (i, raw) in text.lines().enumerate() {
         let number = i + 1;
         let line = raw.trim_end_matches('\r');
         let trimmed = line.trim();
+        if in_script {
+            in_script = !trimmed.contains("%}");
+            continue;
+        }
+        if let Some(script) = trimmed
+            .strip_prefix("> {%")
+            .or_else(|| trimmed.strip_prefix("< {%"))
+        {
+            scripts += 1;
+            in_script = !script.contains("%}");
+            // A response handler ends the request's body; a pre-request
+            // script comes before its request line.
+            if part == Part::Body && trimmed.starts_with('>') {
+                part = Part::Before;
+                finish(&mut block, &mut blocks);
+            }
+            continue;
+        }
         if let Some(rest) = trimmed.strip_prefix("###") {
             finish(&mut block, &mut blocks);
             part = Part::Before;
@@ -247,7 +275,7 @@ fn parse(text: &str) -> Result<Parsed, LineError> {
         }
     }
     finish(&mut block, &mut blocks);
-    Ok((blocks, variables))
+    Ok((blocks, variables, scripts))
 }
 
 /// Ends the request being read, if there is one: trailing blank lines of
