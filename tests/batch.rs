@@ -790,3 +790,21 @@ fn http_scripts_are_skipped_with_a_note_not_read_as_requests() {
         batch.warnings
     );
 }
+
+#[test]
+fn http_graphql_is_a_post_of_query_and_variables_and_any_method_token_goes() {
+    let text = "GRAPHQL http://h/graphql\n\nquery Q($id: ID!) {\n  user(id: $id) { name }\n}\n\n{\"id\": \"7\"}\n\n###\nPURGE http://h/cache\n";
+    let batch = load_str("g.http", text).unwrap();
+    let requests: Vec<_> = batch.requests().map(|r| r.unwrap()).collect();
+    assert_eq!(requests[0].method.as_str(), "POST");
+    let body: serde_json::Value =
+        serde_json::from_slice(requests[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        body["query"],
+        "query Q($id: ID!) {\n  user(id: $id) { name }\n}"
+    );
+    assert_eq!(body["variables"]["id"], "7");
+    assert_eq!(requests[1].method.as_str(), "PURGE");
+    let e = err("t.http", "GTE http://h/a\n");
+    assert!(e.to_string().contains("did you mean GET?"), "{e}");
+}

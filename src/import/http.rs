@@ -142,7 +142,12 @@ fn convert(
         Some(Err(m)) => return Err(Skip::Unreadable(m)),
         None => raw_body,
     };
-    let body = if raw_body.trim().is_empty() {
+    let graphql = block.method == "GRAPHQL";
+    let body = if graphql {
+        // JetBrains' GRAPHQL: a POST of `{query, variables}` as JSON, the
+        // variables an object after a blank line.
+        graphql_body(&resolve_field(&raw_body)?)
+    } else if raw_body.trim().is_empty() {
         super::Body::None
     } else {
         body_from(&resolve_field(&raw_body)?, header(&headers, "content-type"))
@@ -150,7 +155,11 @@ fn convert(
     let url = absolute(url, &headers);
     let request = Request {
         name: block.name.as_deref().map(super::vars::literal),
-        method: block.method.clone(),
+        method: if graphql {
+            "POST".into()
+        } else {
+            block.method.clone()
+        },
         url,
         headers: headers
             .into_iter()
@@ -161,6 +170,24 @@ fn convert(
         line: block.line,
     };
     Ok((request, names))
+}
+
+/// A GraphQL request's body: the query, and the variables when the last
+/// blank-line-separated part is a JSON object.
+fn graphql_body(text: &str) -> super::Body {
+    let text = text.trim();
+    let (query, variables) = match text.rsplit_once("\n\n") {
+        Some((query, last)) => match serde_json::from_str::<serde_json::Value>(last.trim()) {
+            Ok(v @ serde_json::Value::Object(_)) => (query.trim(), Some(v)),
+            _ => (text, None),
+        },
+        None => (text, None),
+    };
+    let mut body = serde_json::json!({ "query": query });
+    if let Some(v) = variables {
+        body["variables"] = v;
+    }
+    super::Body::Json(body)
 }
 
 /// A body that is a file reference (`< ./body.json`): the file's text.
@@ -373,6 +400,11 @@ fn header_line(trimmed: &str, number: usize, block: &mut Block) -> Result<(), Li
 }
 
 /// `METHOD URL [HTTP/1.1]` or a bare URL (GET).
+/// An upper-case word that can be a method (`PURGE`, `GRAPHQL`).
+fn is_method_token(word: &str) -> bool {
+    !word.is_empty() && word.chars().all(|c| c.is_ascii_uppercase())
+}
+
 fn request_line(line: &str) -> Result<(String, String), String> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let version = |w: &str| w.to_ascii_uppercase().starts_with("HTTP/");
@@ -380,7 +412,9 @@ fn request_line(line: &str) -> Result<(String, String), String> {
         [method] if METHODS.contains(method) => Err(format!("expected a URL after `{method}`")),
         [url] => Ok(("GET".into(), (*url).to_owned())),
         [first, url] if version(url) => Ok(("GET".into(), (*first).to_owned())),
-        [method, url] | [method, url, _] if METHODS.contains(method) => {
+        // Any method token (`PURGE`, JetBrains' `GRAPHQL`): the batch's own
+        // check names a typo of a standard one.
+        [method, url] | [method, url, _] if METHODS.contains(method) || is_method_token(method) => {
             if let [_, _, v] = words.as_slice()
                 && !version(v)
             {
@@ -418,10 +452,15 @@ mod tests {
             request_line("POST {{host}}/x HTTP/1.1").unwrap(),
             ("POST".into(), "{{host}}/x".into())
         );
+        assert_eq!(
+            request_line("PURGE /x").unwrap(),
+            ("PURGE".into(), "/x".into()),
+            "any method token"
+        );
         assert!(
-            request_line("FETCH /x")
+            request_line("Fetch /x")
                 .unwrap_err()
-                .contains("unknown method `FETCH`")
+                .contains("unknown method `Fetch`")
         );
     }
 }
