@@ -561,9 +561,7 @@ async fn csv_cells_a_spreadsheet_would_run_are_defused() {
             (h, "-2+3")
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = common::serve(app).await;
     let dir = tempfile::tempdir().unwrap();
     let batch = common::batch_file(dir.path(), "b.json", &format!(r#"["{base}/evil"]"#));
     let csv = dir.path().join("r.csv");

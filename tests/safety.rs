@@ -401,10 +401,7 @@ async fn stingy_server() -> String {
                 (StatusCode::OK, h, "ok")
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    base
+    common::serve(app).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -544,9 +541,7 @@ async fn a_location_header_is_redacted_like_a_url() {
             (StatusCode::CREATED, h, "made")
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = common::serve(app).await;
     let dir = tempfile::tempdir().unwrap();
     let batch = common::batch_file(dir.path(), "b.json", &format!(r#"["{base}/go"]"#));
     let journal = dir.path().join("r.jsonl");

@@ -125,6 +125,15 @@ pub async fn start() -> TestServer {
     TestServer { addr, seen }
 }
 
+/// Serves `app` on a free port of 127.0.0.1 (a server a test writes for
+/// itself); its base URL.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
 async fn ok(State(seen): State<Arc<Seen>>, uri: Uri, headers: HeaderMap) -> &'static str {
     let _g = arrive(&seen, &uri, &headers);
     "ok"
