@@ -70,12 +70,9 @@ fn sample_mixed_takes_the_three_python_entry_shapes() {
     assert_eq!(post.url.as_str(), "http://h:1/api/anything?name=Test");
     assert_eq!(post.headers["x-custom"], "value");
     assert_eq!(post.headers["content-type"], "application/json");
-    assert_eq!(post.body.as_deref(), Some(&br#"{"key":"value"}"#[..]));
+    assert_eq!(post.body_bytes(), Some(&br#"{"key":"value"}"#[..]));
     let form = &reqs[3];
-    assert_eq!(
-        form.body.as_deref(),
-        Some(&b"field=value&tags=a&tags=b"[..])
-    );
+    assert_eq!(form.body_bytes(), Some(&b"field=value&tags=a&tags=b"[..]));
     assert_eq!(
         form.headers["content-type"],
         "application/x-www-form-urlencoded"
@@ -83,7 +80,7 @@ fn sample_mixed_takes_the_three_python_entry_shapes() {
     assert_eq!(form.name.as_deref(), Some("form post"));
     let raw = &reqs[4];
     assert_eq!(
-        (raw.method.as_str(), raw.body.as_deref()),
+        (raw.method.as_str(), raw.body_bytes()),
         ("PUT", Some(&b"plain text body"[..]))
     );
     assert_eq!(raw.timeout, Some(std::time::Duration::from_secs(5)));
@@ -121,7 +118,7 @@ fn rows_from_csv_and_jsonl_files() {
     assert_eq!(users.len(), 6, "3 rows x 2 regions");
     let first = users.requests().next().unwrap().unwrap();
     assert_eq!(first.url.path(), "/anything/users/ada");
-    let body: serde_json::Value = serde_json::from_slice(first.body.as_deref().unwrap()).unwrap();
+    let body: serde_json::Value = serde_json::from_slice(first.body_bytes().unwrap()).unwrap();
     assert_eq!(body, serde_json::json!({"role": "admin", "region": "eu"}));
 }
 
@@ -257,7 +254,7 @@ fn bad_entries_are_rejected_with_reasons() {
         ),
         (
             r#"[{"url": "http://h/", "json": {}, "body": "x"}]"#,
-            "at most one of `json`, `body` and `form`",
+            "at most one of `json`, `body`, `form`, `multipart` and `body_file`",
         ),
         (r#"[{"method": "GET"}]"#, "missing field `url`"),
         (r#"[{"url": ""}]"#, "`url` is empty"),
@@ -608,7 +605,7 @@ fn curl_keeps_the_case_of_a_custom_method() {
 fn a_form_keeps_repeated_fields_in_order() {
     let body = |batch: &Batch| {
         let r = batch.requests().next().unwrap().unwrap();
-        String::from_utf8(r.body.unwrap().to_vec()).unwrap()
+        String::from_utf8(r.body_bytes().unwrap().to_vec()).unwrap()
     };
     let pairs = load_str(
         "f.json",
@@ -709,8 +706,8 @@ fn an_unreadable_http_body_file_skips_its_request_only() {
 
 #[test]
 fn a_postman_collection_of_another_version_is_told_to_export_v2_1_first() {
-    // A v2.0 collection whose items v2.1's types would refuse elsewhere.
-    let v2_0 = r#"{"info": {"name": "x", "schema": "https://schema.getpostman.com/json/collection/v2.0.0/collection.json"},
+    // A v1 collection whose items v2.1's types would refuse elsewhere.
+    let v2_0 = r#"{"info": {"name": "x", "schema": "https://schema.getpostman.com/json/collection/v1.0.0/collection.json"},
         "item": [{"name": "r", "request": {"method": "GET", "url": 42, "auth": {"type": "bearer", "bearer": {"token": "t"}}}}]}"#;
     let e = err("c.postman_collection.json", v2_0);
     assert!(
@@ -775,9 +772,9 @@ fn http_scripts_are_skipped_with_a_note_not_read_as_requests() {
     let text = "GET http://h/a\n\n> {%\n    client.test(\"ok\", function() {\n        client.assert(response.status === 200);\n    });\n%}\n\n###\n< {%\n  request.variables.set(\"x\", \"1\");\n%}\nPOST http://h/b\n\n{\"k\": 1}\n\n> {% client.global.set(\"t\", response.body.token); %}\n";
     let batch = load_str("s.http", text).unwrap();
     assert_eq!(urls(&batch), ["http://h/a", "http://h/b"]);
-    let body = batch.requests().nth(1).unwrap().unwrap().body.unwrap();
+    let request = batch.requests().nth(1).unwrap().unwrap();
     assert_eq!(
-        &body[..],
+        request.body_bytes().unwrap(),
         b"{\"k\": 1}",
         "the body as written, the handler after it not in it"
     );
@@ -798,7 +795,7 @@ fn http_graphql_is_a_post_of_query_and_variables_and_any_method_token_goes() {
     let requests: Vec<_> = batch.requests().map(|r| r.unwrap()).collect();
     assert_eq!(requests[0].method.as_str(), "POST");
     let body: serde_json::Value =
-        serde_json::from_slice(requests[0].body.as_ref().unwrap()).unwrap();
+        serde_json::from_slice(requests[0].body_bytes().unwrap()).unwrap();
     assert_eq!(
         body["query"],
         "query Q($id: ID!) {\n  user(id: $id) { name }\n}"

@@ -160,7 +160,19 @@ fn bad_curl_input_is_named_with_its_position() {
         ),
         (
             "curl https://a/x -F file=@a.png",
-            "in.txt:1:18: `-F`/`--form` sends multipart",
+            "in.txt:1:21: cannot upload a.png: it is not a readable file",
+        ),
+        (
+            "curl https://a/x -F a=1 -d b=2",
+            "in.txt:1:1: this command sends two kinds of body",
+        ),
+        (
+            "curl https://a/x -d @-",
+            "in.txt:1:21: `@-` reads the command's input, and none is given",
+        ),
+        (
+            "curl https://a/x -d @- <<EOF\n{}\n",
+            "in.txt:1:24: the heredoc has no closing `EOF` line",
         ),
         ("curl -H", "in.txt:1:6: `-H` expects a value"),
         ("curl -s", "in.txt:1:1: this curl command has no URL"),
@@ -234,13 +246,14 @@ fn http_file_with_variables_names_comments_and_bodies() {
 
 #[test]
 fn http_dynamic_values_are_reported_and_bad_lines_positioned() {
-    let text = "GET https://a/{{$uuid}}\n\n###\nGET https://a/ok\nX-Id: {{$processEnv RUN_ID}}\n";
+    let text = "GET https://a/{{$random.email}}\n\n###\nGET https://a/{{$uuid}}\nX-Id: {{$processEnv RUN_ID}}\n";
     let imported = import_text(Source::Http, text).unwrap();
     assert_eq!(imported.requests.len(), 1);
+    assert_eq!(imported.requests[0].url, "https://a/{{uuid()}}");
     assert_eq!(headers(&imported.requests[0]), [("X-Id", "${RUN_ID}")]);
     assert!(
         imported.warnings[0].contains("line 1: skipped")
-            && imported.warnings[0].contains("{{$uuid}}")
+            && imported.warnings[0].contains("{{$random.email}}")
     );
 
     let cases = [
@@ -360,16 +373,39 @@ fn postman_collection_with_folders_auth_variables_and_scripts() {
 
 #[test]
 fn postman_other_versions_and_dynamic_values() {
-    let v2 = r#"{"info": {"name": "x", "schema": "https://schema.getpostman.com/json/collection/v2.0.0/collection.json"}, "item": []}"#;
-    let err = import_text(Source::Postman, v2).unwrap_err();
-    assert!(err.contains("expected a Postman Collection v2.1"), "{err}");
+    let v1 = r#"{"id": "x", "name": "x", "requests": [], "info": {"schema": "https://schema.getpostman.com/json/collection/v1.0.0/collection.json"}}"#;
+    let err = import_text(Source::Postman, v1).unwrap_err();
+    assert!(
+        err.contains("expected a Postman Collection v2.1 or v2.0"),
+        "{err}"
+    );
+    // v2.0: auth settings as an object, where v2.1 has a list.
+    let v2_0 = r#"{"info": {"name": "x", "schema": "https://schema.getpostman.com/json/collection/v2.0.0/collection.json"},
+        "auth": {"type": "bearer", "bearer": {"token": "t0k"}},
+        "item": [{"name": "one", "request": {"method": "GET", "url": "https://a/1"}},
+                 {"name": "basic", "request": {"method": "GET", "url": "https://a/2",
+                    "auth": {"type": "basic", "basic": {"username": "u", "password": "p"}}}}]}"#;
+    let imported = import_text(Source::Postman, v2_0).unwrap();
+    assert_eq!(
+        headers(&imported.requests[0]),
+        [("Authorization", "Bearer t0k")]
+    );
+    assert_eq!(
+        headers(&imported.requests[1]),
+        [("Authorization", "Basic dTpw")]
+    );
     let dynamic = r#"{"info": {"name": "x", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},
-        "item": [{"name": "guid", "request": {"method": "GET", "url": "https://a/{{$guid}}"}},
+        "item": [{"name": "guid", "request": {"method": "GET", "url": "https://a/{{$guid}}?n={{$randomInt}}"}},
+                 {"name": "faker", "request": {"method": "GET", "url": "https://a/{{$randomFirstName}}"}},
                  {"name": "ok", "request": {"method": "GET", "url": "https://a/ok"}}]}"#;
     let imported = import_text(Source::Postman, dynamic).unwrap();
-    assert_eq!(imported.requests.len(), 1);
+    assert_eq!(imported.requests.len(), 2);
+    assert_eq!(
+        imported.requests[0].url,
+        "https://a/{{uuid()}}?n={{random_int(0, 1000)}}"
+    );
     assert!(
-        imported.warnings[0].contains("skipped `guid`"),
+        imported.warnings[0].contains("skipped `faker`"),
         "{:?}",
         imported.warnings
     );

@@ -19,3 +19,4 @@ mod safety;
 mod session;
 mod truth;
 mod tui;
+mod uploads;

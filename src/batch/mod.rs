@@ -18,6 +18,7 @@ pub(crate) mod json_text;
 mod model;
 mod request;
 pub mod template;
+pub mod upload;
 
 pub use model::parse_duration;
 
@@ -31,12 +32,13 @@ use crate::model::Limit;
 
 pub use error::{BatchError, escape_controls};
 pub use format::{Format, Source};
-pub use model::{AxisSpec, BodySpec, EntrySpec};
-pub use request::RequestSpec;
+pub use model::{AxisSpec, BodySpec, EntrySpec, PartSpec};
+pub use request::{Body, RequestSpec};
 
 use expand::{Axis, product, strip_position};
 use model::RawBatch;
 use request::{Bindings, Defaults, build, resolve_url};
+use template::Generate;
 
 /// Batch-wide settings from the file; CLI flags and the UI override them.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -122,7 +124,11 @@ impl Fingerprint {
             self.bytes(name.as_str().as_bytes());
             self.bytes(value.as_bytes());
         }
-        self.bytes(r.body.as_deref().unwrap_or_default());
+        match &r.body {
+            None => self.bytes(b""),
+            Some(Body::Bytes(b)) => self.bytes(b),
+            Some(Body::Upload(u)) => self.bytes(u.describe().as_bytes()),
+        }
     }
 }
 
@@ -205,6 +211,7 @@ impl Batch {
             defaults: Arc::new(Defaults {
                 base_url: settings.base_url.clone(),
                 headers: settings.headers.clone(),
+                dir: dir.clone(),
             }),
             settings,
             warnings: Vec::new(),
@@ -218,7 +225,9 @@ impl Batch {
         let mut fingerprint = Fingerprint::default();
         let started = std::time::Instant::now();
         let mut shown = false;
-        for request in batch.requests() {
+        // Generated values stay calls here: the batch is the same batch
+        // whatever values a run draws.
+        for request in batch.requests_generating(Generate::Calls) {
             let request = request.map_err(|invalid| *invalid.error)?;
             fingerprint.add(&request);
             total += 1;
@@ -276,6 +285,10 @@ impl Batch {
 
     /// The expanded requests, built one at a time, in batch order.
     pub fn requests(&self) -> Requests {
+        self.requests_generating(Generate::Values)
+    }
+
+    fn requests_generating(&self, generate: Generate) -> Requests {
         let entries = self.entries.clone();
         let defaults = self.defaults.clone();
         let path = self.path.clone();
@@ -295,14 +308,23 @@ impl Batch {
             let fixed = entries[i]
                 .spec
                 .is_static()
-                .then(|| build(0, &entries[i].spec, &defaults, &Bindings::default()).ok())
+                .then(|| {
+                    build(
+                        0,
+                        &entries[i].spec,
+                        &defaults,
+                        &Bindings::default(),
+                        generate,
+                    )
+                    .ok()
+                })
                 .flatten();
             bindings.map(move |vars| {
                 let vars = vars.map_err(|e| if e.entry.is_none() { e.entry(i) } else { e })?;
                 if let Some(spec) = &fixed {
                     return Ok(spec.clone());
                 }
-                build(0, &entries[i].spec, &defaults, &vars)
+                build(0, &entries[i].spec, &defaults, &vars, generate)
                     .map_err(|(field, msg)| BatchError::new(&path, msg).entry(i).field(field))
             })
         });

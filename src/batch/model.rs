@@ -121,6 +121,9 @@ impl EntrySpec {
                 BodySpec::Text(t) => has(t),
                 BodySpec::Json(j) => has(&j.to_string()),
                 BodySpec::Form(f) => pairs(f),
+                // Each request draws its own boundary.
+                BodySpec::Multipart(_) => true,
+                BodySpec::File(path) => has(path),
             })
     }
 }
@@ -132,6 +135,64 @@ pub enum BodySpec {
     Json(Value),
     Text(String),
     Form(Vec<(String, String)>),
+    /// A `multipart/form-data` body.
+    Multipart(Vec<PartSpec>),
+    /// A file's contents (`body_file`), relative to the batch file.
+    File(String),
+}
+
+/// One field of a `multipart` body: a `value`, or a `file` to upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartSpec {
+    pub name: String,
+    pub value: Option<String>,
+    pub file: Option<String>,
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPart {
+    name: String,
+    #[serde(default)]
+    value: Option<Value>,
+    #[serde(default)]
+    file: Option<String>,
+    #[serde(default)]
+    filename: Option<String>,
+    #[serde(default)]
+    content_type: Option<String>,
+}
+
+impl TryFrom<RawPart> for PartSpec {
+    type Error = String;
+
+    fn try_from(raw: RawPart) -> Result<Self, String> {
+        let env = |s: Option<String>| s.as_deref().map(substitute_env).transpose();
+        let value = match &raw.value {
+            None => None,
+            Some(v) => Some(scalar(v).ok_or_else(|| {
+                format!(
+                    "`multipart` field `{}`: `value` is a string, number or boolean",
+                    raw.name
+                )
+            })?),
+        };
+        if value.is_some() == raw.file.is_some() {
+            return Err(format!(
+                "`multipart` field `{}`: expected either `value` or `file`",
+                raw.name
+            ));
+        }
+        Ok(PartSpec {
+            name: substitute_env(&raw.name)?,
+            value: env(value)?,
+            file: env(raw.file)?,
+            filename: env(raw.filename)?,
+            content_type: env(raw.content_type)?,
+        })
+    }
 }
 
 /// One `for_each` variable: where its values come from.
@@ -168,6 +229,10 @@ struct RawObject {
     body: Option<String>,
     #[serde(default)]
     form: Option<RawForm>,
+    #[serde(default)]
+    multipart: Option<Vec<RawPart>>,
+    #[serde(default)]
+    body_file: Option<String>,
     #[serde(default, deserialize_with = "de_timeout_opt")]
     timeout: Option<Duration>,
     #[serde(default)]
@@ -185,6 +250,8 @@ impl RawObject {
             json: None,
             body: None,
             form: None,
+            multipart: None,
+            body_file: None,
             timeout: None,
             for_each: None,
         }
@@ -263,9 +330,18 @@ impl TryFrom<RawObject> for EntrySpec {
             None => Method::GET,
             Some(m) => method(&m)?,
         };
-        let bodies = [raw.json.is_some(), raw.body.is_some(), raw.form.is_some()];
+        let bodies = [
+            raw.json.is_some(),
+            raw.body.is_some(),
+            raw.form.is_some(),
+            raw.multipart.is_some(),
+            raw.body_file.is_some(),
+        ];
         if bodies.iter().filter(|b| **b).count() > 1 {
-            return Err("an entry takes at most one of `json`, `body` and `form`".into());
+            return Err(
+                "an entry takes at most one of `json`, `body`, `form`, `multipart` and `body_file`"
+                    .into(),
+            );
         }
         let body = if let Some(json) = raw.json {
             BodySpec::Json(env_in_json(json)?)
@@ -282,6 +358,15 @@ impl TryFrom<RawObject> for EntrySpec {
                     })
                     .collect::<Result<_, String>>()?,
             })
+        } else if let Some(parts) = raw.multipart {
+            BodySpec::Multipart(
+                parts
+                    .into_iter()
+                    .map(PartSpec::try_from)
+                    .collect::<Result<_, _>>()?,
+            )
+        } else if let Some(path) = raw.body_file {
+            BodySpec::File(substitute_env(&path)?)
         } else {
             BodySpec::None
         };

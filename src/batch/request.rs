@@ -10,7 +10,8 @@ use reqwest::{Method, Url};
 use serde_json::Value;
 
 use super::model::{BodySpec, EntrySpec};
-use super::template::{MAX_RENDERED, RenderError, render};
+use super::template::{Generate, MAX_RENDERED, RenderError, render};
+use super::upload::{FIXED_BOUNDARY, Part, PartContent, Upload, fresh_boundary};
 
 /// One request, ready to send. Cheap to clone for retries (the body is
 /// reference-counted).
@@ -23,9 +24,54 @@ pub struct RequestSpec {
     pub method: Method,
     pub url: Url,
     pub headers: HeaderMap,
-    pub body: Option<Bytes>,
+    pub body: Option<Body>,
     /// Per-request timeout; `None` means the batch default.
     pub timeout: Option<Duration>,
+}
+
+/// What a request sends: bytes, or a body read from files as it goes.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Bytes(Bytes),
+    Upload(Arc<Upload>),
+}
+
+impl Body {
+    /// The bytes of a body held in memory (`None` for an upload).
+    pub fn bytes(&self) -> Option<&Bytes> {
+        match self {
+            Body::Bytes(b) => Some(b),
+            Body::Upload(_) => None,
+        }
+    }
+
+    /// The body as text for a person: bytes as UTF-8 (lossy), an upload
+    /// with its files named instead of their contents.
+    pub fn describe(&self) -> String {
+        match self {
+            Body::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            Body::Upload(u) => u.describe(),
+        }
+    }
+}
+
+impl From<String> for Body {
+    fn from(text: String) -> Self {
+        Body::Bytes(Bytes::from(text))
+    }
+}
+
+impl RequestSpec {
+    /// The body's bytes when it is held in memory (not an upload).
+    pub fn body_bytes(&self) -> Option<&[u8]> {
+        self.body.as_ref().and_then(Body::bytes).map(|b| &b[..])
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(bytes: Bytes) -> Self {
+        Body::Bytes(bytes)
+    }
 }
 
 /// Variable bindings of one expanded request, in `for_each` order.
@@ -46,6 +92,8 @@ impl Bindings {
 pub(crate) struct Defaults {
     pub base_url: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// The batch file's folder: upload paths are relative to it.
+    pub dir: std::path::PathBuf,
 }
 
 /// The longest URL sent (the `http` crate's limit on a URI).
@@ -58,11 +106,13 @@ pub(crate) fn build(
     entry: &EntrySpec,
     defaults: &Defaults,
     vars: &Bindings,
+    generate: Generate,
 ) -> Result<RequestSpec, (String, String)> {
     let fill = |field: &str, text: &str| {
-        render(text, |n| vars.get(n)).map_err(|e| {
+        render(text, |n| vars.get(n), generate).map_err(|e| {
             let name = match e {
                 RenderError::Unknown(name) => name,
+                RenderError::Function(message) => return (field.to_owned(), message),
                 RenderError::TooLarge(name) => {
                     return (
                         field.to_owned(),
@@ -123,15 +173,16 @@ pub(crate) fn build(
 
     let body = match &entry.body {
         BodySpec::None => None,
-        BodySpec::Text(text) => Some(Bytes::from(fill("body", text)?)),
+        BodySpec::Text(text) => Some(Bytes::from(fill("body", text)?).into()),
         BodySpec::Json(json) => {
             let rendered = render_json(json, &fill)?;
             headers
                 .entry(CONTENT_TYPE)
                 .or_insert(HeaderValue::from_static("application/json"));
-            Some(Bytes::from(
-                serde_json::to_vec(&rendered).expect("a Value always serialises"),
-            ))
+            Some(
+                Bytes::from(serde_json::to_vec(&rendered).expect("a Value always serialises"))
+                    .into(),
+            )
         }
         BodySpec::Form(pairs) => {
             let mut ser = url::form_urlencoded::Serializer::new(String::new());
@@ -143,7 +194,46 @@ pub(crate) fn build(
                 .or_insert(HeaderValue::from_static(
                     "application/x-www-form-urlencoded",
                 ));
-            Some(Bytes::from(ser.finish()))
+            Some(Bytes::from(ser.finish()).into())
+        }
+        BodySpec::Multipart(specs) => {
+            let mut parts = Vec::with_capacity(specs.len());
+            for p in specs {
+                let opt = |field: &str, v: &Option<String>| {
+                    v.as_deref().map(|v| fill(field, v)).transpose()
+                };
+                let content = match (&p.value, &p.file) {
+                    (Some(value), _) => PartContent::Text(fill("multipart", value)?),
+                    (None, Some(file)) => {
+                        PartContent::File(upload_path(defaults, &fill("multipart", file)?)?)
+                    }
+                    (None, None) => unreachable!("the model requires a value or a file"),
+                };
+                parts.push(Part {
+                    name: fill("multipart", &p.name)?,
+                    filename: opt("multipart", &p.filename)?,
+                    content_type: opt("multipart", &p.content_type)?,
+                    content,
+                });
+            }
+            let boundary = match generate {
+                Generate::Values => fresh_boundary(),
+                Generate::Calls => FIXED_BOUNDARY.to_owned(),
+            };
+            let upload = Upload::Multipart { boundary, parts };
+            // The boundary is this body's: a Content-Type the batch set
+            // (a recording's, with its own boundary) would not match it.
+            let ct = upload.content_type().expect("a multipart body has a type");
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_str(&ct).expect("a boundary is a valid header value"),
+            );
+            Some(Body::Upload(Arc::new(upload)))
+        }
+        BodySpec::File(file) => {
+            let path = upload_path(defaults, &fill("body_file", file)?)
+                .map_err(|(_, m)| ("body_file".to_owned(), m))?;
+            Some(Body::Upload(Arc::new(Upload::File(path))))
         }
     };
 
@@ -156,6 +246,26 @@ pub(crate) fn build(
         body,
         timeout: entry.timeout,
     })
+}
+
+/// An upload's file, relative to the batch file's folder: it must be a
+/// regular file now (a device such as `/dev/zero` would never end).
+fn upload_path(defaults: &Defaults, file: &str) -> Result<std::path::PathBuf, (String, String)> {
+    let path = defaults.dir.join(file);
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_file() => Ok(path),
+        Ok(_) => Err((
+            "multipart".to_owned(),
+            format!(
+                "{} is not a regular file: expected a file to upload",
+                path.display()
+            ),
+        )),
+        Err(e) => Err((
+            "multipart".to_owned(),
+            format!("cannot read {}: {e}", path.display()),
+        )),
+    }
 }
 
 type Fill<'a> = dyn Fn(&str, &str) -> Result<String, (String, String)> + 'a;

@@ -56,6 +56,7 @@ fn payload(item: &RequestSpec) -> Value {
     if let Some(body) = item
         .body
         .as_ref()
+        .and_then(|b| b.bytes())
         .and_then(|b| serde_json::from_slice(b).ok())
     {
         return body;
@@ -83,7 +84,7 @@ fn call_request(spec: &CoalesceSpec, items: &[RequestSpec]) -> RequestSpec {
         method: spec.method.clone(),
         url: spec.url.clone(),
         headers,
-        body: Some(Bytes::from(body)),
+        body: Some(Bytes::from(body).into()),
         timeout: None,
     }
 }

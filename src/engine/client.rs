@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 use std::error::Error as _;
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use reqwest::Client;
 use tokio::time::Instant;
 
-use crate::batch::RequestSpec;
+use crate::batch::upload::Segment;
+use crate::batch::{Body, RequestSpec};
 use crate::model::ErrorKind;
 use crate::model::is_selected_header;
 
@@ -44,6 +46,49 @@ pub fn build_client(max_at_once: Option<u64>, http2: bool) -> reqwest::Result<Cl
     builder.build()
 }
 
+/// An upload's segments as a stream of chunks, each file read 64 KiB at a
+/// time as the connection takes it; a file that cannot be read ends the
+/// stream with an error naming it (the attempt records it).
+fn stream(
+    segments: Vec<Segment>,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    use tokio::io::AsyncReadExt;
+    type State = (
+        std::vec::IntoIter<Segment>,
+        Option<(tokio::fs::File, String)>,
+    );
+    let start: State = (segments.into_iter(), None);
+    futures_util::stream::unfold(start, |(mut rest, mut file)| async move {
+        loop {
+            if let Some((f, name)) = file.as_mut() {
+                let mut buf = bytes::BytesMut::with_capacity(64 * 1024);
+                match f.read_buf(&mut buf).await {
+                    Ok(0) => file = None,
+                    Ok(_) => return Some((Ok(buf.freeze()), (rest, file))),
+                    Err(e) => {
+                        let e = std::io::Error::new(e.kind(), format!("cannot read {name}: {e}"));
+                        return Some((Err(e), (Vec::new().into_iter(), None)));
+                    }
+                }
+                continue;
+            }
+            match rest.next()? {
+                Segment::Bytes(b) => return Some((Ok(b), (rest, None))),
+                Segment::File(path) => match tokio::fs::File::open(&path).await {
+                    Ok(f) => file = Some((f, path.display().to_string())),
+                    Err(e) => {
+                        let e = std::io::Error::new(
+                            e.kind(),
+                            format!("cannot read {}: {e}", path.display()),
+                        );
+                        return Some((Err(e), (Vec::new().into_iter(), None)));
+                    }
+                },
+            }
+        }
+    })
+}
+
 /// What one attempt produced.
 #[derive(Debug)]
 pub struct AttemptResult {
@@ -70,8 +115,15 @@ pub async fn attempt(
         .request(spec.method.clone(), spec.url.clone())
         .headers(spec.headers.clone())
         .timeout(spec.timeout.unwrap_or(timeout));
-    if let Some(body) = &spec.body {
-        req = req.body(body.clone());
+    match &spec.body {
+        None => {}
+        Some(Body::Bytes(bytes)) => req = req.body(bytes.clone()),
+        Some(Body::Upload(upload)) => {
+            if let Some(len) = upload.len() {
+                req = req.header(reqwest::header::CONTENT_LENGTH, len);
+            }
+            req = req.body(reqwest::Body::wrap_stream(stream(upload.segments())));
+        }
     }
     let sent_at = SystemTime::now();
     let sent = Instant::now();

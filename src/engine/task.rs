@@ -201,10 +201,7 @@ fn capture_request(record: &mut RequestRecord, spec: &RequestSpec, redact: bool)
             .map(|(k, v)| (k.as_str().to_owned(), shown(k.as_str(), v.as_bytes())))
             .chain(added)
             .collect(),
-        body: spec
-            .body
-            .as_ref()
-            .map(|b| String::from_utf8_lossy(b).into_owned()),
+        body: spec.body.as_ref().map(crate::batch::Body::describe),
     });
 }
 

@@ -54,9 +54,31 @@ struct Word {
 #[derive(Debug)]
 struct Command {
     words: Vec<Word>,
+    /// What the shell feeds the command: a heredoc's text (in batch
+    /// syntax) or a `< file`, for `-d @-` and `-T -`.
+    stdin: Option<Stdin>,
     /// A lone `&` inside a word ended it here (line, column): most likely
     /// an unquoted URL's query, cut by the shell.
     cut_at: Option<(usize, usize)>,
+}
+
+#[derive(Debug, Clone)]
+enum Stdin {
+    Text(String),
+    File(Word),
+}
+
+/// A heredoc announced on the current line (`<<EOF`, `<<-'EOF'`), read
+/// when the line ends.
+#[derive(Debug)]
+struct Heredoc {
+    delimiter: String,
+    /// `<<-`: leading tabs are stripped.
+    strip_tabs: bool,
+    /// A quoted delimiter: the text is literal; else `$NAME` is expanded.
+    quoted: bool,
+    /// Where the `<<` is.
+    at: (usize, usize),
 }
 
 /// An error at a position in the source.
@@ -97,6 +119,8 @@ fn split(text: &str) -> Result<Vec<Command>, Positioned> {
         words: Vec::new(),
         current: None,
         cut_at: None,
+        heredoc: None,
+        stdin: None,
     };
     while let Some(&c) = reader.chars.get(reader.i) {
         reader.step(c)?;
@@ -117,6 +141,8 @@ struct Reader {
     current: Option<Word>,
     /// Where a lone `&` inside a word ended the command.
     cut_at: Option<(usize, usize)>,
+    heredoc: Option<Heredoc>,
+    stdin: Option<Stdin>,
 }
 
 impl Reader {
@@ -153,7 +179,11 @@ impl Reader {
     }
 
     fn end_word(&mut self) {
-        self.words.extend(self.current.take());
+        if let Some(mut word) = self.current.take() {
+            // Text is literal in a batch: a `{{` in it is too.
+            word.text = crate::batch::template::escape_placeholders(&word.text);
+            self.words.push(word);
+        }
     }
 
     fn end_command(&mut self) {
@@ -161,10 +191,92 @@ impl Reader {
         if !self.words.is_empty() {
             self.commands.push(Command {
                 words: std::mem::take(&mut self.words),
+                stdin: self.stdin.take(),
                 cut_at: self.cut_at.take(),
             });
         }
         self.cut_at = None;
+        self.stdin = None;
+    }
+
+    /// After `<<`: the delimiter word, remembered until the line ends.
+    fn heredoc_start(&mut self) -> Result<(), Positioned> {
+        let (l, col) = (self.line, self.column);
+        self.bump_n(2);
+        let strip_tabs = self.peek(0) == Some('-');
+        if strip_tabs {
+            self.bump();
+        }
+        while self.peek(0).is_some_and(|c| c == ' ' || c == '\t') {
+            self.bump();
+        }
+        let mut delimiter = String::new();
+        let mut quoted = false;
+        while let Some(c) = self.peek(0) {
+            match c {
+                '\'' | '"' => {
+                    quoted = true;
+                    self.bump();
+                }
+                c if c.is_whitespace() || matches!(c, ';' | '|' | '&' | '<' | '>') => break,
+                _ => delimiter.push(self.bump()),
+            }
+        }
+        if delimiter.is_empty() {
+            return Err(Positioned::new(
+                l,
+                col,
+                "`<<` without a delimiter word: expected `<<EOF`",
+            ));
+        }
+        self.heredoc = Some(Heredoc {
+            delimiter,
+            strip_tabs,
+            quoted,
+            at: (l, col),
+        });
+        Ok(())
+    }
+
+    /// At the end of a line that announced a heredoc: its lines, up to
+    /// the delimiter's, become the command's input.
+    fn heredoc_body(&mut self, heredoc: Heredoc) -> Result<(), Positioned> {
+        let mut text = String::new();
+        loop {
+            if self.peek(0).is_none() {
+                return Err(Positioned::new(
+                    heredoc.at.0,
+                    heredoc.at.1,
+                    format!("the heredoc has no closing `{}` line", heredoc.delimiter),
+                ));
+            }
+            let mut line = String::new();
+            while let Some(c) = self.peek(0) {
+                self.bump();
+                if c == '\n' {
+                    break;
+                }
+                line.push(c);
+            }
+            let line = line.strip_suffix('\r').unwrap_or(&line).to_owned();
+            let line = if heredoc.strip_tabs {
+                line.trim_start_matches('\t').to_owned()
+            } else {
+                line
+            };
+            if line == heredoc.delimiter {
+                break;
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let text = if heredoc.quoted {
+            literal(&text)
+        } else {
+            expand_shell_vars(&text)
+        };
+        self.stdin = Some(Stdin::Text(text));
+        Ok(())
     }
 
     fn skip_to_line_end(&mut self) {
@@ -179,7 +291,39 @@ impl Reader {
         match c {
             '\n' => {
                 self.bump();
+                if let Some(heredoc) = self.heredoc.take() {
+                    self.end_word();
+                    self.heredoc_body(heredoc)?;
+                }
                 self.end_command();
+            }
+            '<' if self.current.is_none() && self.peek(1) == Some('<') => {
+                if self.peek(2) == Some('<') {
+                    return Err(Positioned::new(
+                        l,
+                        col,
+                        "a here-string (`<<<`) is not supported: use `-d '…'` or a heredoc",
+                    ));
+                }
+                self.heredoc_start()?;
+            }
+            '<' if self.current.is_none() => {
+                // `< file`: the file is the command's input.
+                self.bump();
+                while self.peek(0).is_some_and(|c| c == ' ' || c == '\t') {
+                    self.bump();
+                }
+                let (wl, wc) = (self.line, self.column);
+                while let Some(c) = self.peek(0).filter(|c| !c.is_whitespace()) {
+                    let _ = c;
+                    let ch = self.bump();
+                    push_lit(self.word(wl, wc), ch);
+                }
+                let word = self
+                    .current
+                    .take()
+                    .ok_or_else(|| Positioned::new(l, col, "`<` without a file name"))?;
+                self.stdin = Some(Stdin::File(word));
             }
             c if c.is_whitespace() => {
                 self.bump();
@@ -315,6 +459,24 @@ fn rest_of_line_blank(rest: &[char]) -> bool {
     rest.iter()
         .take_while(|c| **c != '\n')
         .all(|c| c.is_whitespace())
+}
+
+/// Heredoc text as the shell gives it: `$NAME` and `${NAME}` read from
+/// the environment (as batch `${NAME}`), the rest literal.
+fn expand_shell_vars(text: &str) -> String {
+    let re = regex::Regex::new(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+        .expect("a valid pattern");
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for caps in re.captures_iter(text) {
+        let m = caps.get(0).expect("the whole match");
+        out.push_str(&literal(&text[last..m.start()]));
+        let name = caps.get(1).or(caps.get(2)).expect("a name").as_str();
+        out.push_str(&format!("${{{name}}}"));
+        last = m.end();
+    }
+    out.push_str(&literal(&text[last..]));
+    out
 }
 
 fn push_lit(word: &mut Word, c: char) {
@@ -585,6 +747,15 @@ struct Parsed {
     get: bool,
     head: bool,
     timeout_s: Option<f64>,
+    /// `-F` fields: a multipart body.
+    form: Vec<super::Part>,
+    /// `-T`: a file (or the command's input) sent as the body.
+    upload: Option<UploadSource>,
+}
+
+enum UploadSource {
+    File(String),
+    Text(String),
 }
 
 fn command_requests(
@@ -658,7 +829,11 @@ fn command_requests(
             } else {
                 (None, word)
             };
-            apply(&mut parsed, &name, value, (word, at), dir, warnings)?;
+            let input = Input {
+                dir,
+                stdin: command.stdin.as_ref(),
+            };
+            apply(&mut parsed, &name, value, (word, at), &input, warnings)?;
         }
     }
     if parsed.urls.is_empty() {
@@ -671,12 +846,116 @@ fn command_requests(
     parsed.finish(line)
 }
 
+/// Where a command's files and input come from.
+struct Input<'a> {
+    dir: &'a Path,
+    stdin: Option<&'a Stdin>,
+}
+
+impl Input<'_> {
+    /// The text `@file` (or `@-`, the command's input) names, in batch
+    /// syntax.
+    fn text(&self, file: &str, word: &Word) -> Result<String, Positioned> {
+        if file != "-" {
+            return Ok(literal(&read_file(self.dir, file, word)?));
+        }
+        match self.stdin {
+            Some(Stdin::Text(text)) => Ok(text.clone()),
+            Some(Stdin::File(from)) => Ok(literal(&read_file(self.dir, &from.text, from)?)),
+            None => Err(Positioned::at(
+                word,
+                "`@-` reads the command's input, and none is given: add a heredoc \
+                 (`<<EOF` … `EOF`) or `< file`",
+            )),
+        }
+    }
+
+    /// A file to upload as it is: it must be there now.
+    fn upload(&self, file: &str, word: &Word) -> Result<String, Positioned> {
+        let path = self.dir.join(file);
+        if path.is_file() {
+            Ok(file.to_owned())
+        } else {
+            Err(Positioned::at(
+                word,
+                format!(
+                    "cannot upload {}: it is not a readable file",
+                    path.display()
+                ),
+            ))
+        }
+    }
+}
+
+/// `-F name=content`: text, `@file` (an upload), `<file` (the file's
+/// text as the value), or `"quoted"`, each with `;type=` and
+/// `;filename=` as curl reads them.
+fn form_part(
+    value: &str,
+    string_only: bool,
+    input: &Input<'_>,
+    word: &Word,
+) -> Result<super::Part, Positioned> {
+    let (name, content) = value
+        .split_once('=')
+        .ok_or_else(|| Positioned::at(word, format!("`-F {value}`: expected `name=content`")))?;
+    let mut part = super::Part {
+        name: name.to_owned(),
+        ..Default::default()
+    };
+    if string_only {
+        part.value = Some(content.to_owned());
+        return Ok(part);
+    }
+    let (main, params) = match content.strip_prefix('"') {
+        Some(rest) => {
+            let mut inner = String::new();
+            let mut chars = rest.char_indices();
+            let mut end = rest.len();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => inner.extend(chars.next().map(|(_, c)| c)),
+                    '"' => {
+                        end = i + 1;
+                        break;
+                    }
+                    c => inner.push(c),
+                }
+            }
+            (inner, &rest[end..])
+        }
+        None => {
+            let cut = ["type=", "filename=", "headers=", "encoder="]
+                .iter()
+                .filter_map(|p| content.find(&format!(";{p}")))
+                .min()
+                .unwrap_or(content.len());
+            (content[..cut].to_owned(), &content[cut..])
+        }
+    };
+    for param in params.split(';').filter(|p| !p.is_empty()) {
+        match param.split_once('=') {
+            Some(("type", t)) => part.content_type = Some(t.to_owned()),
+            Some(("filename", f)) => part.filename = Some(f.trim_matches('"').to_owned()),
+            _ => {}
+        }
+    }
+    if let Some(file) = main.strip_prefix('@') {
+        part.file = Some(input.upload(file, word)?);
+    } else if let Some(file) = main.strip_prefix('<') {
+        part.value = Some(input.text(file, word)?);
+    } else {
+        part.value = Some(main);
+    }
+    Ok(part)
+}
+
 fn apply(
     p: &mut Parsed,
     name: &str,
     value: Option<String>,
     (option, word): (&Word, &Word),
-    dir: &Path,
+    input: &Input<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<(), Positioned> {
     let value = value.unwrap_or_default();
@@ -688,11 +967,11 @@ fn apply(
         "data" | "data-ascii" | "data-binary" => {
             let data = match value.strip_prefix('@') {
                 Some(file) => {
-                    let text = read_file(dir, file, word)?;
+                    let text = input.text(file, word)?;
                     if name == "data-binary" {
-                        literal(&text)
+                        text
                     } else {
-                        literal(&text.replace(['\r', '\n'], ""))
+                        text.replace(['\r', '\n'], "")
                     }
                 }
                 None => value,
@@ -703,7 +982,7 @@ fn apply(
         "data-urlencode" => p.data.push(urlencode_data(&value, word)?),
         "json" => {
             let data = match value.strip_prefix('@') {
-                Some(file) => literal(&read_file(dir, file, word)?),
+                Some(file) => input.text(file, word)?,
                 None => value,
             };
             p.json.push(data);
@@ -741,16 +1020,15 @@ fn apply(
         "get" => p.get = true,
         "head" => p.head = true,
         "form" | "form-string" => {
-            return Err(Positioned::at(
-                option,
-                "`-F`/`--form` sends multipart bodies, which ratebench batches do not support",
-            ));
+            p.form
+                .push(form_part(&value, name == "form-string", input, word)?);
         }
         "upload-file" => {
-            return Err(Positioned::at(
-                option,
-                "`-T`/`--upload-file` is not supported: use `--data-binary @FILE`",
-            ));
+            p.upload = Some(if value == "-" {
+                UploadSource::Text(input.text("-", word)?)
+            } else {
+                UploadSource::File(input.upload(&value, word)?)
+            });
         }
         "range" => p.headers.push(("Range".into(), format!("bytes={value}"))),
         "config" => {
@@ -857,7 +1135,34 @@ impl Parsed {
     fn finish(self, line: usize) -> Result<Vec<Request>, Positioned> {
         let mut headers = self.headers;
         let mut url_query: Option<String> = None;
-        let body = if !self.json.is_empty() {
+        let kinds = [
+            !self.json.is_empty() || !self.data.is_empty(),
+            !self.form.is_empty(),
+            self.upload.is_some(),
+        ];
+        if kinds.iter().filter(|k| **k).count() > 1 {
+            return Err(Positioned::new(
+                line,
+                1,
+                "this command sends two kinds of body (`-d`/`--json`, `-F` and `-T` exclude each \
+                 other, as curl says): keep one",
+            ));
+        }
+        let mut upload_name = None;
+        let body = if !self.form.is_empty() {
+            headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+            Body::Multipart(self.form)
+        } else if let Some(upload) = self.upload {
+            match upload {
+                UploadSource::File(file) => {
+                    upload_name = Path::new(&file)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned());
+                    Body::File(file)
+                }
+                UploadSource::Text(text) => Body::Text(text),
+            }
+        } else if !self.json.is_empty() {
             let text = self.json.concat();
             if header(&headers, "content-type").is_none() {
                 headers.push(("Content-Type".into(), "application/json".into()));
@@ -888,6 +1193,8 @@ impl Parsed {
         let method = match self.method {
             Some(m) => m,
             None if self.head => "HEAD".into(),
+            // `-T` puts (also from the command's input).
+            None if kinds[2] => "PUT".into(),
             None if !matches!(body, Body::None) => "POST".into(),
             None => "GET".into(),
         };
@@ -898,6 +1205,14 @@ impl Parsed {
             // as API docs write them) stays relative, for `--base-url`.
             if !text.contains("://") && !text.starts_with('/') {
                 text = format!("http://{text}");
+            }
+            // `-T file` to a URL ending in `/` puts the file under its name.
+            if let Some(name) = &upload_name
+                && text.ends_with('/')
+            {
+                text.push_str(
+                    &url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>(),
+                );
             }
             if let Some(q) = &url_query {
                 text.push(if text.contains('?') { '&' } else { '?' });

@@ -143,8 +143,32 @@ pub fn import(text: &str, path: &Path, options: &ImportOptions) -> Result<Import
         let body = match post_data {
             None => Body::None,
             Some(data) => match (data.text, data.params) {
+                // The recorded bytes, which match the recorded boundary.
                 (Some(text), _) if !text.is_empty() => {
                     body_from(&literal(&text), Some(&data.mime_type))
+                }
+                // Fields without the bytes: a multipart form is sent as
+                // one (with a fresh boundary), never URL-encoded.
+                (_, Some(params))
+                    if !params.is_empty()
+                        && data
+                            .mime_type
+                            .to_ascii_lowercase()
+                            .starts_with("multipart/") =>
+                {
+                    kept.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+                    Body::Multipart(
+                        params
+                            .into_iter()
+                            .map(|p| super::Part {
+                                name: literal(&p.name),
+                                value: Some(literal(&p.value.unwrap_or_default())),
+                                file: None,
+                                filename: p.file_name.map(|f| literal(&f)),
+                                content_type: p.content_type.map(|c| literal(&c)),
+                            })
+                            .collect(),
+                    )
                 }
                 (_, Some(params)) if !params.is_empty() => Body::Form(
                     params

@@ -137,13 +137,39 @@ fn convert(
         headers.push((k.clone(), resolve_field(v)?));
     }
     let raw_body = block.body.join("\n");
-    let raw_body = match body_file(&raw_body, dir) {
-        Some(Ok(text)) => text,
+    let whole_file = match body_file(&raw_body, dir) {
+        Some(Ok(BodyFile::Send(file))) => Some(file),
+        Some(Ok(BodyFile::Text(text))) => {
+            return finish_request(
+                block,
+                url,
+                headers,
+                resolve_field(&text).map(|t| body_from(&t, None))?,
+                names,
+            );
+        }
         Some(Err(m)) => return Err(Skip::Unreadable(m)),
-        None => raw_body,
+        None => None,
     };
     let graphql = block.method == "GRAPHQL";
-    let body = if graphql {
+    let multipart = header(&headers, "content-type").and_then(boundary_of);
+    let body = if let Some(file) = whole_file {
+        super::Body::File(file)
+    } else if let Some(boundary) = multipart
+        && let Some(parts) = multipart_parts(&raw_body, &boundary, dir)
+    {
+        let parts = parts.map_err(Skip::Unreadable)?;
+        let mut resolved = Vec::with_capacity(parts.len());
+        for mut part in parts {
+            if let Some(value) = &part.value {
+                part.value = Some(resolve_field(value)?);
+            }
+            part.name = resolve_field(&part.name)?;
+            resolved.push(part);
+        }
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+        super::Body::Multipart(resolved)
+    } else if graphql {
         // JetBrains' GRAPHQL: a POST of `{query, variables}` as JSON, the
         // variables an object after a blank line.
         graphql_body(&resolve_field(&raw_body)?)
@@ -152,6 +178,18 @@ fn convert(
     } else {
         body_from(&resolve_field(&raw_body)?, header(&headers, "content-type"))
     };
+    finish_request(block, url, headers, body, names)
+}
+
+/// The request a block becomes, with the variables it reads.
+fn finish_request(
+    block: &Block,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: super::Body,
+    names: Vec<String>,
+) -> Result<(Request, Vec<String>), Skip> {
+    let graphql = block.method == "GRAPHQL";
     let url = absolute(url, &headers);
     let request = Request {
         name: block.name.as_deref().map(super::vars::literal),
@@ -190,18 +228,125 @@ fn graphql_body(text: &str) -> super::Body {
     super::Body::Json(body)
 }
 
-/// A body that is a file reference (`< ./body.json`): the file's text.
-fn body_file(body: &str, dir: &Path) -> Option<Result<String, String>> {
+/// What a body that is a file reference becomes.
+enum BodyFile {
+    /// `< ./body.bin`: the file as it is (JetBrains substitutes nothing
+    /// in it), sent from disk.
+    Send(String),
+    /// `<@ ./body.json`: the file's text, its variables substituted.
+    Text(String),
+}
+
+/// A body that is a file reference (`< ./body.json`, `<@ ./t.json`).
+fn body_file(body: &str, dir: &Path) -> Option<Result<BodyFile, String>> {
     let rest = body.trim().strip_prefix('<')?;
-    let file = rest.trim_start_matches('@').trim();
+    let (substitute, file) = match rest.strip_prefix('@') {
+        Some(file) => (true, file.trim()),
+        None => (false, rest.trim()),
+    };
     if file.is_empty() || file.contains('\n') {
         return None;
     }
     let path = dir.join(file);
-    Some(
-        super::read_text_file(&path)
-            .map_err(|e| format!("cannot read the body file {}: {e}", path.display())),
-    )
+    if substitute {
+        return Some(
+            super::read_text_file(&path)
+                .map(BodyFile::Text)
+                .map_err(|e| format!("cannot read the body file {}: {e}", path.display())),
+        );
+    }
+    Some(if path.is_file() {
+        Ok(BodyFile::Send(super::vars::literal(file)))
+    } else {
+        Err(format!(
+            "cannot read the body file {}: it is not a readable file",
+            path.display()
+        ))
+    })
+}
+
+/// The boundary a `multipart/form-data` Content-Type names.
+fn boundary_of(content_type: &str) -> Option<String> {
+    if !content_type
+        .trim()
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        return None;
+    }
+    content_type.split(';').find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        (k.trim().eq_ignore_ascii_case("boundary")).then(|| v.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// A multipart body written out in the file (as JetBrains' docs show,
+/// a part's content may be `< ./file` to upload): its parts, or `None`
+/// when it is not laid out as one (it is then sent as written). A file
+/// that is not there is an error for this request.
+fn multipart_parts(
+    body: &str,
+    boundary: &str,
+    dir: &Path,
+) -> Option<Result<Vec<super::Part>, String>> {
+    let delimiter = format!("--{boundary}");
+    let mut sections = body.split(&delimiter);
+    if !sections.next()?.trim().is_empty() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for section in sections {
+        if section.trim_start().starts_with("--") {
+            break;
+        }
+        let section = section
+            .strip_prefix("\r\n")
+            .or_else(|| section.strip_prefix('\n'))?;
+        let (head, content) = section
+            .split_once("\n\n")
+            .or_else(|| section.split_once("\r\n\r\n"))?;
+        let mut part = super::Part::default();
+        let mut named = false;
+        for line in head.lines() {
+            let (k, v) = line.split_once(':')?;
+            if k.trim().eq_ignore_ascii_case("content-disposition") {
+                for param in v.split(';').skip(1) {
+                    let (pk, pv) = param.split_once('=')?;
+                    let pv = pv.trim().trim_matches('"').to_owned();
+                    match pk.trim() {
+                        "name" => {
+                            part.name = pv;
+                            named = true;
+                        }
+                        "filename" => part.filename = Some(super::vars::literal(&pv)),
+                        _ => {}
+                    }
+                }
+            } else if k.trim().eq_ignore_ascii_case("content-type") {
+                part.content_type = Some(super::vars::literal(v.trim()));
+            }
+        }
+        if !named {
+            return None;
+        }
+        let content = content.strip_suffix('\n').unwrap_or(content);
+        let content = content.strip_suffix('\r').unwrap_or(content);
+        match content.trim().strip_prefix('<') {
+            Some(file) if !file.contains('\n') && !file.trim().is_empty() => {
+                let file = file.trim_start_matches('@').trim();
+                if !dir.join(file).is_file() {
+                    return Some(Err(format!(
+                        "cannot read {} (a part of the multipart body)",
+                        dir.join(file).display()
+                    )));
+                }
+                part.file = Some(super::vars::literal(file));
+            }
+            _ => part.value = Some(content.to_owned()),
+        }
+        parts.push(part);
+    }
+    Some(Ok(parts))
 }
 
 /// A URL written as a path takes its host from the `Host` header.
@@ -285,7 +430,19 @@ fn parse(text: &str) -> Result<Parsed, LineError> {
                 }
             }
             Part::Headers if trimmed.is_empty() => part = Part::Body,
-            Part::Headers => header_line(trimmed, number, &mut block)?,
+            Part::Headers => header_line(line, trimmed, number, &mut block)?,
+            // httpyac's style: a request line after a blank line starts
+            // the next request without `###`.
+            Part::Body
+                if block.body.last().is_none_or(|l| l.trim().is_empty())
+                    && next_request(trimmed) =>
+            {
+                finish(&mut block, &mut blocks);
+                if let Some(started) = between(line, number, &mut pending_name, &mut variables)? {
+                    block = started;
+                    part = Part::Headers;
+                }
+            }
             Part::Body => {
                 // A response handler (`> {% … %}`, `> file.js`) or response
                 // reference (`<> file`) ends the body; it is the editor's.
@@ -303,6 +460,20 @@ fn parse(text: &str) -> Result<Parsed, LineError> {
     }
     finish(&mut block, &mut blocks);
     Ok((blocks, variables, scripts))
+}
+
+/// Whether a line in a body is rather the next request's line: a
+/// standard method, a space, and a URL or path.
+fn next_request(trimmed: &str) -> bool {
+    let Some((method, rest)) = trimmed.split_once(' ') else {
+        return false;
+    };
+    let target = rest.trim_start();
+    METHODS.contains(&method)
+        && (target.starts_with("http://")
+            || target.starts_with("https://")
+            || target.starts_with('/')
+            || target.starts_with("{{"))
 }
 
 /// Ends the request being read, if there is one: trailing blank lines of
@@ -370,9 +541,20 @@ fn between(
 
 /// A line among a request's headers (not blank): a header, a comment, or
 /// the query continued on its own line.
-fn header_line(trimmed: &str, number: usize, block: &mut Block) -> Result<(), LineError> {
-    if (trimmed.starts_with('?') || trimmed.starts_with('&')) && block.headers.is_empty() {
-        // A query continued on its own lines.
+fn header_line(
+    line: &str,
+    trimmed: &str,
+    number: usize,
+    block: &mut Block,
+) -> Result<(), LineError> {
+    let indented = line.starts_with([' ', '\t']);
+    if block.headers.is_empty()
+        && (trimmed.starts_with('?')
+            || trimmed.starts_with('&')
+            || (indented && trimmed.starts_with('/')))
+    {
+        // The URL continued on its own (indented) lines, as JetBrains
+        // allows: `    /api`, `    ?id=1`, `    &page=2`.
         block.url.push_str(trimmed);
     } else if trimmed.starts_with('#') || trimmed.starts_with("//") {
     } else if let Some((name, value)) = trimmed.split_once(':') {

@@ -111,6 +111,39 @@ pub enum Body {
     Text(String),
     Json(Value),
     Form(Vec<(String, String)>),
+    /// A `multipart/form-data` body (the batch's `multipart`).
+    Multipart(Vec<Part>),
+    /// A file sent as the body (the batch's `body_file`), relative to the
+    /// imported file.
+    File(String),
+}
+
+/// One field of an imported multipart body: a value or a file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Part {
+    pub name: String,
+    pub value: Option<String>,
+    pub file: Option<String>,
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+}
+
+impl Part {
+    fn to_value(&self) -> Value {
+        let mut part = Map::new();
+        part.insert("name".into(), json!(self.name));
+        for (key, v) in [
+            ("value", &self.value),
+            ("file", &self.file),
+            ("filename", &self.filename),
+            ("content_type", &self.content_type),
+        ] {
+            if let Some(v) = v {
+                part.insert(key.into(), json!(v));
+            }
+        }
+        Value::Object(part)
+    }
 }
 
 /// The result of an import: the batch and what the user should know.
@@ -181,6 +214,15 @@ impl Request {
                     Value::Object(pairs.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
                 };
                 entry.insert("form".into(), form);
+            }
+            Body::Multipart(parts) => {
+                entry.insert(
+                    "multipart".into(),
+                    Value::Array(parts.iter().map(Part::to_value).collect()),
+                );
+            }
+            Body::File(path) => {
+                entry.insert("body_file".into(), json!(path));
             }
         }
         if let Some(t) = self.timeout_s {

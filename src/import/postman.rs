@@ -25,18 +25,25 @@ pub fn import(
 ) -> Result<Imported, BatchError> {
     // The version first: a v2.0 or v1 collection fails the v2.1 types
     // somewhere deep, and the message that helps is "export it as v2.1".
-    let value: Value = crate::batch::deserialize_json(text, path)?;
-    if let Some(schema) = value.pointer("/info/schema").and_then(Value::as_str)
-        && !schema.contains("v2.1")
-    {
-        return Err(BatchError::new(
-            path,
-            format!(
-                "collection schema {schema:?}: expected a Postman Collection v2.1 (export it as \"Collection v2.1\")"
-            ),
-        )
-        .field("info.schema"));
-    }
+    let mut value: Value = crate::batch::deserialize_json(text, path)?;
+    let upgraded;
+    let text = match value.pointer("/info/schema").and_then(Value::as_str) {
+        Some(schema) if schema.contains("v2.0") => {
+            upgrade_v2_0(&mut value);
+            upgraded = value.to_string();
+            upgraded.as_str()
+        }
+        Some(schema) if !schema.contains("v2.1") => {
+            return Err(BatchError::new(
+                path,
+                format!(
+                    "collection schema {schema:?}: expected a Postman Collection v2.1 or v2.0 (export it as \"Collection v2.1\")"
+                ),
+            )
+            .field("info.schema"));
+        }
+        _ => text,
+    };
     let spec: pm::Spec = crate::batch::deserialize_json(text, path).map_err(|e| {
         // An item is a request or a folder (untagged): serde says only that
         // it matched neither. Say which field of which item is at fault.
@@ -70,6 +77,7 @@ pub fn import(
         fatal: None,
         keep_cookies: options.keep_auth,
         cookies_dropped: 0,
+        dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
     };
     for v in spec.variable.iter().flatten() {
         walk.add_variable(v);
@@ -99,6 +107,40 @@ pub fn import(
         ));
     }
     Ok(imported)
+}
+
+/// A v2.0 collection in v2.1's shape. They differ where v2.0 gives an
+/// auth helper's settings as an object (`"bearer": {"token": "…"}`) and
+/// v2.1 as a list of `{key, value}`; the rest of what is read here is the
+/// same in both.
+fn upgrade_v2_0(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Object(auth)) = map.get_mut("auth") {
+                for (key, settings) in auth.iter_mut() {
+                    if key == "type" {
+                        continue;
+                    }
+                    if let Value::Object(fields) = settings {
+                        *settings = Value::Array(
+                            fields
+                                .iter()
+                                .map(|(k, v)| serde_json::json!({"key": k, "value": v, "type": "string"}))
+                                .collect(),
+                        );
+                    }
+                }
+            }
+            if let Some(Value::String(schema)) = map.get_mut("schema") {
+                *schema = schema.replace("v2.0.0", "v2.1.0").replace("v2.0", "v2.1");
+            }
+            for v in map.values_mut() {
+                upgrade_v2_0(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(upgrade_v2_0),
+        _ => {}
+    }
 }
 
 /// The first item of `items` (at `at`) that is neither a folder nor a
@@ -132,6 +174,8 @@ struct Walk {
     /// someone's session, rarely what a batch should send.
     keep_cookies: bool,
     cookies_dropped: usize,
+    /// The collection's folder: form-data and body files are found there.
+    dir: std::path::PathBuf,
 }
 
 fn count_scripts(events: Option<&[pm::Event]>) -> usize {
@@ -396,11 +440,70 @@ impl Walk {
                 let query = self.resolve(query)?;
                 Body::Json(serde_json::json!({ "query": query, "variables": variables }))
             }
-            Some(pm::Mode::Formdata) | Some(pm::Mode::File) => {
-                self.imported.warnings.push(format!(
-                    "`{name}`: form-data and file bodies are not supported; the request is sent without a body"
-                ));
-                Body::None
+            Some(pm::Mode::Formdata) => {
+                // The body draws its own boundary: a Content-Type set by
+                // hand would name another.
+                headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+                let mut parts = Vec::new();
+                for p in body.formdata.iter().flatten() {
+                    if p.disabled == Some(true) {
+                        continue;
+                    }
+                    let key = super::vars::literal(&p.key);
+                    let content_type = p.content_type.as_deref().map(super::vars::literal);
+                    let files = match &p.src {
+                        Some(pm::FormParameterSrcUnion::File(f)) => vec![f.clone()],
+                        Some(pm::FormParameterSrcUnion::Files(list)) => list.clone(),
+                        None => vec![],
+                    };
+                    if p.form_parameter_type.as_deref() == Some("file") {
+                        for file in files {
+                            if self.dir.join(&file).is_file() {
+                                parts.push(super::Part {
+                                    name: key.clone(),
+                                    file: Some(super::vars::literal(&file)),
+                                    content_type: content_type.clone(),
+                                    ..Default::default()
+                                });
+                            } else {
+                                self.imported.warnings.push(format!(
+                                    "`{name}`: form field `{}` names file {file:?}, which is not \
+                                     in {}: sent without it, as Postman does",
+                                    p.key,
+                                    self.dir.display()
+                                ));
+                            }
+                        }
+                    } else {
+                        parts.push(super::Part {
+                            name: key,
+                            value: Some(self.resolve(p.value.as_deref().unwrap_or(""))?),
+                            content_type,
+                            ..Default::default()
+                        });
+                    }
+                }
+                Body::Multipart(parts)
+            }
+            Some(pm::Mode::File) => {
+                let file = body.file.as_ref();
+                match (
+                    file.and_then(|f| f.src.as_ref()),
+                    file.and_then(|f| f.content.as_ref()),
+                ) {
+                    (Some(src), _) if self.dir.join(src).is_file() => {
+                        Body::File(super::vars::literal(src))
+                    }
+                    (_, Some(content)) => Body::Text(super::vars::literal(content)),
+                    (src, None) => {
+                        self.imported.warnings.push(format!(
+                            "`{name}`: the body file {:?} is not in {}: sent without a body, as Postman does",
+                            src.map_or("", String::as_str),
+                            self.dir.display()
+                        ));
+                        Body::None
+                    }
+                }
             }
         })
     }

@@ -4,8 +4,10 @@
 //! A variable the file defines is substituted; one it does not (an editor
 //! environment, a Postman environment) becomes `${NAME}`, read from the
 //! process environment when the batch loads, so a secret never has to be
-//! pasted into the batch. Dynamic values (`{{$guid}}`, `{{$timestamp}}`)
-//! have no batch equivalent and are reported.
+//! pasted into the batch. Values the tool generates (`{{$guid}}`,
+//! `{{$timestamp}}`, `{{$randomInt}}`) become the batch's template
+//! functions (`{{uuid()}}`, …), evaluated for each request; one without
+//! an equivalent (`{{$randomFirstName}}`) is reported.
 
 /// Text with its variables resolved, in batch syntax.
 #[derive(Debug, Default)]
@@ -76,7 +78,14 @@ fn expand(
                 (Some("processEnv" | "dotenv"), Some(var)) if is_env_name(var) => {
                     push_env(out, var);
                 }
-                _ => return Err(VarError::Dynamic(format!("{{{{{name}}}}}"))),
+                _ => match generated(dynamic) {
+                    Some(call) => {
+                        out.text.push_str("{{");
+                        out.text.push_str(&call);
+                        out.text.push_str("}}");
+                    }
+                    None => return Err(VarError::Dynamic(format!("{{{{{name}}}}}"))),
+                },
             }
         } else if let Some(value) = lookup(name) {
             if within.iter().any(|n| n == name) {
@@ -116,6 +125,49 @@ fn expand(
     Ok(())
 }
 
+/// The batch function that generates what a tool's dynamic variable does
+/// (Postman, JetBrains, VS Code REST Client, httpyac, .NET), or `None`.
+fn generated(dynamic: &str) -> Option<String> {
+    let dynamic = dynamic.trim();
+    // JetBrains' `$random.integer(1, 10)`: from inclusive, to exclusive.
+    let (head, args) = match dynamic.split_once('(') {
+        Some((head, rest)) => (head.trim(), Some(rest.strip_suffix(')')?)),
+        None => (dynamic, None),
+    };
+    let mut words = head.split_whitespace();
+    let name = words.next()?;
+    let rest: Vec<&str> = words.collect();
+    let ints = |list: &[&str]| -> Option<Vec<i64>> {
+        list.iter().map(|a| a.trim().parse::<i64>().ok()).collect()
+    };
+    let arg_list: Vec<&str> = args
+        .map(|a| a.split(',').filter(|s| !s.trim().is_empty()).collect())
+        .unwrap_or_default();
+    Some(match (name, rest.as_slice(), args.is_some()) {
+        ("guid" | "uuid" | "randomUUID" | "random.uuid", [], false) => "uuid()".into(),
+        ("timestamp", [], false) => "timestamp()".into(),
+        ("isoTimestamp", [], false) => "iso_timestamp()".into(),
+        ("datetime" | "localDatetime", ["iso8601"], false) => "iso_timestamp()".into(),
+        ("randomInt", [], false) => "random_int(0, 1000)".into(),
+        // VS Code's `$randomInt min max`: max exclusive.
+        ("randomInt", [_, _], false) => {
+            let v = ints(&rest)?;
+            (v[0] < v[1]).then(|| format!("random_int({}, {})", v[0], v[1] - 1))?
+        }
+        ("random.integer", [], true) => match ints(&arg_list)?.as_slice() {
+            [] => "random_int(0, 1000)".into(),
+            [from, to] if from < to => format!("random_int({from}, {})", to - 1),
+            _ => return None,
+        },
+        ("randomAlphaNumeric", [], false) => "random_string(1)".into(),
+        ("random.alphanumeric", [], true) => match ints(&arg_list)?.as_slice() {
+            [n] if (1..=10_000).contains(n) => format!("random_string({n})"),
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
 fn push_env(out: &mut Resolved, name: &str) {
     out.text.push_str("${");
     out.text.push_str(name);
@@ -127,12 +179,14 @@ fn push_env(out: &mut Resolved, name: &str) {
 
 /// Appends literal text, escaping what the batch would read as syntax.
 pub(crate) fn push_literal(out: &mut String, text: &str) {
-    out.push_str(&text.replace("${", "$${"));
+    out.push_str(&literal(text));
 }
 
-/// Literal text in batch syntax.
+/// Literal text in batch syntax: `${` and `{{` escaped (`$${`,
+/// `{{'{{'}}`), so a body that holds a template of its own loads and is
+/// sent as it was.
 pub(crate) fn literal(text: &str) -> String {
-    text.replace("${", "$${")
+    crate::batch::template::escape_placeholders(&text.replace("${", "$${"))
 }
 
 /// The environment variable a tool's variable name stands for when it is
@@ -192,7 +246,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             r.text,
-            "http://127.0.0.1:3000/x?id=${client_id}&v=${api_version}&t={{#each}}"
+            "http://127.0.0.1:3000/x?id=${client_id}&v=${api_version}&t={{'{{'}}#each}}"
         );
         assert_eq!(
             r.from_env,
@@ -201,13 +255,37 @@ mod tests {
     }
 
     #[test]
-    fn dynamic_variables_are_reported_except_environment_reads() {
+    fn dynamic_variables_become_functions_or_are_reported() {
         assert_eq!(
-            resolve("{{$guid}}", &vars).unwrap_err(),
-            VarError::Dynamic("{{$guid}}".into())
+            resolve("{{$randomFirstName}}", &vars).unwrap_err(),
+            VarError::Dynamic("{{$randomFirstName}}".into())
         );
+        for (tool, batch) in [
+            ("{{$guid}}", "{{uuid()}}"),
+            ("{{$random.uuid}}", "{{uuid()}}"),
+            ("{{$timestamp}}", "{{timestamp()}}"),
+            ("{{$isoTimestamp}}", "{{iso_timestamp()}}"),
+            ("{{$datetime iso8601}}", "{{iso_timestamp()}}"),
+            ("{{$randomInt}}", "{{random_int(0, 1000)}}"),
+            ("{{$randomInt 5 10}}", "{{random_int(5, 9)}}"),
+            ("{{$random.integer(1, 7)}}", "{{random_int(1, 6)}}"),
+            ("{{$random.alphanumeric(8)}}", "{{random_string(8)}}"),
+        ] {
+            assert_eq!(resolve(tool, &vars).unwrap().text, batch, "{tool}");
+        }
         let r = resolve("Bearer {{$processEnv TOKEN}}", &vars).unwrap();
         assert_eq!(r.text, "Bearer ${TOKEN}");
+    }
+
+    #[test]
+    fn literal_text_round_trips_through_the_batch_templates() {
+        use crate::batch::template::{Generate, render, substitute_env_with};
+        for text in ["a {{b}} c", "${{x}}", "$${y}", "{{{{", "}}{{"] {
+            let escaped = literal(text);
+            let env = substitute_env_with(&escaped, |_| None).unwrap();
+            let back = render(&env, |_| None, Generate::Values).unwrap();
+            assert_eq!(back, text, "{escaped}");
+        }
     }
 
     #[test]
