@@ -68,7 +68,9 @@ fn curl_as_chrome_and_api_docs_write_it() {
     assert_eq!(r[2].method, "PUT");
     assert!(headers(&r[2]).contains(&("Authorization", "Bearer ${TOKEN}")));
     assert!(headers(&r[2]).contains(&("Accept", "application/json")));
-    assert_eq!(r[2].body, Body::Json(json!({"name": "Ada"})));
+    // JSON as written: the bytes curl sends (a compact `json` only when
+    // it is written compactly).
+    assert_eq!(r[2].body, Body::Text(r#"{"name": "Ada"}"#.into()));
     // -G moves the data into the query; --data-urlencode encodes it.
     assert_eq!(r[3].method, "GET");
     assert_eq!(
@@ -106,9 +108,12 @@ fn curl_details_follow_curls_manual() {
         ("POST", "http://example.com/x")
     );
     assert_eq!(headers(&r), [("X-Trace", "1")]);
-    // -d with a JSON content type is a JSON body; -I is HEAD; --max-time.
-    let r = one(r#"curl https://a/x -H "Content-Type: application/json" -d '{"n": 1}'"#);
+    // -d with a JSON content type: a `json` body when written compactly,
+    // else the text as written; -I is HEAD; --max-time.
+    let r = one(r#"curl https://a/x -H "Content-Type: application/json" -d '{"n":1}'"#);
     assert_eq!(r.body, Body::Json(json!({"n": 1})));
+    let r = one(r#"curl https://a/x -H "Content-Type: application/json" -d '{"n": 1}'"#);
+    assert_eq!(r.body, Body::Text(r#"{"n": 1}"#.into()));
     assert_eq!(one("curl -I https://a/x").method, "HEAD");
     assert_eq!(one("curl --max-time 2.5 https://a/x").timeout_s, Some(2.5));
     // A literal `${` stays literal in the batch; a `$VAR` outside quotes is read.
@@ -160,7 +165,7 @@ fn bad_curl_input_is_named_with_its_position() {
         ),
         (
             "curl https://a/x -F file=@a.png",
-            "in.txt:1:21: cannot upload a.png: it is not a readable file",
+            "in.txt: no requests found in this curl file (line 1, column 21: skipped this command: cannot upload a.png",
         ),
         (
             "curl https://a/x -F a=1 -d b=2",
@@ -221,7 +226,7 @@ fn http_file_with_variables_names_comments_and_bodies() {
     assert!(headers(&r[1]).contains(&("Authorization", "Bearer ${TOKEN}")));
     assert_eq!(
         r[1].body,
-        Body::Json(json!({"name": "Ada Lovelace", "email": "ada@example.com"}))
+        Body::Text("{\n  \"name\": \"Ada Lovelace\",\n  \"email\": \"ada@example.com\"\n}".into())
     );
     assert_eq!(r[1].line, 13);
     assert_eq!(
@@ -350,7 +355,10 @@ fn postman_collection_with_folders_auth_variables_and_scripts() {
     // A path variable.
     assert_eq!(r[1].url, "http://127.0.0.1:3000/anything/products/17");
     // Raw JSON; a disabled header is left out.
-    assert_eq!(r[2].body, Body::Json(json!({"product": 17, "qty": 2})));
+    assert_eq!(
+        r[2].body,
+        Body::Text("{\n  \"product\": 17,\n  \"qty\": 2\n}".into())
+    );
     assert!(!headers(&r[2]).iter().any(|(k, _)| *k == "X-Disabled"));
     // The request's own api-key auth wins over the collection's; urlencoded
     // without the disabled field.
@@ -590,9 +598,26 @@ fn import_command_writes_an_editable_batch_and_fails_clearly() {
         "https://api.example.com/v1/items"
     );
 
-    // Broken input: exit 2, the place named.
+    // One broken command among others: skipped, named; the rest import.
+    let mixed = dir.path().join("mixed.curl");
+    std::fs::write(&mixed, "curl https://a/x\ncurl --bogus https://a/y\n").unwrap();
+    let output = common::ratebench_command()
+        .args(["import", "curl"])
+        .arg(&mixed)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("line 2, column 6: skipped this command: unknown curl option `--bogus`"),
+        "{stderr}"
+    );
+    let batch: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(batch["requests"].as_array().unwrap().len(), 1);
+
+    // Nothing importable: exit 2, the place named.
     let bad = dir.path().join("bad.curl");
-    std::fs::write(&bad, "curl https://a/x\ncurl --bogus https://a/y\n").unwrap();
+    std::fs::write(&bad, "curl --bogus https://a/y\n").unwrap();
     let output = common::ratebench_command()
         .args(["import", "curl"])
         .arg(&bad)
@@ -601,7 +626,7 @@ fn import_command_writes_an_editable_batch_and_fails_clearly() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("bad.curl:2:6: unknown curl option `--bogus`"),
+        stderr.contains("bad.curl:1:6: unknown curl option `--bogus`"),
         "{stderr}"
     );
     assert!(output.stdout.is_empty());

@@ -4,6 +4,7 @@
 //! Shared setup lives in `common`.
 
 mod common;
+mod corpus;
 
 mod batch;
 mod cli;

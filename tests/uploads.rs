@@ -306,8 +306,8 @@ async fn curl_forms_uploads_and_heredocs_send_what_curl_would() {
     assert_eq!(seen[2].method, "POST");
     assert_eq!(
         String::from_utf8_lossy(&seen[2].body),
-        "{\"items\":[1,2],\"tpl\":\"{{x}} ${HOME}\"}",
-        "a quoted heredoc is literal: `{{{{` and `${{` as written"
+        "{\"items\": [1, 2], \"tpl\": \"{{x}} ${HOME}\"}",
+        "a quoted heredoc is literal (`{{{{`, `${{`), its line ends dropped as -d does"
     );
     assert_eq!(seen[3].body, b"{\"from\": \"file\"}\n");
 }

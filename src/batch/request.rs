@@ -163,7 +163,13 @@ pub(crate) fn build(
     let mut headers = HeaderMap::new();
     for (field, list) in [("headers", &defaults.headers), ("headers", &entry.headers)] {
         for (k, v) in list {
-            let name = HeaderName::from_bytes(k.trim().as_bytes())
+            let mut name = fill(field, k)?;
+            if generate == Generate::Calls && name.contains("{{") {
+                // A generated name (`{{uuid()}}`) is checked as the token
+                // it will be.
+                name = name.replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+            }
+            let name = HeaderName::from_bytes(name.trim().as_bytes())
                 .map_err(|_| (field.to_owned(), format!("invalid header name {k:?}")))?;
             let value = HeaderValue::from_str(&fill(field, v)?)
                 .map_err(|_| (field.to_owned(), format!("invalid value for header `{k}`")))?;

@@ -80,6 +80,7 @@ pub const FUNCTIONS: &[&str] = &[
     "timestamp()",
     "timestamp_ms()",
     "iso_timestamp()",
+    "http_date()",
     "random_int(min, max)",
     "random_string(length)",
 ];
@@ -173,6 +174,7 @@ fn generated(function: &str, args: &str) -> Result<String, String> {
         "timestamp" => none(since_epoch.as_secs().to_string()),
         "timestamp_ms" => none(since_epoch.as_millis().to_string()),
         "iso_timestamp" => none(humantime::format_rfc3339_millis(now).to_string()),
+        "http_date" => none(httpdate::fmt_http_date(now)),
         "random_int" => {
             let (min, max) = match args.as_slice() {
                 [] => (0, 1000),

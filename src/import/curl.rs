@@ -23,18 +23,51 @@ pub fn import(text: &str, path: &Path) -> Result<Imported, BatchError> {
         requests: Vec::new(),
         warnings: Vec::new(),
     };
+    // A list of commands may hold others (`echo`, `jq`): those are
+    // skipped with a note, unless there is no curl command at all.
+    let any_curl = commands.iter().any(is_curl);
+    let mut first_error: Option<Positioned> = None;
     for command in commands {
+        if any_curl && !is_curl(&command) {
+            let first = &command.words[0];
+            imported.warnings.push(format!(
+                "line {}: skipped `{}`: not a curl command",
+                first.line, first.text
+            ));
+            continue;
+        }
         if let Some((line, column)) = command.cut_at {
             imported.warnings.push(format!(
                 "line {line}, column {column}: the command ends at this unquoted `&` (the shell \
                  runs what follows on its own): if it was part of the URL, quote the URL"
             ));
         }
-        let requests = command_requests(&command, dir, &mut imported.warnings)
-            .map_err(|e| e.into_error(path))?;
-        imported.requests.extend(requests);
+        match command_requests(&command, dir, &mut imported.warnings) {
+            Ok(requests) => imported.requests.extend(requests),
+            Err(e) => {
+                imported.warnings.push(format!(
+                    "line {}, column {}: skipped this command: {}",
+                    e.line, e.column, e.message
+                ));
+                first_error.get_or_insert(e);
+            }
+        }
     }
-    Ok(imported)
+    // One command that cannot be read is skipped, named, and the others
+    // import; when none does, the first one's error is the file's (a
+    // missing upload is then said among the notes).
+    match first_error {
+        Some(e) if imported.requests.is_empty() && !e.own => Err(e.into_error(path)),
+        _ => Ok(imported),
+    }
+}
+
+/// Whether a command runs curl (after an optional `$` prompt).
+fn is_curl(command: &Command) -> bool {
+    let mut words = command.words.iter().skip_while(|w| w.text == "$");
+    words
+        .next()
+        .is_some_and(|w| matches!(w.text.rsplit('/').next(), Some("curl" | "curl.exe")))
 }
 
 /// Converts one curl command line (for pasting into the workbench).
@@ -87,6 +120,9 @@ struct Positioned {
     line: usize,
     column: usize,
     message: String,
+    /// The fault is this command's alone (a file it reads is not there):
+    /// the command is skipped with a note, the others import.
+    own: bool,
 }
 
 impl Positioned {
@@ -95,7 +131,13 @@ impl Positioned {
             line,
             column,
             message: message.into(),
+            own: false,
         }
+    }
+
+    fn own(mut self) -> Self {
+        self.own = true;
+        self
     }
 
     fn at(word: &Word, message: impl Into<String>) -> Self {
@@ -750,7 +792,8 @@ struct Parsed {
     /// `-F` fields: a multipart body.
     form: Vec<super::Part>,
     /// `-T`: a file (or the command's input) sent as the body.
-    upload: Option<UploadSource>,
+    /// One for each URL, in order, as curl pairs them.
+    upload: Vec<UploadSource>,
 }
 
 enum UploadSource {
@@ -882,7 +925,8 @@ impl Input<'_> {
                     "cannot upload {}: it is not a readable file",
                     path.display()
                 ),
-            ))
+            )
+            .own())
         }
     }
 }
@@ -963,6 +1007,13 @@ fn apply(
         // As written: curl sends `-X wHat` as `wHat` (a standard name in
         // another case is read as that method by the batch).
         "request" => p.method = Some(value),
+        // `-H @file`: one header per line.
+        "header" if value.starts_with('@') => {
+            let text = input.text(&value[1..], word)?;
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                header_option(p, line.trim_end_matches('\r'), word)?;
+            }
+        }
         "header" => header_option(p, &value, word)?,
         "data" | "data-ascii" | "data-binary" => {
             let data = match value.strip_prefix('@') {
@@ -979,7 +1030,7 @@ fn apply(
             p.data.push(data);
         }
         "data-raw" => p.data.push(value),
-        "data-urlencode" => p.data.push(urlencode_data(&value, word)?),
+        "data-urlencode" => p.data.push(urlencode_data(&value, word, input)?),
         "json" => {
             let data = match value.strip_prefix('@') {
                 Some(file) => input.text(file, word)?,
@@ -987,12 +1038,27 @@ fn apply(
             };
             p.json.push(data);
         }
+        "url" if value.starts_with('@') => {
+            return Err(Positioned::at(
+                word,
+                "`--url @file` (URLs read from a file) is not supported: list the URLs",
+            ));
+        }
         "url" => p.urls.push(Word {
             text: value,
             ..word.clone()
         }),
         "user-agent" => p.headers.push(("User-Agent".into(), value)),
-        "referer" => p.headers.push(("Referer".into(), value)),
+        // `;auto` asks curl to set the Referer on redirects; the header is
+        // what comes before it.
+        "referer" => {
+            let referer = value.strip_suffix(";auto").unwrap_or(&value);
+            if !referer.is_empty() {
+                p.headers.push(("Referer".into(), referer.to_owned()));
+            }
+        }
+        // `-b ""` turns on curl's cookie engine and sends no cookie.
+        "cookie" if value.is_empty() => {}
         "cookie" => {
             if !value.contains('=') {
                 return Err(Positioned::at(
@@ -1024,7 +1090,7 @@ fn apply(
                 .push(form_part(&value, name == "form-string", input, word)?);
         }
         "upload-file" => {
-            p.upload = Some(if value == "-" {
+            p.upload.push(if value == "-" {
                 UploadSource::Text(input.text("-", word)?)
             } else {
                 UploadSource::File(input.upload(&value, word)?)
@@ -1112,22 +1178,31 @@ fn read_file(dir: &Path, file: &str, word: &Word) -> Result<String, Positioned> 
             word,
             format!("cannot read {} (named by `@{file}`): {e}", path.display()),
         )
+        .own()
     })
 }
 
 /// `--data-urlencode` in its forms: `content`, `=content`, `name=content`.
-fn urlencode_data(value: &str, word: &Word) -> Result<String, Positioned> {
+fn urlencode_data(value: &str, word: &Word, input: &Input<'_>) -> Result<String, Positioned> {
     let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    // A file's content, as it is (encoded, nothing in it is syntax).
+    let file = |name: &str| -> Result<String, Positioned> {
+        if name == "-" {
+            return input.text(name, word);
+        }
+        read_file(input.dir, name, word)
+    };
     if let Some(rest) = value.strip_prefix('=') {
         return Ok(encode(rest));
     }
     match value.split_once('=') {
-        Some((name, content)) => Ok(format!("{name}={}", encode(content))),
-        None if value.contains('@') => Err(Positioned::at(
-            word,
-            "`--data-urlencode` reading a file is not supported: put the content inline",
-        )),
-        None => Ok(encode(value)),
+        Some((name, content)) if !name.contains('@') => Ok(format!("{name}={}", encode(content))),
+        _ => match value.split_once('@') {
+            // `name@file` and `@file`: the file's content, encoded.
+            Some(("", path)) => Ok(encode(&file(path)?)),
+            Some((name, path)) => Ok(format!("{name}={}", encode(&file(path)?))),
+            None => Ok(encode(value)),
+        },
     }
 }
 
@@ -1138,7 +1213,7 @@ impl Parsed {
         let kinds = [
             !self.json.is_empty() || !self.data.is_empty(),
             !self.form.is_empty(),
-            self.upload.is_some(),
+            !self.upload.is_empty(),
         ];
         if kinds.iter().filter(|k| **k).count() > 1 {
             return Err(Positioned::new(
@@ -1148,20 +1223,23 @@ impl Parsed {
                  other, as curl says): keep one",
             ));
         }
-        let mut upload_name = None;
+        // `-T` files, one for each URL in order, as curl pairs them.
+        let uploads: Vec<(Body, Option<String>)> = self
+            .upload
+            .into_iter()
+            .map(|u| match u {
+                UploadSource::File(file) => {
+                    let name = Path::new(&file)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned());
+                    (Body::File(file), name)
+                }
+                UploadSource::Text(text) => (Body::Text(text), None),
+            })
+            .collect();
         let body = if !self.form.is_empty() {
             headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
             Body::Multipart(self.form)
-        } else if let Some(upload) = self.upload {
-            match upload {
-                UploadSource::File(file) => {
-                    upload_name = Path::new(&file)
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned());
-                    Body::File(file)
-                }
-                UploadSource::Text(text) => Body::Text(text),
-            }
         } else if !self.json.is_empty() {
             let text = self.json.concat();
             if header(&headers, "content-type").is_none() {
@@ -1190,17 +1268,30 @@ impl Parsed {
         } else {
             Body::None
         };
-        let method = match self.method {
-            Some(m) => m,
-            None if self.head => "HEAD".into(),
-            // `-T` puts (also from the command's input).
-            None if kinds[2] => "PUT".into(),
-            None if !matches!(body, Body::None) => "POST".into(),
-            None => "GET".into(),
-        };
         let mut requests = Vec::new();
-        for url in self.urls {
+        for (i, url) in self.urls.into_iter().enumerate() {
             let mut text = url.text.clone();
+            if let Some((scheme, _)) = text.split_once("://")
+                && !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https")
+                && !scheme.starts_with("${")
+            {
+                return Err(Positioned::at(
+                    &url,
+                    format!("`{scheme}://` is not HTTP: ratebench sends HTTP requests"),
+                ));
+            }
+            let (body, upload_name) = match uploads.get(i) {
+                Some((body, name)) => (body.clone(), name.clone()),
+                None => (body.clone(), None),
+            };
+            let method = match &self.method {
+                Some(m) => m.clone(),
+                None if self.head => "HEAD".into(),
+                // `-T` puts (also from the command's input).
+                None if uploads.get(i).is_some() => "PUT".into(),
+                None if !matches!(body, Body::None) => "POST".into(),
+                None => "GET".into(),
+            };
             // curl assumes http:// for a bare host; a path (`/users?id=1`,
             // as API docs write them) stays relative, for `--base-url`.
             if !text.contains("://") && !text.starts_with('/') {
@@ -1220,10 +1311,10 @@ impl Parsed {
             }
             requests.push(Request {
                 name: None,
-                method: method.clone(),
+                method,
                 url: text,
                 headers: headers.clone(),
-                body: body.clone(),
+                body,
                 timeout_s: self.timeout_s,
                 line,
             });

@@ -70,6 +70,9 @@ fn tolerant(entry: &serde_json::Value) -> serde_json::Value {
         json!({"send": 0, "wait": 0, "receive": 0}),
     );
     if let Some(request) = fields.get_mut("request").and_then(|r| r.as_object_mut()) {
+        if let Some(post) = request.get_mut("postData").and_then(|p| p.as_object_mut()) {
+            post.entry("mimeType").or_insert(json!(""));
+        }
         request.entry("httpVersion").or_insert(json!("HTTP/1.1"));
         request.entry("cookies").or_insert(json!([]));
         request.entry("headers").or_insert(json!([]));
@@ -80,14 +83,39 @@ fn tolerant(entry: &serde_json::Value) -> serde_json::Value {
     entry
 }
 
+/// The entries of a HAR: its `log.entries`; or, as tools also exchange
+/// them, a list of entries, one entry (`{"request": …}`), or one request
+/// (`{"method", "url", …}`).
+fn entries_of(har: &serde_json::Value) -> Option<Vec<serde_json::Value>> {
+    use serde_json::{Value, json};
+    let as_entry = |v: &Value| -> Option<Value> {
+        if v.get("request").is_some_and(Value::is_object) {
+            Some(v.clone())
+        } else if v.get("method").is_some() && v.get("url").is_some() {
+            Some(json!({ "request": v }))
+        } else {
+            None
+        }
+    };
+    if let Some(entries) = har.pointer("/log/entries") {
+        return entries.as_array().cloned();
+    }
+    match har {
+        Value::Array(items) => items.iter().map(as_entry).collect(),
+        other => as_entry(other).map(|e| vec![e]),
+    }
+}
+
 /// Imports the entries of a HAR.
 pub fn import(text: &str, path: &Path, options: &ImportOptions) -> Result<Imported, BatchError> {
     let har: serde_json::Value = crate::batch::deserialize_json(text, path)?;
-    let Some(listed) = har.pointer("/log/entries").and_then(|e| e.as_array()) else {
-        return Err(
-            BatchError::new(path, "expected a HAR: an object with `log.entries`, a list")
-                .field("log.entries"),
-        );
+    let Some(listed) = entries_of(&har) else {
+        return Err(BatchError::new(
+            path,
+            "expected a HAR: an object with `log.entries`, a list (or an entry, a list of \
+             entries, or one request with `method` and `url`)",
+        )
+        .field("log.entries"));
     };
     let lines = super::request_key_lines(text);
     let mut imported = Imported {
@@ -113,11 +141,20 @@ pub fn import(text: &str, path: &Path, options: &ImportOptions) -> Result<Import
     for (i, entry) in entries.into_iter().enumerate() {
         let v1_2::Request {
             method,
-            url,
+            mut url,
             headers,
             post_data,
+            query_string,
             ..
         } = entry.request;
+        // The URL holds the query; a tool that listed it only in
+        // `queryString` (Insomnia's exports) has it added.
+        if !url.contains('?') && !query_string.is_empty() {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(query_string.iter().map(|q| (&q.name, &q.value)))
+                .finish();
+            url = format!("{url}?{query}");
+        }
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             not_http += 1;
             continue;

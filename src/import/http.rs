@@ -29,6 +29,10 @@ struct Block {
     url: String,
     headers: Vec<(String, String)>,
     body: Vec<String>,
+    /// Lines of the request left out, with why (a header spread).
+    skipped: Vec<String>,
+    /// The file's GraphQL fragments (name, text), for queries using them.
+    fragments: Vec<(String, String)>,
 }
 
 /// Imports every request of an `.http` file.
@@ -64,6 +68,7 @@ pub fn import(text: &str, path: &Path) -> Result<Imported, BatchError> {
                         from_env.push(name);
                     }
                 }
+                imported.warnings.extend(block.skipped.iter().cloned());
                 imported.requests.push(request);
             }
             Err(Skip::Dynamic(dynamic)) => {
@@ -131,13 +136,43 @@ fn convert(
         names.extend(from_env);
         Ok::<_, Skip>(text)
     };
-    let url = resolve_field(&block.url)?;
+    // Other protocols the editors speak (WebSocket, gRPC, MQTT, AMQP,
+    // Kafka) are not HTTP requests: skipped, named.
+    let scheme = block
+        .url
+        .split("://")
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if block.url.contains("://")
+        && !matches!(scheme.as_str(), "http" | "https")
+        && !block.url.starts_with("{{")
+        || matches!(
+            block.method.as_str(),
+            "GRPC" | "MQTT" | "AMQP" | "WS" | "WSS" | "KAFKA" | "RABBITMQ"
+        )
+    {
+        return Err(Skip::Unreadable(format!(
+            "`{} {}` is not an HTTP request",
+            block.method, block.url
+        )));
+    }
+    // httpyac puts a relative URL after the `host` variable.
+    let written_url = if block.url.starts_with('/')
+        && header(&block.headers, "host").is_none()
+        && lookup("host").is_some()
+    {
+        format!("{{{{host}}}}{}", block.url)
+    } else {
+        block.url.clone()
+    };
+    let url = resolve_field(&written_url)?;
     let mut headers = Vec::new();
     for (k, v) in &block.headers {
         headers.push((k.clone(), resolve_field(v)?));
     }
     let raw_body = block.body.join("\n");
-    let whole_file = match body_file(&raw_body, dir) {
+    let whole_file = match body_file(&raw_body, dir, lookup) {
         Some(Ok(BodyFile::Send(file))) => Some(file),
         Some(Ok(BodyFile::Text(text))) => {
             return finish_request(
@@ -151,7 +186,18 @@ fn convert(
         Some(Err(m)) => return Err(Skip::Unreadable(m)),
         None => None,
     };
-    let graphql = block.method == "GRAPHQL";
+    // GraphQL as JetBrains (`GRAPHQL`), VS Code REST Client
+    // (`X-Request-Type: GraphQL`) and httpyac (a JSON POST whose body is a
+    // query) write it.
+    let request_type = header(&headers, "x-request-type").map(str::to_ascii_lowercase);
+    headers.retain(|(k, _)| !k.eq_ignore_ascii_case("x-request-type"));
+    let first_word = raw_body.split_whitespace().next().unwrap_or("");
+    let graphql = block.method == "GRAPHQL"
+        || request_type.as_deref() == Some("graphql")
+        || (block.method == "POST"
+            && header(&headers, "content-type").is_some_and(|c| c.contains("json"))
+            && matches!(first_word, "query" | "mutation" | "subscription")
+            || first_word.starts_with("query{"));
     let multipart = header(&headers, "content-type").and_then(boundary_of);
     let body = if let Some(file) = whole_file {
         super::Body::File(file)
@@ -172,7 +218,15 @@ fn convert(
     } else if graphql {
         // JetBrains' GRAPHQL: a POST of `{query, variables}` as JSON, the
         // variables an object after a blank line.
-        graphql_body(&resolve_field(&raw_body)?)
+        let mut text = raw_body.clone();
+        // The fragments the query spreads (`...Parts`), after it.
+        for (name, fragment) in &block.fragments {
+            if raw_body.contains(&format!("...{name}")) {
+                let (query, rest) = split_variables(&text);
+                text = format!("{query}\n\n{fragment}{rest}");
+            }
+        }
+        graphql_body(&resolve_field(&text)?)
     } else if raw_body.trim().is_empty() {
         super::Body::None
     } else {
@@ -237,16 +291,55 @@ enum BodyFile {
     Text(String),
 }
 
+/// A GraphQL body split before its variables (the last blank-line
+/// separated part, when it is a JSON object).
+fn split_variables(text: &str) -> (&str, &str) {
+    match text.trim_end().rfind("\n\n") {
+        Some(at)
+            if serde_json::from_str::<serde_json::Value>(text[at..].trim())
+                .is_ok_and(|v| v.is_object()) =>
+        {
+            (&text[..at], &text[at..])
+        }
+        _ => (text, ""),
+    }
+}
+
 /// A body that is a file reference (`< ./body.json`, `<@ ./t.json`).
-fn body_file(body: &str, dir: &Path) -> Option<Result<BodyFile, String>> {
+fn body_file(
+    body: &str,
+    dir: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Option<Result<BodyFile, String>> {
     let rest = body.trim().strip_prefix('<')?;
     let (substitute, file) = match rest.strip_prefix('@') {
-        Some(file) => (true, file.trim()),
+        // httpyac names an encoding first (`<@latin1 ./f`): read as is.
+        Some(file) => match file.trim_start().split_once(char::is_whitespace) {
+            Some((encoding, path))
+                if !file.starts_with(char::is_whitespace) && !encoding.contains(['/', '.']) =>
+            {
+                (true, path.trim())
+            }
+            _ => (true, file.trim()),
+        },
         None => (false, rest.trim()),
     };
-    if file.is_empty() || file.contains('\n') {
+    if file.is_empty()
+        || file.contains('\n')
+        || file.starts_with(['{', '%']) && !file.starts_with("{{")
+    {
         return None;
     }
+    // A path may use the file's variables (`< {{assetsDir}}body.json`).
+    let file = match resolve(file, lookup) {
+        Ok(r) if r.from_env.is_empty() => r.text.replace("$${", "${").replace("{{'{{'}}", "{{"),
+        _ => {
+            return Some(Err(format!(
+                "the body file {file:?} names variables the file does not define"
+            )));
+        }
+    };
+    let file = file.as_str();
     let path = dir.join(file);
     if substitute {
         return Some(
@@ -393,6 +486,14 @@ fn parse(text: &str) -> Result<Parsed, LineError> {
     // Inside a script (`> {%` or `< {%` up to `%}`): the editor's, skipped.
     let mut in_script = false;
     let mut scripts = 0;
+    // Inside `/* … */` (httpyac), or a `{{ … }}` script block on lines
+    // of its own (httpyac's JavaScript): skipped.
+    let mut in_comment = false;
+    let mut in_js = false;
+    // A GraphQL `fragment … { … }` between requests (httpyac), kept for
+    // the queries that use it.
+    let mut fragment: Option<(String, Vec<String>)> = None;
+    let mut fragments: Vec<(String, String)> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let number = i + 1;
         let line = raw.trim_end_matches('\r');
@@ -400,6 +501,43 @@ fn parse(text: &str) -> Result<Parsed, LineError> {
         if in_script {
             in_script = !trimmed.contains("%}");
             continue;
+        }
+        if in_comment {
+            in_comment = !trimmed.contains("*/");
+            continue;
+        }
+        if in_js {
+            in_js = trimmed != "}}";
+            continue;
+        }
+        if let Some((name, lines)) = fragment.as_mut() {
+            if trimmed.is_empty() {
+                let (name, lines) = fragment.take().expect("a fragment");
+                fragments.push((name, lines.join("\n")));
+            } else {
+                let _ = name;
+                lines.push(line.to_owned());
+            }
+            continue;
+        }
+        if part == Part::Before {
+            if trimmed.starts_with("/*") {
+                in_comment = !trimmed.contains("*/");
+                continue;
+            }
+            if trimmed.starts_with("{{") && !trimmed.contains("}}") {
+                scripts += 1;
+                in_js = true;
+                continue;
+            }
+            if let Some(rest) = trimmed
+                .strip_prefix("fragment ")
+                .filter(|r| r.contains(" on "))
+            {
+                let name = rest.split_whitespace().next().unwrap_or("").to_owned();
+                fragment = Some((name, vec![line.to_owned()]));
+                continue;
+            }
         }
         if let Some(script) = trimmed
             .strip_prefix("> {%")
@@ -430,6 +568,24 @@ fn parse(text: &str) -> Result<Parsed, LineError> {
                 }
             }
             Part::Headers if trimmed.is_empty() => part = Part::Body,
+            // httpyac: a request line right after another starts the next
+            // request; a body may start without the blank line (`{`, `[`,
+            // `<`, a file reference).
+            Part::Headers if next_request(trimmed) && !trimmed.contains(": ") => {
+                finish(&mut block, &mut blocks);
+                if let Some(started) = between(line, number, &mut pending_name, &mut variables)? {
+                    block = started;
+                }
+            }
+            Part::Headers if trimmed.starts_with(['{', '[', '<']) => {
+                part = Part::Body;
+                block.body.push(line.to_owned());
+            }
+            Part::Headers if trimmed.starts_with("...") => {
+                block.skipped.push(format!(
+                    "line {number}: skipped `{trimmed}`: headers spread from a script"
+                ));
+            }
             Part::Headers => header_line(line, trimmed, number, &mut block)?,
             // httpyac's style: a request line after a blank line starts
             // the next request without `###`.
@@ -459,6 +615,12 @@ fn parse(text: &str) -> Result<Parsed, LineError> {
         }
     }
     finish(&mut block, &mut blocks);
+    if let Some((name, lines)) = fragment.take() {
+        fragments.push((name, lines.join("\n")));
+    }
+    for block in &mut blocks {
+        block.fragments = fragments.clone();
+    }
     Ok((blocks, variables, scripts))
 }
 
@@ -588,7 +750,7 @@ fn is_method_token(word: &str) -> bool {
 }
 
 fn request_line(line: &str) -> Result<(String, String), String> {
-    let words: Vec<&str> = line.split_whitespace().collect();
+    let words = words_outside_placeholders(line);
     let version = |w: &str| w.to_ascii_uppercase().starts_with("HTTP/");
     match words.as_slice() {
         [method] if METHODS.contains(method) => Err(format!("expected a URL after `{method}`")),
@@ -620,12 +782,52 @@ fn request_line(line: &str) -> Result<(String, String), String> {
     }
 }
 
+/// The line's words, a `{{…}}` (which may hold spaces:
+/// `{{$processEnv USER}}`) kept within its word.
+fn words_outside_placeholders(line: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut start = None;
+    let mut depth = 0usize;
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if line[i..].starts_with("{{") {
+            depth += 1;
+            start.get_or_insert(i);
+            i += 2;
+            continue;
+        }
+        if depth > 0 && line[i..].starts_with("}}") {
+            depth -= 1;
+            i += 2;
+            continue;
+        }
+        let c = bytes[i];
+        if c.is_ascii_whitespace() && depth == 0 {
+            if let Some(s) = start.take() {
+                words.push(&line[s..i]);
+            }
+        } else {
+            start.get_or_insert(i);
+        }
+        i += 1;
+    }
+    if let Some(s) = start {
+        words.push(&line[s..]);
+    }
+    words
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn request_lines_with_and_without_method_and_version() {
+        assert_eq!(
+            request_line("GET https://h/x?u={{$processEnv USER}} HTTP/1.1").unwrap(),
+            ("GET".into(), "https://h/x?u={{$processEnv USER}}".into())
+        );
         assert_eq!(
             request_line("https://a/x").unwrap(),
             ("GET".into(), "https://a/x".into())

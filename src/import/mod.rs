@@ -371,8 +371,12 @@ pub fn import(
 /// `literal` escapes text for the batch syntax; `text` is already escaped.
 pub(crate) fn body_from(text: &str, content_type: Option<&str>) -> Body {
     let ct = content_type.unwrap_or("").to_ascii_lowercase();
+    // JSON as a `json` body only when it is sent as written: the batch
+    // serialises it compactly, and spaces or key order a source wrote
+    // must not change on the wire.
     if ct.contains("json")
         && let Ok(value) = serde_json::from_str::<Value>(text)
+        && serde_json::to_string(&value).is_ok_and(|compact| compact == text)
     {
         return Body::Json(value);
     }

@@ -26,12 +26,13 @@ pub fn import(
     // The version first: a v2.0 or v1 collection fails the v2.1 types
     // somewhere deep, and the message that helps is "export it as v2.1".
     let mut value: Value = crate::batch::deserialize_json(text, path)?;
-    let upgraded;
-    let text = match value.pointer("/info/schema").and_then(Value::as_str) {
-        Some(schema) if schema.contains("v2.0") => {
-            upgrade_v2_0(&mut value);
-            upgraded = value.to_string();
-            upgraded.as_str()
+    let mut changed = false;
+    match value.pointer("/info/schema").and_then(Value::as_str) {
+        // v2.0, also as its first schema address wrote it (`…/v2/…`).
+        Some(schema) if schema.contains("v2.0") || schema.contains("/v2/") => {
+            value["info"]["schema"] =
+                "https://schema.getpostman.com/json/collection/v2.1.0/collection.json".into();
+            changed = true;
         }
         Some(schema) if !schema.contains("v2.1") => {
             return Err(BatchError::new(
@@ -42,7 +43,39 @@ pub fn import(
             )
             .field("info.schema"));
         }
-        _ => text,
+        _ => {}
+    }
+    let mut notes = Vec::new();
+    changed |= auth_lists(&mut value);
+    changed |= drop_unknown_bodies(&mut value, &mut notes);
+    // What we do not read may be anything: saved responses (their cookies'
+    // `expires` as a number), the collection's version, a missing name.
+    changed |= drop_responses(&mut value);
+    if let Some(info) = value.get_mut("info").and_then(Value::as_object_mut) {
+        if !info.contains_key("name") {
+            info.insert("name".into(), Value::String("collection".into()));
+            changed = true;
+        }
+        // Early v2 collections name their schema `_postman_schema`, or not
+        // at all; what is read here is v2's either way.
+        if !info.contains_key("schema") {
+            info.insert(
+                "schema".into(),
+                "https://schema.getpostman.com/json/collection/v2.1.0/collection.json".into(),
+            );
+            changed = true;
+        }
+        // The collection's own version, in any of the shapes tools write.
+        changed |= info.remove("version").is_some();
+    }
+    // Read again from the changed document (positions in errors are then
+    // the serialised document's, which only a changed file pays).
+    let upgraded;
+    let text = if changed {
+        upgraded = serde_json::to_string_pretty(&value).expect("a Value always serialises");
+        upgraded.as_str()
+    } else {
+        text
     };
     let spec: pm::Spec = crate::batch::deserialize_json(text, path).map_err(|e| {
         // An item is a request or a folder (untagged): serde says only that
@@ -88,6 +121,7 @@ pub fn import(
         return Err(BatchError::new(path, fatal));
     }
     let mut imported = walk.imported;
+    imported.warnings.extend(notes);
     if walk.cookies_dropped > 0 {
         imported.warnings.push(format!(
             "dropped {} Cookie headers (--keep-auth keeps them)",
@@ -109,11 +143,84 @@ pub fn import(
     Ok(imported)
 }
 
-/// A v2.0 collection in v2.1's shape. They differ where v2.0 gives an
-/// auth helper's settings as an object (`"bearer": {"token": "…"}`) and
-/// v2.1 as a list of `{key, value}`; the rest of what is read here is the
-/// same in both.
-fn upgrade_v2_0(value: &mut Value) {
+/// Takes out bodies of a mode Postman's schema does not know (a newer
+/// app's, or `"mode": "unknown"`), noting each: the request is sent
+/// without it rather than the file refused. Whether anything changed.
+fn drop_unknown_bodies(value: &mut Value, notes: &mut Vec<String>) -> bool {
+    const MODES: &[&str] = &["raw", "urlencoded", "formdata", "file", "graphql"];
+    let mut changed = false;
+    match value {
+        Value::Object(map) => {
+            let name = map.get("name").and_then(Value::as_str).map(str::to_owned);
+            if let Some(Value::Object(request)) = map.get_mut("request")
+                && let Some(mode) = request
+                    .get("body")
+                    .and_then(|b| b.get("mode"))
+                    .and_then(Value::as_str)
+                && !MODES.contains(&mode)
+            {
+                notes.push(format!(
+                    "`{}`: a body of mode {mode:?} is not one Postman's format defines; the \
+                     request is sent without it",
+                    name.as_deref().unwrap_or("request")
+                ));
+                request.remove("body");
+                changed = true;
+            }
+            for v in map.values_mut() {
+                changed |= drop_unknown_bodies(v, notes);
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                changed |= drop_unknown_bodies(v, notes);
+            }
+        }
+        _ => {}
+    }
+    changed
+}
+
+/// Takes out items' saved responses, which nothing here reads, and
+/// gives a script written as a string (v2.0 allowed its id or code) the
+/// object form.
+fn drop_responses(value: &mut Value) -> bool {
+    let mut changed = false;
+    match value {
+        Value::Object(map) => {
+            if map.contains_key("request") && map.remove("response").is_some() {
+                changed = true;
+            }
+            if let Some(Value::Array(events)) = map.get_mut("event") {
+                for event in events {
+                    if let Some(script) = event.get_mut("script")
+                        && let Value::String(code) = script
+                    {
+                        *script = serde_json::json!({ "exec": [code.clone()] });
+                        changed = true;
+                    }
+                }
+            }
+            for v in map.values_mut() {
+                changed |= drop_responses(v);
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                changed |= drop_responses(v);
+            }
+        }
+        _ => {}
+    }
+    changed
+}
+
+/// Auth settings in v2.1's shape: v2.0 gives a helper's settings as an
+/// object (`"bearer": {"token": "…"}`), v2.1 as a list of `{key, value}`
+/// (the rest of what is read here is the same in both; collections
+/// without a schema address mix them). Whether anything changed.
+fn auth_lists(value: &mut Value) -> bool {
+    let mut changed = false;
     match value {
         Value::Object(map) => {
             if let Some(Value::Object(auth)) = map.get_mut("auth") {
@@ -128,19 +235,22 @@ fn upgrade_v2_0(value: &mut Value) {
                                 .map(|(k, v)| serde_json::json!({"key": k, "value": v, "type": "string"}))
                                 .collect(),
                         );
+                        changed = true;
                     }
                 }
             }
-            if let Some(Value::String(schema)) = map.get_mut("schema") {
-                *schema = schema.replace("v2.0.0", "v2.1.0").replace("v2.0", "v2.1");
-            }
             for v in map.values_mut() {
-                upgrade_v2_0(v);
+                changed |= auth_lists(v);
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(upgrade_v2_0),
+        Value::Array(items) => {
+            for v in items {
+                changed |= auth_lists(v);
+            }
+        }
         _ => {}
     }
+    changed
 }
 
 /// The first item of `items` (at `at`) that is neither a folder nor a
@@ -286,7 +396,7 @@ impl Walk {
         match &request.header {
             Some(pm::HeaderUnion::HeaderArray(list)) => {
                 for h in list.iter().filter(|h| h.disabled != Some(true)) {
-                    headers.push((h.key.clone(), self.resolve(&h.value)?));
+                    headers.push((self.resolve(&h.key)?, self.resolve(&h.value)?));
                 }
             }
             Some(pm::HeaderUnion::String(raw)) => {
@@ -432,11 +542,14 @@ impl Walk {
             Some(pm::Mode::Graphql) => {
                 let graphql = body.graphql.clone().unwrap_or(Value::Null);
                 let query = graphql.get("query").and_then(Value::as_str).unwrap_or("");
-                let variables = graphql
-                    .get("variables")
-                    .and_then(Value::as_str)
-                    .and_then(|v| serde_json::from_str::<Value>(v).ok())
-                    .unwrap_or(Value::Null);
+                // The variables are JSON text in which Postman
+                // substitutes `{{…}}` before parsing.
+                let variables = match graphql.get("variables").and_then(Value::as_str) {
+                    Some(v) => {
+                        serde_json::from_str::<Value>(&self.resolve(v)?).unwrap_or(Value::Null)
+                    }
+                    None => Value::Null,
+                };
                 let query = self.resolve(query)?;
                 Body::Json(serde_json::json!({ "query": query, "variables": variables }))
             }

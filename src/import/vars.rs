@@ -148,6 +148,7 @@ fn generated(dynamic: &str) -> Option<String> {
         ("timestamp", [], false) => "timestamp()".into(),
         ("isoTimestamp", [], false) => "iso_timestamp()".into(),
         ("datetime" | "localDatetime", ["iso8601"], false) => "iso_timestamp()".into(),
+        ("datetime", ["rfc1123"], false) => "http_date()".into(),
         ("randomInt", [], false) => "random_int(0, 1000)".into(),
         // VS Code's `$randomInt min max`: max exclusive.
         ("randomInt", [_, _], false) => {
@@ -266,6 +267,7 @@ mod tests {
             ("{{$timestamp}}", "{{timestamp()}}"),
             ("{{$isoTimestamp}}", "{{iso_timestamp()}}"),
             ("{{$datetime iso8601}}", "{{iso_timestamp()}}"),
+            ("{{$datetime rfc1123}}", "{{http_date()}}"),
             ("{{$randomInt}}", "{{random_int(0, 1000)}}"),
             ("{{$randomInt 5 10}}", "{{random_int(5, 9)}}"),
             ("{{$random.integer(1, 7)}}", "{{random_int(1, 6)}}"),
