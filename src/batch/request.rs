@@ -177,7 +177,29 @@ pub(crate) fn build(
         }
     }
 
-    let body = match &entry.body {
+    let body = body(entry, defaults, &mut headers, &fill, generate)?;
+
+    Ok(RequestSpec {
+        index,
+        name: entry.name.as_deref().map(|n| fill("name", n)).transpose()?,
+        method: entry.method.clone(),
+        url,
+        headers,
+        body,
+        timeout: entry.timeout,
+    })
+}
+
+/// The entry's body, and the Content-Type it needs where the entry set
+/// none (a multipart body's replaces any: its boundary is this body's).
+fn body(
+    entry: &EntrySpec,
+    defaults: &Defaults,
+    headers: &mut HeaderMap,
+    fill: &Fill<'_>,
+    generate: Generate,
+) -> Result<Option<Body>, (String, String)> {
+    Ok(match &entry.body {
         BodySpec::None => None,
         BodySpec::Text(text) => Some(Bytes::from(fill("body", text)?).into()),
         BodySpec::Json(json) => {
@@ -241,16 +263,6 @@ pub(crate) fn build(
                 .map_err(|(_, m)| ("body_file".to_owned(), m))?;
             Some(Body::Upload(Arc::new(Upload::File(path))))
         }
-    };
-
-    Ok(RequestSpec {
-        index,
-        name: entry.name.as_deref().map(|n| fill("name", n)).transpose()?,
-        method: entry.method.clone(),
-        url,
-        headers,
-        body,
-        timeout: entry.timeout,
     })
 }
 

@@ -1015,28 +1015,8 @@ fn apply(
             }
         }
         "header" => header_option(p, &value, word)?,
-        "data" | "data-ascii" | "data-binary" => {
-            let data = match value.strip_prefix('@') {
-                Some(file) => {
-                    let text = input.text(file, word)?;
-                    if name == "data-binary" {
-                        text
-                    } else {
-                        text.replace(['\r', '\n'], "")
-                    }
-                }
-                None => value,
-            };
-            p.data.push(data);
-        }
-        "data-raw" => p.data.push(value),
-        "data-urlencode" => p.data.push(urlencode_data(&value, word, input)?),
-        "json" => {
-            let data = match value.strip_prefix('@') {
-                Some(file) => input.text(file, word)?,
-                None => value,
-            };
-            p.json.push(data);
+        "data" | "data-ascii" | "data-binary" | "data-raw" | "data-urlencode" | "json" => {
+            data_option(p, name, value, word, input)?;
         }
         "url" if value.starts_with('@') => {
             return Err(Positioned::at(
@@ -1117,6 +1097,31 @@ fn apply(
                 ));
             }
         },
+    }
+    Ok(())
+}
+
+/// The options that give the body's data: `-d` and its kinds, `--json`.
+fn data_option(
+    p: &mut Parsed,
+    name: &str,
+    value: String,
+    word: &Word,
+    input: &Input<'_>,
+) -> Result<(), Positioned> {
+    match name {
+        "data-raw" => p.data.push(value),
+        "data-urlencode" => p.data.push(urlencode_data(&value, word, input)?),
+        "json" => p.json.push(match value.strip_prefix('@') {
+            Some(file) => input.text(file, word)?,
+            None => value,
+        }),
+        // `-d @file` drops the file's line ends; `--data-binary` keeps them.
+        _ => p.data.push(match value.strip_prefix('@') {
+            Some(file) if name == "data-binary" => input.text(file, word)?,
+            Some(file) => input.text(file, word)?.replace(['\r', '\n'], ""),
+            None => value,
+        }),
     }
     Ok(())
 }

@@ -106,6 +106,51 @@ fn entries_of(har: &serde_json::Value) -> Option<Vec<serde_json::Value>> {
     }
 }
 
+/// An entry's body: the recorded text as it is, else its form params (a
+/// multipart form as a multipart body, never URL-encoded); a multipart
+/// body's recorded Content-Type leaves `kept` (its boundary is not ours).
+fn body(post_data: Option<v1_2::PostData>, kept: &mut Vec<(String, String)>) -> Body {
+    match post_data {
+        None => Body::None,
+        Some(data) => match (data.text, data.params) {
+            // The recorded bytes, which match the recorded boundary.
+            (Some(text), _) if !text.is_empty() => {
+                body_from(&literal(&text), Some(&data.mime_type))
+            }
+            // Fields without the bytes: a multipart form is sent as
+            // one (with a fresh boundary), never URL-encoded.
+            (_, Some(params))
+                if !params.is_empty()
+                    && data
+                        .mime_type
+                        .to_ascii_lowercase()
+                        .starts_with("multipart/") =>
+            {
+                kept.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+                Body::Multipart(
+                    params
+                        .into_iter()
+                        .map(|p| super::Part {
+                            name: literal(&p.name),
+                            value: Some(literal(&p.value.unwrap_or_default())),
+                            file: None,
+                            filename: p.file_name.map(|f| literal(&f)),
+                            content_type: p.content_type.map(|c| literal(&c)),
+                        })
+                        .collect(),
+                )
+            }
+            (_, Some(params)) if !params.is_empty() => Body::Form(
+                params
+                    .into_iter()
+                    .map(|p| (literal(&p.name), literal(&p.value.unwrap_or_default())))
+                    .collect(),
+            ),
+            _ => Body::None,
+        },
+    }
+}
+
 /// Imports the entries of a HAR.
 pub fn import(text: &str, path: &Path, options: &ImportOptions) -> Result<Imported, BatchError> {
     let har: serde_json::Value = crate::batch::deserialize_json(text, path)?;
@@ -177,45 +222,7 @@ pub fn import(text: &str, path: &Path, options: &ImportOptions) -> Result<Import
             }
             kept.push((h.name, literal(&h.value)));
         }
-        let body = match post_data {
-            None => Body::None,
-            Some(data) => match (data.text, data.params) {
-                // The recorded bytes, which match the recorded boundary.
-                (Some(text), _) if !text.is_empty() => {
-                    body_from(&literal(&text), Some(&data.mime_type))
-                }
-                // Fields without the bytes: a multipart form is sent as
-                // one (with a fresh boundary), never URL-encoded.
-                (_, Some(params))
-                    if !params.is_empty()
-                        && data
-                            .mime_type
-                            .to_ascii_lowercase()
-                            .starts_with("multipart/") =>
-                {
-                    kept.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
-                    Body::Multipart(
-                        params
-                            .into_iter()
-                            .map(|p| super::Part {
-                                name: literal(&p.name),
-                                value: Some(literal(&p.value.unwrap_or_default())),
-                                file: None,
-                                filename: p.file_name.map(|f| literal(&f)),
-                                content_type: p.content_type.map(|c| literal(&c)),
-                            })
-                            .collect(),
-                    )
-                }
-                (_, Some(params)) if !params.is_empty() => Body::Form(
-                    params
-                        .into_iter()
-                        .map(|p| (literal(&p.name), literal(&p.value.unwrap_or_default())))
-                        .collect(),
-                ),
-                _ => Body::None,
-            },
-        };
+        let body = body(post_data, &mut kept);
         imported.requests.push(Request {
             name: None,
             method,

@@ -348,13 +348,18 @@ fn body_file(
                 .map_err(|e| format!("cannot read the body file {}: {e}", path.display())),
         );
     }
-    Some(if path.is_file() {
-        Ok(BodyFile::Send(super::vars::literal(file)))
-    } else {
-        Err(format!(
-            "cannot read the body file {}: it is not a readable file",
+    Some(match std::fs::metadata(&path) {
+        Ok(m) if m.is_file() => Ok(BodyFile::Send(super::vars::literal(file))),
+        Ok(m) if m.is_dir() => Err(format!(
+            "cannot read the body file {}: it is a folder, not a file",
             path.display()
-        ))
+        )),
+        // A device such as /dev/zero would never end.
+        Ok(_) => Err(format!(
+            "cannot read the body file {}: it is not a regular file (a device or a socket)",
+            path.display()
+        )),
+        Err(e) => Err(format!("cannot read the body file {}: {e}", path.display())),
     })
 }
 
@@ -486,14 +491,7 @@ fn parse(text: &str) -> Result<Parsed, LineError> {
     // Inside a script (`> {%` or `< {%` up to `%}`): the editor's, skipped.
     let mut in_script = false;
     let mut scripts = 0;
-    // Inside `/* … */` (httpyac), or a `{{ … }}` script block on lines
-    // of its own (httpyac's JavaScript): skipped.
-    let mut in_comment = false;
-    let mut in_js = false;
-    // A GraphQL `fragment … { … }` between requests (httpyac), kept for
-    // the queries that use it.
-    let mut fragment: Option<(String, Vec<String>)> = None;
-    let mut fragments: Vec<(String, String)> = Vec::new();
+    let mut extras = Extras::default();
     for (i, raw) in text.lines().enumerate() {
         let number = i + 1;
         let line = raw.trim_end_matches('\r');
@@ -502,42 +500,8 @@ fn parse(text: &str) -> Result<Parsed, LineError> {
             in_script = !trimmed.contains("%}");
             continue;
         }
-        if in_comment {
-            in_comment = !trimmed.contains("*/");
+        if extras.takes(line, part == Part::Before, &mut scripts) {
             continue;
-        }
-        if in_js {
-            in_js = trimmed != "}}";
-            continue;
-        }
-        if let Some((name, lines)) = fragment.as_mut() {
-            if trimmed.is_empty() {
-                let (name, lines) = fragment.take().expect("a fragment");
-                fragments.push((name, lines.join("\n")));
-            } else {
-                let _ = name;
-                lines.push(line.to_owned());
-            }
-            continue;
-        }
-        if part == Part::Before {
-            if trimmed.starts_with("/*") {
-                in_comment = !trimmed.contains("*/");
-                continue;
-            }
-            if trimmed.starts_with("{{") && !trimmed.contains("}}") {
-                scripts += 1;
-                in_js = true;
-                continue;
-            }
-            if let Some(rest) = trimmed
-                .strip_prefix("fragment ")
-                .filter(|r| r.contains(" on "))
-            {
-                let name = rest.split_whitespace().next().unwrap_or("").to_owned();
-                fragment = Some((name, vec![line.to_owned()]));
-                continue;
-            }
         }
         if let Some(script) = trimmed
             .strip_prefix("> {%")
@@ -615,9 +579,7 @@ fn parse(text: &str) -> Result<Parsed, LineError> {
         }
     }
     finish(&mut block, &mut blocks);
-    if let Some((name, lines)) = fragment.take() {
-        fragments.push((name, lines.join("\n")));
-    }
+    let fragments = extras.fragments();
     for block in &mut blocks {
         block.fragments = fragments.clone();
     }
@@ -636,6 +598,71 @@ fn next_request(trimmed: &str) -> bool {
             || target.starts_with("https://")
             || target.starts_with('/')
             || target.starts_with("{{"))
+}
+
+/// What httpyac writes between requests besides them: `/* … */`
+/// comments and `{{ … }}` script blocks (skipped), GraphQL `fragment`s
+/// (kept for the queries that spread them).
+#[derive(Default)]
+struct Extras {
+    in_comment: bool,
+    in_js: bool,
+    fragment: Option<(String, Vec<String>)>,
+    fragments: Vec<(String, String)>,
+}
+
+impl Extras {
+    /// Whether `line` is one of these (and taken); `between` says the
+    /// reader is between requests, where they start.
+    fn takes(&mut self, line: &str, between: bool, scripts: &mut usize) -> bool {
+        let trimmed = line.trim();
+        if self.in_comment {
+            self.in_comment = !trimmed.contains("*/");
+            return true;
+        }
+        if self.in_js {
+            self.in_js = trimmed != "}}";
+            return true;
+        }
+        if let Some((_, lines)) = self.fragment.as_mut() {
+            if trimmed.is_empty() {
+                let (name, lines) = self.fragment.take().expect("a fragment");
+                self.fragments.push((name, lines.join("\n")));
+            } else {
+                lines.push(line.to_owned());
+            }
+            return true;
+        }
+        if !between {
+            return false;
+        }
+        if trimmed.starts_with("/*") {
+            self.in_comment = !trimmed.contains("*/");
+            return true;
+        }
+        if trimmed.starts_with("{{") && !trimmed.contains("}}") {
+            *scripts += 1;
+            self.in_js = true;
+            return true;
+        }
+        if let Some(rest) = trimmed
+            .strip_prefix("fragment ")
+            .filter(|r| r.contains(" on "))
+        {
+            let name = rest.split_whitespace().next().unwrap_or("").to_owned();
+            self.fragment = Some((name, vec![line.to_owned()]));
+            return true;
+        }
+        false
+    }
+
+    /// The fragments read, a last one unfinished at the end included.
+    fn fragments(mut self) -> Vec<(String, String)> {
+        if let Some((name, lines)) = self.fragment.take() {
+            self.fragments.push((name, lines.join("\n")));
+        }
+        self.fragments
+    }
 }
 
 /// Ends the request being read, if there is one: trailing blank lines of

@@ -23,60 +23,8 @@ pub fn import(
     path: &Path,
     options: &super::ImportOptions,
 ) -> Result<Imported, BatchError> {
-    // The version first: a v2.0 or v1 collection fails the v2.1 types
-    // somewhere deep, and the message that helps is "export it as v2.1".
-    let mut value: Value = crate::batch::deserialize_json(text, path)?;
-    let mut changed = false;
-    match value.pointer("/info/schema").and_then(Value::as_str) {
-        // v2.0, also as its first schema address wrote it (`…/v2/…`).
-        Some(schema) if schema.contains("v2.0") || schema.contains("/v2/") => {
-            value["info"]["schema"] =
-                "https://schema.getpostman.com/json/collection/v2.1.0/collection.json".into();
-            changed = true;
-        }
-        Some(schema) if !schema.contains("v2.1") => {
-            return Err(BatchError::new(
-                path,
-                format!(
-                    "collection schema {schema:?}: expected a Postman Collection v2.1 or v2.0 (export it as \"Collection v2.1\")"
-                ),
-            )
-            .field("info.schema"));
-        }
-        _ => {}
-    }
-    let mut notes = Vec::new();
-    changed |= auth_lists(&mut value);
-    changed |= drop_unknown_bodies(&mut value, &mut notes);
-    // What we do not read may be anything: saved responses (their cookies'
-    // `expires` as a number), the collection's version, a missing name.
-    changed |= drop_responses(&mut value);
-    if let Some(info) = value.get_mut("info").and_then(Value::as_object_mut) {
-        if !info.contains_key("name") {
-            info.insert("name".into(), Value::String("collection".into()));
-            changed = true;
-        }
-        // Early v2 collections name their schema `_postman_schema`, or not
-        // at all; what is read here is v2's either way.
-        if !info.contains_key("schema") {
-            info.insert(
-                "schema".into(),
-                "https://schema.getpostman.com/json/collection/v2.1.0/collection.json".into(),
-            );
-            changed = true;
-        }
-        // The collection's own version, in any of the shapes tools write.
-        changed |= info.remove("version").is_some();
-    }
-    // Read again from the changed document (positions in errors are then
-    // the serialised document's, which only a changed file pays).
-    let upgraded;
-    let text = if changed {
-        upgraded = serde_json::to_string_pretty(&value).expect("a Value always serialises");
-        upgraded.as_str()
-    } else {
-        text
-    };
+    let (readable, notes) = readable(text, path)?;
+    let text = readable.as_deref().unwrap_or(text);
     let spec: pm::Spec = crate::batch::deserialize_json(text, path).map_err(|e| {
         // An item is a request or a folder (untagged): serde says only that
         // it matched neither. Say which field of which item is at fault.
@@ -141,6 +89,61 @@ pub fn import(
         ));
     }
     Ok(imported)
+}
+
+/// The collection in the shape v2.1's types read, with notes on what
+/// was left out: `None` when the text is that already. A version other
+/// than v2.0 and v2.1 is refused first: such a collection fails the types
+/// somewhere deep, and the message that helps is "export it as v2.1".
+fn readable(text: &str, path: &Path) -> Result<(Option<String>, Vec<String>), BatchError> {
+    let mut value: Value = crate::batch::deserialize_json(text, path)?;
+    let mut changed = false;
+    match value.pointer("/info/schema").and_then(Value::as_str) {
+        // v2.0, also as its first schema address wrote it (`…/v2/…`).
+        Some(schema) if schema.contains("v2.0") || schema.contains("/v2/") => {
+            value["info"]["schema"] =
+                "https://schema.getpostman.com/json/collection/v2.1.0/collection.json".into();
+            changed = true;
+        }
+        Some(schema) if !schema.contains("v2.1") => {
+            return Err(BatchError::new(
+                path,
+                format!(
+                    "collection schema {schema:?}: expected a Postman Collection v2.1 or v2.0 (export it as \"Collection v2.1\")"
+                ),
+            )
+            .field("info.schema"));
+        }
+        _ => {}
+    }
+    let mut notes = Vec::new();
+    changed |= auth_lists(&mut value);
+    changed |= drop_unknown_bodies(&mut value, &mut notes);
+    // What we do not read may be anything: saved responses (their cookies'
+    // `expires` as a number), the collection's version, a missing name.
+    changed |= drop_responses(&mut value);
+    if let Some(info) = value.get_mut("info").and_then(Value::as_object_mut) {
+        if !info.contains_key("name") {
+            info.insert("name".into(), Value::String("collection".into()));
+            changed = true;
+        }
+        // Early v2 collections name their schema `_postman_schema`, or not
+        // at all; what is read here is v2's either way.
+        if !info.contains_key("schema") {
+            info.insert(
+                "schema".into(),
+                "https://schema.getpostman.com/json/collection/v2.1.0/collection.json".into(),
+            );
+            changed = true;
+        }
+        // The collection's own version, in any of the shapes tools write.
+        changed |= info.remove("version").is_some();
+    }
+    // Read again from the changed document (positions in errors are then
+    // the serialised document's, which only a changed file pays).
+    let text =
+        changed.then(|| serde_json::to_string_pretty(&value).expect("a Value always serialises"));
+    Ok((text, notes))
 }
 
 /// Takes out bodies of a mode Postman's schema does not know (a newer
