@@ -16,9 +16,14 @@
 //! arrive from callers awaiting their result, while the engine groups a
 //! batch file's requests under its pacer and cap, makes the call over HTTP
 //! itself, polls asynchronous jobs and writes a record per item. What the
-//! two have in common is only the grouping rule (a call goes when it is
-//! full or its window closes); the engine has had no window so far,
-//! because a batch file's items are all ready at once.
+//! two have in common is the grouping rule, the same in both: a call goes
+//! when it is full (`max_items`) or when its oldest item has waited the
+//! window, whichever first. Two edges differ by their settings, not the
+//! rule: the engine's call also waits for its limits (items arriving
+//! meanwhile join it, up to `max_items`), and when no item is left to
+//! come it goes at once (here, [`Coalescer::shutdown`] does that). A batch
+//! file without `arrivals` has every item ready at the start, so its calls
+//! go full and the window changes nothing.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -3,6 +3,7 @@
 //! test) through the library's entry points or the `ratebench` binary.
 //! Shared setup lives in `common`.
 
+mod arrivals;
 mod common;
 mod corpus;
 

@@ -16,6 +16,9 @@ pub struct CoalesceSpec {
     pub method: reqwest::Method,
     /// Most items in one call.
     pub max_items: usize,
+    /// With arrivals: a call goes when full or when its oldest item has
+    /// waited this long, whichever first (`None`: at once).
+    pub window: Option<Duration>,
     pub body: BodyShape,
     /// Where the array of per-item results is in the final answer.
     pub items: JsonPath,
@@ -125,6 +128,8 @@ pub(crate) struct RawCoalesce {
     pub method: Option<String>,
     #[serde(default)]
     pub max_items: Option<usize>,
+    #[serde(default)]
+    pub window: Option<String>,
     #[serde(default)]
     pub body: Option<RawBody>,
     #[serde(default)]
@@ -258,6 +263,12 @@ impl RawCoalesce {
             url,
             method,
             max_items,
+            window: self
+                .window
+                .as_deref()
+                .map(super::model::parse_duration)
+                .transpose()
+                .map_err(|e| format!("window: {e}"))?,
             body,
             items,
             matching,

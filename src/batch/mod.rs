@@ -59,6 +59,8 @@ pub struct BatchSettings {
     pub profile: Option<crate::model::Profile>,
     /// Send the items through a batch API instead of one by one.
     pub coalesce: Option<coalesce::CoalesceSpec>,
+    /// How the items arrive (with `coalesce`); `None`: all at the start.
+    pub arrivals: Option<crate::model::Arrivals>,
 }
 
 /// Options that change how a batch resolves while loading.
@@ -187,6 +189,13 @@ impl Batch {
             .map(|c| c.resolve(settings.base_url.as_deref()))
             .transpose()
             .map_err(|e| BatchError::new(path, e).field("coalesce"))?;
+        if settings.arrivals.is_some() && settings.coalesce.is_none() {
+            return Err(BatchError::new(
+                path,
+                "`arrivals` says how a coalescing batch's items arrive: add a `coalesce` section",
+            )
+            .field("arrivals"));
+        }
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let entries = specs
             .into_iter()
@@ -244,6 +253,19 @@ impl Batch {
         }
         batch.total = total;
         batch.fingerprint = fingerprint.0;
+        if batch.settings.arrivals.is_none()
+            && batch
+                .settings
+                .coalesce
+                .as_ref()
+                .is_some_and(|c| c.window.is_some())
+        {
+            batch.warnings.push(
+                "`coalesce.window` changes nothing while every item is ready at the start: \
+                 it applies with `arrivals` (or --arrival-rate)"
+                    .into(),
+            );
+        }
         Ok(batch)
     }
 
@@ -440,6 +462,11 @@ fn parse_json(
                     .map_err(|e| BatchError::new(path, e).field("profile"))?,
                 // Resolved once the base URL is known (--base-url wins).
                 coalesce: None,
+                arrivals: raw
+                    .arrivals
+                    .map(model::RawArrivals::resolve)
+                    .transpose()
+                    .map_err(|e| BatchError::new(path, e).field("arrivals"))?,
             };
             Ok((settings, raw.requests, raw.coalesce))
         }

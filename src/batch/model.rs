@@ -43,7 +43,57 @@ pub(crate) struct RawBatch {
     pub profile: Option<Vec<RawStage>>,
     #[serde(default)]
     pub coalesce: Option<super::coalesce::RawCoalesce>,
+    #[serde(default)]
+    pub arrivals: Option<RawArrivals>,
     pub requests: Vec<EntrySpec>,
+}
+
+/// `arrivals`: a rate or a profile of rates, a pattern, a seed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawArrivals {
+    #[serde(default)]
+    pub rate: Option<f64>,
+    #[serde(default)]
+    pub profile: Option<Vec<RawStage>>,
+    #[serde(default)]
+    pub pattern: Option<String>,
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+impl RawArrivals {
+    pub(crate) fn resolve(self) -> Result<crate::model::Arrivals, String> {
+        use crate::model::{ArrivalRate, Arrivals, Pattern};
+        let rate = match (self.rate, self.profile) {
+            (Some(r), None) => {
+                crate::model::arrivals::check_rate(r)?;
+                ArrivalRate::Fixed(r)
+            }
+            (None, Some(stages)) => ArrivalRate::Profile(crate::model::Profile::stages(
+                stages.into_iter().map(|s| (s.per_second, s.duration)),
+            )?),
+            _ => {
+                return Err(
+                    "expected either `rate` (items per second) or `profile` (stages)".into(),
+                );
+            }
+        };
+        let pattern = match self.pattern.as_deref() {
+            None | Some("poisson") => Pattern::Poisson,
+            Some("even") => Pattern::Even,
+            Some(other) => {
+                return Err(format!(
+                    "pattern: {other:?} is not known (expected \"poisson\" or \"even\")"
+                ));
+            }
+        };
+        Ok(Arrivals {
+            rate,
+            pattern,
+            seed: self.seed.unwrap_or(1),
+        })
+    }
 }
 
 /// One stage of a `profile`: a rate held for a while.

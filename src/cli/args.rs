@@ -147,6 +147,17 @@ pub struct SettingsArgs {
     #[arg(long)]
     pub no_coalesce: bool,
 
+    /// A coalescing batch's items arrive over time at RATE items per
+    /// second, Poisson (independent callers) or evenly spaced; overrides
+    /// the file's `arrivals`.
+    #[arg(long, value_name = "RATE[/poisson|/even]", value_parser = ratebench::model::Arrivals::parse_flag)]
+    pub arrival_rate: Option<ratebench::model::Arrivals>,
+
+    /// A coalescing run's window (e.g. 50ms): with arrivals, a call goes
+    /// when full or when its oldest item has waited this long.
+    #[arg(long, value_name = "DURATION", value_parser = ratebench::batch::parse_duration)]
+    pub window: Option<std::time::Duration>,
+
     /// The most requests a batch may expand to; it is counted before it
     /// is built, so a typo (a range of 10^12) fails at once [default: 100000000].
     #[arg(long, value_name = "N")]

@@ -20,6 +20,8 @@ pub fn overrides(args: &SettingsArgs) -> Overrides {
         ramp: args.ramp.clone(),
         no_coalesce: args.no_coalesce,
         keep_body: args.keep_body,
+        arrivals: args.arrival_rate.clone(),
+        window: args.window,
     }
 }
 

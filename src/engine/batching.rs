@@ -28,6 +28,9 @@ const ANSWER_CAP: usize = 64 << 20;
 pub(crate) struct BatchWork {
     pub number: u64,
     pub items: Vec<RequestSpec>,
+    /// When each item arrived (`arrivals`); empty when all were ready at
+    /// the start.
+    pub arrived: Vec<Instant>,
     pub stage: Stage,
 }
 
@@ -106,8 +109,46 @@ fn poll_request(spec: &CoalesceSpec, job: &str) -> Result<RequestSpec, String> {
     })
 }
 
-/// One step for a batch: the call or a poll.
+/// One step for a batch: the call or a poll. With arrivals, each item's
+/// record says how long it was queued (arrival → its call was sent), and
+/// its latency is arrival → result.
 pub(crate) async fn run(
+    ctx: Arc<TaskContext>,
+    spec: Arc<CoalesceSpec>,
+    work: Arc<BatchWork>,
+    attempts: u32,
+    wait: Duration,
+) -> TaskOutcome {
+    // The call goes now (a poll's was sent its call latency before the
+    // answer that started the job).
+    let call_sent = match &work.stage {
+        Stage::Call => Instant::now(),
+        Stage::Poll { since, call_ms, .. } => since
+            .checked_sub(Duration::from_secs_f64(call_ms / 1000.0))
+            .unwrap_or(*since),
+    };
+    let mut outcome = step(ctx, spec, work.clone(), attempts, wait).await;
+    if !work.arrived.is_empty() {
+        let records = match &mut outcome {
+            TaskOutcome::Done(records) => records,
+            TaskOutcome::Retry { last, .. } => last,
+        };
+        for record in records.iter_mut() {
+            let Some(info) = record.batch.as_mut() else {
+                continue;
+            };
+            let Some(arrived) = work.arrived.get(info.position) else {
+                continue;
+            };
+            let queued = call_sent.saturating_duration_since(*arrived).as_secs_f64() * 1000.0;
+            info.queued_ms = Some(queued);
+            record.latency_ms = Some(queued + info.call_ms + info.poll_ms);
+        }
+    }
+    outcome
+}
+
+async fn step(
     ctx: Arc<TaskContext>,
     spec: Arc<CoalesceSpec>,
     work: Arc<BatchWork>,
@@ -271,6 +312,7 @@ impl Step<'_> {
             size: work.items.len(),
             position,
             job: job.clone(),
+            queued_ms: None,
             call_ms,
             poll_ms,
             polls,
@@ -347,6 +389,7 @@ impl Step<'_> {
         let next = BatchWork {
             number: work.number,
             items: work.items.clone(),
+            arrived: work.arrived.clone(),
             stage: Stage::Poll {
                 job,
                 call_ms,
@@ -406,6 +449,7 @@ fn stage_info(work: &BatchWork, position: usize) -> BatchInfo {
         size: work.items.len(),
         position,
         job,
+        queued_ms: None,
         call_ms,
         poll_ms,
         polls,
@@ -432,6 +476,7 @@ fn item_records(
                     size: work.items.len(),
                     position,
                     job: None,
+                    queued_ms: None,
                     call_ms: result.latency.as_secs_f64() * 1000.0,
                     poll_ms: 0.0,
                     polls: 0,

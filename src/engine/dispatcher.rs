@@ -7,7 +7,7 @@
 //! attempts, which free slots; then the stop deadline; then dispatching.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -17,6 +17,7 @@ use tokio::task::{Id, JoinError, JoinSet};
 use tokio::time::{Instant, sleep_until};
 
 use super::aggregator::AggMsg;
+use super::arrivals::Schedule;
 use super::batching::{self, BatchWork, Stage};
 use super::live::LiveCounters;
 use super::pacer::Pacer;
@@ -107,6 +108,11 @@ pub(super) struct Dispatcher {
     /// Send items in batch calls (`coalesce`), and how many so far.
     coalesce: Option<Arc<CoalesceSpec>>,
     batches: u64,
+    /// Items arriving over time (coalescing with `arrivals`): when the
+    /// next one comes, and those come and waiting for a call, with their
+    /// arrival times.
+    schedule: Option<Schedule>,
+    queue: VecDeque<(RequestSpec, Instant)>,
     /// The planned rates and when the plan began; ended by a live change.
     profile: Option<(Profile, Instant)>,
     /// When the live counters last heard the planned rate.
@@ -165,6 +171,12 @@ impl Dispatcher {
             profile: config.profile.clone().map(|p| (p, now)),
             coalesce: config.coalesce.clone(),
             batches: 0,
+            schedule: config
+                .arrivals
+                .clone()
+                .filter(|_| config.coalesce.is_some())
+                .map(|a| Schedule::new(a, now)),
+            queue: VecDeque::new(),
             profile_published: now,
             plan_segment: None,
             began: now,
@@ -197,13 +209,18 @@ impl Dispatcher {
             ChangedBy::Start
         };
         self.changed(self.limits, by, None);
+        self.changed_batching();
         loop {
             self.refill_head();
             if self.is_finished() {
                 break;
             }
             let now = Instant::now();
-            let dispatch_at = self.next_dispatch_at(now);
+            // An arrival wakes the loop too (it may fill or open a call).
+            let dispatch_at = match (self.next_dispatch_at(now), self.next_arrival()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let deadline = self.stop_deadline;
             // Sleep only for a start in the future: tokio rounds timers up to
             // the next millisecond, so sleeping "until now" would hold every
@@ -245,8 +262,59 @@ impl Dispatcher {
         }
     }
 
+    /// When the next item arrives, while items are still to come.
+    fn next_arrival(&self) -> Option<Instant> {
+        let schedule = self.schedule.as_ref()?;
+        (self.state == RunState::Running && self.head.is_some()).then(|| schedule.next())
+    }
+
+    /// Items whose time has come join the queue, with the time they were
+    /// due (a late wake-up does not make them younger).
+    fn take_arrivals(&mut self, now: Instant) {
+        while let Some(due) = self.next_arrival().filter(|at| *at <= now) {
+            let Some(spec) = self.head.take() else { break };
+            self.queue.push_back((spec, due));
+            if let Some(schedule) = self.schedule.as_mut() {
+                schedule.advance();
+            }
+            // The next one is known now: the last item's call need not
+            // wait for an arrival that never comes.
+            self.refill_head();
+        }
+    }
+
+    /// When a call of queued items may go, limits aside: at once when it
+    /// is full or no item is left to come, else when its oldest item has
+    /// waited the window. `None` with nothing queued.
+    fn call_ready_at(&self, now: Instant) -> Option<Instant> {
+        let coalesce = self.coalesce.as_ref()?;
+        let &(_, oldest) = self.queue.front()?;
+        let none_to_come = self.head.is_none() && self.source_done;
+        if self.queue.len() >= coalesce.max_items || none_to_come {
+            return Some(now);
+        }
+        Some(oldest + coalesce.window.unwrap_or_default())
+    }
+
+    /// When the call at the front became ready: when it filled, or its
+    /// oldest item's window closed (for the call's `wait`).
+    fn call_ready_since(&self, now: Instant) -> Instant {
+        let Some(coalesce) = self.coalesce.as_ref() else {
+            return now;
+        };
+        match self.queue.get(coalesce.max_items.saturating_sub(1)) {
+            Some(&(_, filled)) => filled,
+            None => self.queue.front().map_or(now, |&(_, oldest)| {
+                (oldest + coalesce.window.unwrap_or_default()).min(now)
+            }),
+        }
+    }
+
     fn is_finished(&self) -> bool {
-        let nothing_left = self.head.is_none() && self.source_done && self.retries.is_empty();
+        let nothing_left = self.head.is_none()
+            && self.source_done
+            && self.retries.is_empty()
+            && self.queue.is_empty();
         self.tasks.is_empty() && (nothing_left || self.state == RunState::Stopping)
     }
 
@@ -264,6 +332,12 @@ impl Dispatcher {
     /// When the next request becomes available to start, limits aside.
     fn candidate_at(&self, now: Instant) -> Option<Instant> {
         let retry_due = self.retries.peek().map(|r| r.0.due);
+        if self.schedule.is_some() {
+            return match (self.call_ready_at(now), retry_due) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
         if self.head.is_some() {
             Some(now)
         } else {
@@ -313,6 +387,23 @@ impl Dispatcher {
                     next.max_items = n.max(1);
                     self.coalesce = Some(Arc::new(next));
                 }
+                self.changed_batching();
+            }
+            Command::SetWindow(window) => {
+                if let Some(c) = &self.coalesce {
+                    let mut next = (**c).clone();
+                    next.window = Some(window);
+                    self.coalesce = Some(Arc::new(next));
+                }
+                self.changed_batching();
+            }
+            Command::SetArrivalRate(rate) => {
+                if let Some(schedule) = self.schedule.as_mut()
+                    && crate::model::arrivals::check_rate(rate).is_ok()
+                {
+                    schedule.set_rate(rate, now);
+                }
+                self.changed_batching();
             }
             Command::Pause if self.state == RunState::Running => {
                 self.state = RunState::Paused;
@@ -322,6 +413,10 @@ impl Dispatcher {
             Command::Resume if self.state == RunState::Paused => {
                 self.state = RunState::Running;
                 self.pacer.reset(now);
+                // Arrivals stopped with the pause; they go on from now.
+                if let Some(schedule) = self.schedule.as_mut() {
+                    schedule.resume(now);
+                }
                 self.live.set_state(self.state);
                 let _ = self.events.send(Event::Resumed);
             }
@@ -345,6 +440,20 @@ impl Dispatcher {
 
     /// Starts every request that is due and allowed right now.
     fn dispatch_due(&mut self) {
+        if self.schedule.is_some() {
+            self.take_arrivals(Instant::now());
+        }
+        self.dispatch_starts();
+        if self.schedule.is_some() {
+            // The queue and a planned arrival rate, for the live view.
+            self.changed_batching();
+        }
+    }
+
+    /// Starts what is due: requests one by one, or (coalescing) calls of
+    /// items: filled from the batch when every item is ready at the
+    /// start, else from the queue of arrived items.
+    fn dispatch_starts(&mut self) {
         for _ in 0..MAX_STARTS_PER_TURN {
             if self.state != RunState::Running || !self.has_capacity() {
                 return;
@@ -355,7 +464,13 @@ impl Dispatcher {
             }
             self.follow_profile(now);
             let retry_due = self.retries.peek().is_some_and(|r| r.0.due <= now);
-            if !retry_due && self.head.is_none() {
+            let call_due = self.call_ready_at(now).is_some_and(|at| at <= now);
+            let fresh = if self.schedule.is_some() {
+                call_due
+            } else {
+                self.head.is_some()
+            };
+            if !retry_due && !fresh {
                 return;
             }
             if !self.pacer.try_acquire(now) {
@@ -375,6 +490,19 @@ impl Dispatcher {
                 let attempts = retry.attempts + u32::from(!retry.poll);
                 let ready = retry.due.max(self.head_since);
                 (retry.work, attempts, ready, retry.history)
+            } else if self.schedule.is_some() {
+                let max_items = self.coalesce.as_ref().map_or(1, |c| c.max_items);
+                let ready = self.call_ready_since(now);
+                let take = self.queue.len().min(max_items);
+                let (items, arrived): (Vec<_>, Vec<_>) = self.queue.drain(..take).unzip();
+                self.batches += 1;
+                let work = Work::Batch(Arc::new(BatchWork {
+                    number: self.batches,
+                    items,
+                    arrived,
+                    stage: Stage::Call,
+                }));
+                (work, 1, ready, Vec::new())
             } else {
                 let spec = self.head.take().expect("checked");
                 let work = match self.coalesce.as_ref().map(|c| c.max_items) {
@@ -393,16 +521,21 @@ impl Dispatcher {
                         Work::Batch(Arc::new(BatchWork {
                             number: self.batches,
                             items,
+                            arrived: Vec::new(),
                             stage: Stage::Call,
                         }))
                     }
                 };
                 (work, 1, self.head_since, Vec::new())
             };
-            self.head_since = now;
+            if self.schedule.is_none() {
+                self.head_since = now;
+            }
             let wait = now.saturating_duration_since(ready_since);
             self.spawn(work, attempts, wait, history);
-            self.refill_head();
+            if self.schedule.is_none() {
+                self.refill_head();
+            }
         }
     }
 
@@ -549,6 +682,18 @@ impl Dispatcher {
     }
 
     /// Tells the aggregator the limits changed, and who changed them.
+    /// The grouping as it is now, for the live view.
+    fn changed_batching(&self) {
+        let now = Instant::now();
+        let batching = self.coalesce.as_ref().map(|c| super::live::Batching {
+            max_items: c.max_items,
+            window: self.schedule.as_ref().map(|_| c.window.unwrap_or_default()),
+            arrival_rate: self.schedule.as_ref().map(|s| s.rate(now)),
+            queued: self.queue.len(),
+        });
+        self.live.set_batching(batching);
+    }
+
     fn changed(&self, limits: Limits, by: ChangedBy, ramp_to: Option<f64>) {
         let _ = self.records.send(AggMsg::Limits(LimitChange {
             at_s: self.began.elapsed().as_secs_f64(),

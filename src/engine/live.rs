@@ -42,6 +42,19 @@ pub struct LiveCounters {
 pub struct Control {
     pub state: RunState,
     pub limits: Limits,
+    /// A coalescing run's grouping, as it is now.
+    pub batching: Option<Batching>,
+}
+
+/// How a coalescing run groups its items right now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Batching {
+    pub max_items: usize,
+    /// With arrivals: the window and the arrival rate (items/s).
+    pub window: Option<Duration>,
+    pub arrival_rate: Option<f64>,
+    /// Items arrived and waiting for a call.
+    pub queued: usize,
 }
 
 /// A consistent-enough reading of the counters.
@@ -82,6 +95,7 @@ impl LiveCounters {
             server_paced: std::sync::atomic::AtomicBool::new(false),
             origin: Instant::now(),
             control: Mutex::new(Control {
+                batching: None,
                 // A run is going from the moment it is made: a snapshot taken
                 // before the dispatcher's first turn must not say idle.
                 state: RunState::Running,
@@ -157,6 +171,10 @@ impl LiveCounters {
 
     pub(crate) fn set_state(&self, state: RunState) {
         self.with_control(|c| c.state = state);
+    }
+
+    pub(crate) fn set_batching(&self, batching: Option<Batching>) {
+        self.with_control(|c| c.batching = batching);
     }
 
     pub(crate) fn set_limits(&self, limits: Limits) {

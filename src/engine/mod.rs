@@ -20,6 +20,7 @@
 //! drive a run through [`RunHandle`].
 
 mod aggregator;
+mod arrivals;
 mod batching;
 mod client;
 mod dispatcher;
@@ -76,6 +77,9 @@ pub struct RunConfig {
     pub profile: Option<Profile>,
     /// Send the items in batch calls; limits then count calls and polls.
     pub coalesce: Option<Arc<crate::batch::coalesce::CoalesceSpec>>,
+    /// With `coalesce`: items arrive over time (else all at the start),
+    /// and calls go on the window.
+    pub arrivals: Option<crate::model::Arrivals>,
     /// The longest the server may make a request (a Retry-After) or the
     /// run (a reset, under `respect_limits`) wait: a longer demand fails
     /// the request rather than hang the run.
@@ -100,6 +104,7 @@ impl Default for RunConfig {
             respect_limits: false,
             profile: None,
             coalesce: None,
+            arrivals: None,
             max_wait: MAX_WAIT,
         }
     }
@@ -115,6 +120,10 @@ pub enum Command {
     Tune(Limits),
     /// Items per batch call from the next call on (coalescing runs).
     SetMaxItems(usize),
+    /// The window of coalescing runs with arrivals, from now on.
+    SetWindow(Duration),
+    /// The arrival rate (items per second), from now on.
+    SetArrivalRate(f64),
     /// Pause new dispatches; in-flight requests carry on.
     Pause,
     Resume,

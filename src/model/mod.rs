@@ -3,11 +3,13 @@
 //! Below everything but [`crate::signals`]: no module here imports the
 //! batch, the engine, the stats or the formats, so all of them can use it.
 
+pub mod arrivals;
 mod limits;
 pub mod profile;
 pub mod record;
 mod state;
 
+pub use arrivals::{ArrivalRate, Arrivals, Pattern};
 pub use limits::{ChangedBy, Limit, LimitChange, Limits};
 pub use profile::Profile;
 pub use record::{

@@ -227,6 +227,10 @@ pub struct BatchInfo {
     /// The asynchronous job's id, when the call started one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
+    /// With arrivals: arrival → its call was sent (the window and any
+    /// wait for the limits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued_ms: Option<f64>,
     /// The batch call's latency (sent → answer read).
     pub call_ms: f64,
     /// From the batch call's answer to the job's results (0 without a job).

@@ -24,6 +24,10 @@ pub struct Overrides {
     pub ramp: Option<Profile>,
     pub no_coalesce: bool,
     pub keep_body: Option<usize>,
+    /// `--arrival-rate`: a coalescing batch's items arrive over time.
+    pub arrivals: Option<crate::model::Arrivals>,
+    /// `--window`: a coalescing run's window.
+    pub window: Option<Duration>,
 }
 
 impl Overrides {
@@ -56,7 +60,16 @@ impl Overrides {
                 .coalesce
                 .clone()
                 .filter(|_| !self.no_coalesce)
+                .map(|mut c| {
+                    c.window = self.window.or(c.window);
+                    c
+                })
                 .map(Arc::new),
+            arrivals: self
+                .arrivals
+                .clone()
+                .or_else(|| file.arrivals.clone())
+                .filter(|_| !self.no_coalesce && file.coalesce.is_some()),
             ..defaults
         }
     }
