@@ -139,7 +139,7 @@ async fn calls_go_on_the_window_and_a_wider_window_fills_them_in_the_same_run() 
     // Before the change (calls sent in the first 1.5 s): about 10 items a
     // call (200/s × 50 ms, plus the one that opened it), none queued past
     // the window. After: about 100.
-    let first_sent = records.iter().map(|r| sent_ms(r)).fold(f64::MAX, f64::min);
+    let first_sent = records.iter().map(sent_ms).fold(f64::MAX, f64::min);
     let (mut narrow, mut wide) = (Vec::new(), Vec::new());
     for items in calls.values() {
         let at = sent_ms(items[0]) - first_sent;
