@@ -19,7 +19,10 @@ pub(super) struct Schedule {
     live: Option<f64>,
     rng: fastrand::Rng,
     began: Instant,
-    next: Instant,
+    /// The next arrival is `offset` seconds after `anchor`: summed as
+    /// seconds, not as rounded durations, so the rate does not drift.
+    anchor: Instant,
+    offset: f64,
 }
 
 impl Schedule {
@@ -30,13 +33,14 @@ impl Schedule {
             spec,
             live: None,
             began,
-            next: began,
+            anchor: began,
+            offset: 0.0,
         }
     }
 
     /// When the next item arrives.
     pub(super) fn next(&self) -> Instant {
-        self.next
+        self.anchor + Duration::from_secs_f64(self.offset)
     }
 
     /// The rate now (items per second).
@@ -47,30 +51,35 @@ impl Schedule {
 
     /// The next item has arrived: schedule the one after it.
     pub(super) fn advance(&mut self) {
-        let rate = self.rate(self.next).max(1e-9);
+        let rate = self.rate(self.next()).max(1e-9);
         let gap = match self.spec.pattern {
             Pattern::Even => 1.0 / rate,
             // Exponential gaps: a Poisson stream. 1 - u is in (0, 1].
             Pattern::Poisson => -(1.0 - self.rng.f64()).ln() / rate,
         };
-        self.next += Duration::from_secs_f64(gap.min(1e6));
+        self.offset += gap.min(1e6);
     }
 
     /// A live change: from now on, this rate (a plan ends). The next
     /// arrival moves to where the new rate puts it.
     pub(super) fn set_rate(&mut self, rate: f64, now: Instant) {
         let old = self.rate(now);
+        let next = self.next();
         self.live = Some(rate);
-        if self.next > now && old > 0.0 {
+        if next > now && old > 0.0 {
             // The part of the gap still to go, at the new rate.
-            let left = self.next.duration_since(now).as_secs_f64() * old / rate;
-            self.next = now + Duration::from_secs_f64(left.min(1e6));
+            let left = next.duration_since(now).as_secs_f64() * old / rate;
+            self.anchor = now;
+            self.offset = left.min(1e6);
         }
     }
 
     /// After a pause: arrivals that fell in it do not all come at once.
     pub(super) fn resume(&mut self, now: Instant) {
-        self.next = self.next.max(now);
+        if self.next() < now {
+            self.anchor = now;
+            self.offset = 0.0;
+        }
     }
 }
 

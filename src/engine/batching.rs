@@ -31,6 +31,8 @@ pub(crate) struct BatchWork {
     /// When each item arrived (`arrivals`); empty when all were ready at
     /// the start.
     pub arrived: Vec<Instant>,
+    /// With arrivals: the call went full (else on its window).
+    pub full: bool,
     pub stage: Stage,
 }
 
@@ -142,6 +144,7 @@ pub(crate) async fn run(
             };
             let queued = call_sent.saturating_duration_since(*arrived).as_secs_f64() * 1000.0;
             info.queued_ms = Some(queued);
+            info.full = Some(work.full);
             record.latency_ms = Some(queued + info.call_ms + info.poll_ms);
         }
     }
@@ -313,6 +316,7 @@ impl Step<'_> {
             position,
             job: job.clone(),
             queued_ms: None,
+            full: None,
             call_ms,
             poll_ms,
             polls,
@@ -390,6 +394,7 @@ impl Step<'_> {
             number: work.number,
             items: work.items.clone(),
             arrived: work.arrived.clone(),
+            full: work.full,
             stage: Stage::Poll {
                 job,
                 call_ms,
@@ -450,6 +455,7 @@ fn stage_info(work: &BatchWork, position: usize) -> BatchInfo {
         position,
         job,
         queued_ms: None,
+        full: None,
         call_ms,
         poll_ms,
         polls,
@@ -477,6 +483,7 @@ fn item_records(
                     position,
                     job: None,
                     queued_ms: None,
+                    full: None,
                     call_ms: result.latency.as_secs_f64() * 1000.0,
                     poll_ms: 0.0,
                     polls: 0,

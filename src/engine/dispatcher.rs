@@ -498,6 +498,7 @@ impl Dispatcher {
                 self.batches += 1;
                 let work = Work::Batch(Arc::new(BatchWork {
                     number: self.batches,
+                    full: items.len() == max_items,
                     items,
                     arrived,
                     stage: Stage::Call,
@@ -522,6 +523,7 @@ impl Dispatcher {
                             number: self.batches,
                             items,
                             arrived: Vec::new(),
+                            full: false,
                             stage: Stage::Call,
                         }))
                     }

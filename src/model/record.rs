@@ -231,6 +231,10 @@ pub struct BatchInfo {
     /// wait for the limits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queued_ms: Option<f64>,
+    /// With arrivals: the call went full (else on its window, or at the
+    /// batch's end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full: Option<bool>,
     /// The batch call's latency (sent → answer read).
     pub call_ms: f64,
     /// From the batch call's answer to the job's results (0 without a job).

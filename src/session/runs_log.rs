@@ -74,6 +74,11 @@ pub struct RunEntry {
     /// The items went in batch calls (`coalesce`).
     #[serde(default)]
     pub coalesced: bool,
+    /// How they were grouped as the run started: items per call, and with
+    /// arrivals the window and the arrival rate (two settings side by
+    /// side in the runs view).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batching: Option<RunBatching>,
     /// How it ended; `None` while it runs (and in older lines).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<Ending>,
@@ -85,6 +90,30 @@ pub struct RunEntry {
     pub summary: Option<RunSummary>,
     /// Its journal, when it kept one.
     pub results: Option<PathBuf>,
+}
+
+/// A coalescing run's grouping, as it started.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RunBatching {
+    pub max_items: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrival_rate: Option<f64>,
+}
+
+impl RunBatching {
+    /// `100/call, window 50 ms, 200/s arrive`.
+    pub fn describe(&self) -> String {
+        let mut text = format!("{}/call", self.max_items);
+        if let Some(w) = self.window_ms {
+            text.push_str(&format!(", window {w:.0} ms"));
+        }
+        if let Some(r) = self.arrival_rate {
+            text.push_str(&format!(", {r}/s arrive"));
+        }
+        text
+    }
 }
 
 impl RunEntry {
@@ -244,6 +273,7 @@ mod tests {
             limits: Limits::new(10, 20.0),
             failed_only: false,
             coalesced: false,
+            batching: None,
             summary: None,
             results: Some("/tmp/r.jsonl".into()),
         };

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use batches::{BatchStats, Batches};
+pub use batches::{ArrivalStats, BatchStats, Batches};
 pub use endpoints::{EndpointStats, Endpoints, endpoint_key};
 pub use errors::{ErrorGroup, ErrorGroups, FailureClass};
 pub use histogram::{LatencyHistogram, Percentiles};

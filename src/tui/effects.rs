@@ -141,8 +141,16 @@ impl Effects {
                 .zip(run.max_items)
                 .map(|(mut c, max_items)| {
                     c.max_items = max_items;
+                    c.window = run.window.or(c.window);
                     std::sync::Arc::new(c)
                 });
+        // The arrival rate the user set replaces the batch's (a plan too).
+        let arrivals = run.batch.settings.arrivals.clone().map(|mut a| {
+            if let Some(rate) = run.arrival_rate {
+                a.rate = crate::model::ArrivalRate::Fixed(rate);
+            }
+            a
+        });
         let journal = match run.resume {
             Some(path) => Journal::File {
                 path,
@@ -154,6 +162,7 @@ impl Effects {
             run: RunConfig {
                 limits: run.limits,
                 profile: run.profile,
+                arrivals: arrivals.filter(|_| coalesce.is_some()),
                 coalesce,
                 ..self
                     .config

@@ -67,6 +67,8 @@ pub enum Action {
     Coalescing,
     FewerItems,
     MoreItems,
+    NarrowWindow,
+    WidenWindow,
     LimitsPanel,
     Errors,
     Runs,
@@ -233,13 +235,15 @@ pub const GLOBAL: Table = &[
         &[(Key::Char('a'), A::AutoTune)],
     ),
     entry(
-        "k, [ ]",
-        "batch calls on/off; items per call -/+",
+        "k, [ ], { }",
+        "calls on/off; items per call, window -/+",
         None,
         &[
             (Key::Char('k'), A::Coalescing),
             (Key::Char('['), A::FewerItems),
             (Key::Char(']'), A::MoreItems),
+            (Key::Char('{'), A::NarrowWindow),
+            (Key::Char('}'), A::WidenWindow),
         ],
     ),
     entry(

@@ -118,6 +118,10 @@ fn parse_value(slider: Slider, text: &str) -> Result<Option<f64>, String> {
             .parse::<Limit<u64>>()
             .map(|l| l.get().map(|n| n as f64)),
         Slider::PerSecond => text.parse::<Limit<f64>>().map(Limit::get),
+        Slider::Arrivals => text
+            .parse::<f64>()
+            .map(Some)
+            .map_err(|_| "expected items per second".to_owned()),
     };
     limit.map_err(|e| format!("{}: {e}", slider.label()))
 }

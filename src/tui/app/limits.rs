@@ -28,6 +28,7 @@ impl App {
         match slider {
             Slider::MaxAtOnce => limits.max_at_once = value.map(|v| v.round().max(1.0) as u64),
             Slider::PerSecond => limits.per_second = value.filter(|v| *v > 0.0),
+            Slider::Arrivals => return self.set_arrival_rate(value),
         }
         if limits == self.limits {
             return vec![];
@@ -56,6 +57,52 @@ impl App {
         } else {
             "the next run sends the items in batch calls".into()
         }));
+    }
+
+    /// The arrival rate: a number of items a second (never unlimited: a
+    /// batch's items would all be there at once).
+    fn set_arrival_rate(&mut self, value: Option<f64>) -> Vec<Effect> {
+        let Some(rate) = value.filter(|v| crate::model::arrivals::check_rate(*v).is_ok()) else {
+            self.notice = Some(Notice::Error(
+                "arrivals: expected items per second above 0 (at most 1000000)".into(),
+            ));
+            return vec![];
+        };
+        if self.arrival_rate == Some(rate) {
+            return vec![];
+        }
+        self.arrival_rate = Some(rate);
+        self.arrival_rate_set = true;
+        if self.is_active() && self.coalescing() {
+            vec![Effect::Send(Command::SetArrivalRate(rate))]
+        } else {
+            vec![]
+        }
+    }
+
+    /// `{` `}`: halve or double the window (1 ms to 60 s; from none, 10 ms).
+    pub(super) fn step_window(&mut self, up: bool) -> Vec<Effect> {
+        let Some(window) = self.window else {
+            self.notice = Some(Notice::Error(
+                "the window applies to batch calls whose items arrive over time (`arrivals`)"
+                    .into(),
+            ));
+            return vec![];
+        };
+        let ms = window.as_secs_f64() * 1000.0;
+        let next: f64 = match (up, ms) {
+            (true, ms) if ms < 1.0 => 10.0,
+            (true, ms) => ms * 2.0,
+            (false, ms) => ms / 2.0,
+        }
+        .clamp(1.0, 60_000.0);
+        let next = std::time::Duration::from_secs_f64(next.round() / 1000.0);
+        self.window = Some(next);
+        if self.is_active() && self.coalescing() {
+            vec![Effect::Send(Command::SetWindow(next))]
+        } else {
+            vec![]
+        }
     }
 
     /// `[` `]`: halve or double the items per batch call, at once.

@@ -19,6 +19,7 @@ mod views;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crossterm::event::{KeyEvent, KeyEventKind};
 use ratatui_textarea::TextArea;
@@ -36,11 +37,13 @@ use crate::stats::{RunSummary, StatsSnapshot};
 /// The highest cap auto-tune lifts max at once to when it binds.
 const AUTOTUNE_MAX_CAP: u64 = 1024;
 
-/// The two limits the user steers.
+/// The two limits the user steers, and (a batch whose items arrive over
+/// time) the arrival rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slider {
     MaxAtOnce,
     PerSecond,
+    Arrivals,
 }
 
 impl Slider {
@@ -48,21 +51,25 @@ impl Slider {
         match self {
             Slider::MaxAtOnce => "max at once",
             Slider::PerSecond => "per second",
+            Slider::Arrivals => "arrivals",
         }
     }
 
-    fn other(self) -> Self {
+    /// The next slider for `Tab`; the arrival rate only when items arrive.
+    fn next(self, arrivals: bool) -> Self {
         match self {
             Slider::MaxAtOnce => Slider::PerSecond,
-            Slider::PerSecond => Slider::MaxAtOnce,
+            Slider::PerSecond if arrivals => Slider::Arrivals,
+            Slider::PerSecond | Slider::Arrivals => Slider::MaxAtOnce,
         }
     }
 
-    /// The smallest step: whole requests in flight, tenths of a start a second.
+    /// The smallest step: whole requests in flight, tenths of a start (or
+    /// an arrival) a second.
     fn min(self) -> f64 {
         match self {
             Slider::MaxAtOnce => 1.0,
-            Slider::PerSecond => 0.1,
+            Slider::PerSecond | Slider::Arrivals => 0.1,
         }
     }
 }
@@ -217,6 +224,10 @@ pub struct StartRun {
     pub profile: Option<Profile>,
     /// Items per batch call, when the run coalesces.
     pub max_items: Option<usize>,
+    /// The window and (when the user moved it) the arrival rate, for a
+    /// batch whose items arrive over time.
+    pub window: Option<Duration>,
+    pub arrival_rate: Option<f64>,
     pub rows: Rows,
     /// Resume this journal (its run's rows go on).
     pub resume: Option<PathBuf>,
@@ -234,6 +245,8 @@ impl PartialEq for StartRun {
             self.limits,
             &self.profile,
             self.max_items,
+            self.window,
+            self.arrival_rate.map(f64::to_bits),
             &self.rows,
             &self.resume,
             self.edited,
@@ -243,6 +256,8 @@ impl PartialEq for StartRun {
             other.limits,
             &other.profile,
             other.max_items,
+            other.window,
+            other.arrival_rate.map(f64::to_bits),
             &other.rows,
             &other.resume,
             other.edited,
@@ -407,6 +422,12 @@ pub struct App {
     pub(super) one_by_one: bool,
     /// Items per batch call, when the batch coalesces (`[` `]` change it).
     pub(super) max_items: Option<usize>,
+    /// A batch whose items arrive over time: its window and arrival rate
+    /// (the plan's at the start when it has one), and whether the user
+    /// set the rate (it then replaces the batch's).
+    pub(super) window: Option<Duration>,
+    pub(super) arrival_rate: Option<f64>,
+    pub(super) arrival_rate_set: bool,
     /// How far the export under way has got.
     pub(super) exporting: Option<Progress>,
     /// Runs of the runs log, oldest first (read at start).
@@ -460,6 +481,9 @@ impl App {
             profile_taken_over: false,
             one_by_one: start.one_by_one,
             max_items: None,
+            window: None,
+            arrival_rate: None,
+            arrival_rate_set: false,
             exporting: None,
             runs_log: Vec::new(),
             runs_view: RunsView::default(),
@@ -564,6 +588,18 @@ impl App {
             self.profile = s.profile.clone();
         }
         self.max_items = s.coalesce.as_ref().map(|c| c.max_items);
+        let arrivals = s.arrivals.as_ref().filter(|_| s.coalesce.is_some());
+        self.arrival_rate = arrivals.map(|a| a.rate_at(Duration::ZERO));
+        self.arrival_rate_set = false;
+        self.window = arrivals.map(|_| {
+            s.coalesce
+                .as_ref()
+                .and_then(|c| c.window)
+                .unwrap_or_default()
+        });
+        if self.arrival_rate.is_none() && self.selected == Slider::Arrivals {
+            self.selected = Slider::MaxAtOnce;
+        }
         self.stats = StatsSnapshot::initial(Some(batch.len()), self.limits);
         self.batch = Some(batch);
     }
@@ -585,6 +621,7 @@ impl App {
         match slider {
             Slider::MaxAtOnce => self.limits.max_at_once.map(|n| n as f64),
             Slider::PerSecond => self.limits.per_second,
+            Slider::Arrivals => self.arrival_rate,
         }
     }
 

@@ -107,7 +107,9 @@ impl App {
             Action::Quit if self.is_active() => self.overlay = Some(Overlay::ConfirmQuit),
             Action::Quit => return vec![Effect::Quit],
             Action::QuitNow => return self.quit_now(),
-            Action::SelectSlider => self.selected = self.selected.other(),
+            Action::SelectSlider => {
+                self.selected = self.selected.next(self.arrival_rate.is_some());
+            }
             Action::StepUp => {
                 let next = steps::up(self.value(self.selected), self.selected.min());
                 return self.set_value(self.selected, next);
@@ -133,6 +135,8 @@ impl App {
             Action::Coalescing => self.toggle_coalescing(),
             Action::FewerItems => return self.step_max_items(false),
             Action::MoreItems => return self.step_max_items(true),
+            Action::NarrowWindow => return self.step_window(false),
+            Action::WidenWindow => return self.step_window(true),
             Action::LimitsPanel if self.height >= crate::tui::ui::ENDPOINTS_MIN_HEIGHT => {
                 // Tall enough: the panel is beside the endpoints already.
                 self.notice = Some(Notice::Info(

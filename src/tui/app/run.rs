@@ -39,6 +39,8 @@ impl App {
             limits: self.limits,
             profile: self.profile.clone(),
             max_items: self.max_items.filter(|_| self.coalescing()),
+            window: self.window.filter(|_| self.coalescing()),
+            arrival_rate: self.arrival_rate.filter(|_| self.arrival_rate_set),
             rows,
             resume,
             edited: self.batch_text.is_some(),

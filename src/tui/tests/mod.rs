@@ -354,6 +354,7 @@ fn run_entry(n: u64, cap: u64, rate: f64, achieved: f64, failed: u64) -> RunEntr
         limits: Limits::new(cap, rate),
         failed_only: n == 3,
         coalesced: false,
+        batching: None,
         summary: Some(RunSummary {
             totals: Totals {
                 done: 100,

@@ -696,6 +696,7 @@ fn a_coalesced_batch_shows_calls_and_jobs_beside_items() {
             p99: 610.0,
             ..Percentiles::default()
         },
+        arrivals: None,
     });
     app.update(Msg::Stats(Box::new(s)));
     let screen = format!("{}", render_at(&app, 100, 32).backend());
@@ -1103,4 +1104,57 @@ fn limits_do_not_move_while_they_are_not_on_screen() {
     app.update(key(KeyCode::Esc));
     app.update(key(KeyCode::Right));
     assert_ne!(app.limits, before, "on the dashboard they move");
+}
+
+#[test]
+fn arrivals_are_a_third_slider_and_braces_move_the_window() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let text = r#"{"base_url": "http://127.0.0.1:3000",
+        "coalesce": {"url": "/batch/geocode", "max_items": 100, "window": "50ms"},
+        "arrivals": {"rate": 200},
+        "requests": [{"url": "/geocode?text={{i}}", "for_each": {"i": {"range": [0, 100]}}}]}"#;
+    let batch = Batch::parse_str(text, Path::new("c.json"), &LoadOptions::default()).unwrap();
+    let mut app = App::new(Start {
+        limits: Limits::new(10, 20.0),
+        ..Start::default()
+    });
+    app.set_batch(batch);
+    let screen = format!("{}", render(&app).backend());
+    assert!(
+        screen.contains("arrivals") && screen.contains("200/s"),
+        "{screen}"
+    );
+    assert!(screen.contains("window 50 ms"), "{screen}");
+    running(&mut app);
+    let tab = || Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+    let right = || Msg::Key(KeyEvent::new(KeyCode::Right, KeyModifiers::NONE));
+    app.update(tab());
+    app.update(tab());
+    assert_eq!(app.selected, Slider::Arrivals);
+    assert_eq!(
+        app.update(right()),
+        [Effect::Send(Command::SetArrivalRate(500.0))],
+        "200 → 500 on the 1-2-5 steps, sent at once"
+    );
+    assert_eq!(
+        app.update(ch('}')),
+        [Effect::Send(Command::SetWindow(
+            std::time::Duration::from_millis(100)
+        ))]
+    );
+    assert_eq!(
+        app.update(ch('{')),
+        [Effect::Send(Command::SetWindow(
+            std::time::Duration::from_millis(50)
+        ))]
+    );
+    app.update(tab());
+    assert_eq!(app.selected, Slider::MaxAtOnce, "Tab goes round the three");
+    // Without arrivals, there are two sliders and no window.
+    let mut plain = self::app();
+    plain.update(tab());
+    plain.update(tab());
+    assert_eq!(plain.selected, Slider::MaxAtOnce);
+    plain.update(ch('}'));
+    assert!(matches!(&plain.notice, Some(Notice::Error(e)) if e.contains("arrive over time")));
 }

@@ -98,12 +98,51 @@ fn draw_compact(frame: &mut Frame, app: &App, theme: &Theme) {
     frame.render_widget(fitted_footer(app, theme, &hints, footer.width), footer);
 }
 
+/// The batching figures under the throughput chart: calls, items per
+/// call; with arrivals, how often calls went full and an
+/// item's time split into queued, call and poll (p50/p99, ms).
+fn batching_line(b: &crate::stats::BatchStats) -> String {
+    // Calls a second are in the chart's title.
+    let mut line = format!(" {} calls · {:.0} items each", b.calls, b.items_per_call);
+    if let Some(a) = &b.arrivals {
+        line.push_str(&format!(
+            " · {:.0}% full · item: queued {:.0}/{:.0} call {:.0}/{:.0}",
+            a.full_share * 100.0,
+            a.queued.p50,
+            a.queued.p99,
+            a.call.p50,
+            a.call.p99
+        ));
+        if b.polling.p99 > 0.0 {
+            line.push_str(&format!(" poll {:.0}/{:.0}", b.polling.p50, b.polling.p99));
+        }
+        line.push_str(" ms p50/p99 ");
+    } else {
+        line.push_str(&format!(
+            " · jobs done in p50 {:.0} ms, p99 {:.0} ms ",
+            b.polling.p50, b.polling.p99
+        ));
+    }
+    line
+}
+
+/// A duration in ms as a person reads it: `50 ms`, `1.5 s`.
+fn fmt_ms(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{} s", (ms / 100.0).round() / 10.0)
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
 pub(super) fn fmt_value(slider: Slider, v: Option<f64>) -> String {
     match (slider, v) {
         (_, None) => "unlimited".to_owned(),
         (Slider::MaxAtOnce, Some(v)) => format!("{v:.0}"),
-        (Slider::PerSecond, Some(v)) if v.fract() == 0.0 => format!("{v:.0}/s"),
-        (Slider::PerSecond, Some(v)) => format!("{v}/s"),
+        (Slider::PerSecond | Slider::Arrivals, Some(v)) if v.fract() == 0.0 => {
+            format!("{v:.0}/s")
+        }
+        (Slider::PerSecond | Slider::Arrivals, Some(v)) => format!("{v}/s"),
     }
 }
 
@@ -122,7 +161,12 @@ pub(super) fn slider_bar_ratio(ratio: f64, width: usize) -> String {
 
 pub(in crate::tui) fn draw_controls(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut spans = Vec::new();
-    for slider in [Slider::MaxAtOnce, Slider::PerSecond] {
+    let sliders: &[Slider] = if app.arrival_rate.is_some() && app.coalescing() {
+        &[Slider::MaxAtOnce, Slider::PerSecond, Slider::Arrivals]
+    } else {
+        &[Slider::MaxAtOnce, Slider::PerSecond]
+    };
+    for &slider in sliders {
         let v = app.value(slider);
         let style = if app.selected == slider {
             theme.selected
@@ -145,7 +189,11 @@ pub(in crate::tui) fn draw_controls(frame: &mut Frame, area: Rect, app: &App, th
             format!(" ◀ {shown} ▶ "),
             style.add_modifier(Modifier::BOLD),
         ));
-        spans.push(Span::styled(format!("{} ", slider_bar(v, 8)), theme.accent));
+        let bar = if sliders.len() == 3 { 4 } else { 8 };
+        spans.push(Span::styled(
+            format!("{} ", slider_bar(v, bar)),
+            theme.accent,
+        ));
         if slider == Slider::PerSecond {
             // Auto-tune's marker: the best rate held so far, or its answer.
             let marker = match (&app.autotune, &app.tuned) {
@@ -163,6 +211,9 @@ pub(in crate::tui) fn draw_controls(frame: &mut Frame, area: Rect, app: &App, th
         spans.push(Span::raw("  "));
     }
     match app.max_items {
+        // With arrivals the grouping goes on the border: the line holds
+        // three sliders.
+        Some(_) if app.coalescing() && app.window.is_some() => {}
         Some(n) if app.coalescing() => {
             spans.push(Span::styled(format!(" {n} per call "), theme.accent));
         }
@@ -182,6 +233,15 @@ pub(in crate::tui) fn draw_controls(frame: &mut Frame, area: Rect, app: &App, th
             guide.split(" · ").next().unwrap_or(guide)
         };
         block = block.title(Line::styled(format!(" {shown} "), theme.accent).right_aligned());
+    }
+    if let (Some(n), Some(w), true) = (app.max_items, app.window, app.coalescing()) {
+        block = block.title_bottom(Line::styled(
+            format!(
+                " {n} per call · window {} ({{ }}) ",
+                fmt_ms(w.as_secs_f64() * 1000.0)
+            ),
+            theme.accent,
+        ));
     }
     if !binding.is_empty() {
         block =
@@ -352,13 +412,7 @@ pub(in crate::tui) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, 
         block = block.title_bottom(Line::from(KEY).right_aligned());
     }
     if let Some(b) = &s.batches {
-        block = block.title_bottom(Line::styled(
-            format!(
-                " {} calls · {:.0} items each · jobs done in p50 {:.0} ms, p99 {:.0} ms ",
-                b.calls, b.items_per_call, b.polling.p50, b.polling.p99
-            ),
-            theme.dim,
-        ));
+        block = block.title_bottom(Line::styled(batching_line(b), theme.dim));
     }
     if let Some(profile) = &app.profile {
         let plan = if app.profile_taken_over {

@@ -101,9 +101,14 @@ fn row(at: usize, run: &RunEntry, marked: bool) -> Row<'static> {
         .or(run.started_at.as_deref())
         .unwrap_or("");
     let time = time.get(11..16).unwrap_or(time);
+    let batched = match (&run.batching, run.coalesced) {
+        (Some(b), _) => format!(" (batched: {})", b.describe()),
+        (None, true) => " (batched)".to_owned(),
+        (None, false) => String::new(),
+    };
     let flags = format!(
         "{}{}{}",
-        if run.coalesced { " (batched)" } else { "" },
+        batched,
         if run.failed_only { " (failed)" } else { "" },
         if run.autotuned { " (auto-tuned)" } else { "" }
     );
