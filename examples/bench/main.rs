@@ -5,7 +5,9 @@
 //! - `hyper-loop URL pool|conn [N] [C]`, `reqwest-loop URL [N] [C]`: bare
 //!   client loops, the reference points for `ratebench run`;
 //! - `pacer-compare`: our pacer against governor's, pacing alone;
-//! - `results-index JOURNAL`: the results table's index over a journal.
+//! - `results-index JOURNAL`: the results table's index over a journal;
+//! - `window-trade [RATE] [ITEMS] [WINDOWS_MS]`: the batching trade (item
+//!   latency against call rate) for several windows, engine and Coalescer.
 //!
 //! The `bench/*.sh` scripts drive them; BENCHMARKS.md has the figures.
 
@@ -14,6 +16,7 @@ mod pacer_compare;
 mod reqwest_loop;
 mod results_index;
 mod server;
+mod window_trade;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -37,9 +40,10 @@ fn main() {
         "reqwest-loop" => current().block_on(reqwest_loop::main(args)),
         "pacer-compare" => multi().block_on(pacer_compare::main(args)),
         "results-index" => results_index::main(args).expect("the journal"),
+        "window-trade" => multi().block_on(window_trade::main(args)),
         other => {
             eprintln!(
-                "unknown tool {other:?}: server, hyper-loop, reqwest-loop, pacer-compare, results-index"
+                "unknown tool {other:?}: server, hyper-loop, reqwest-loop, pacer-compare, results-index, window-trade"
             );
             std::process::exit(2);
         }

@@ -189,13 +189,7 @@ impl Batch {
             .map(|c| c.resolve(settings.base_url.as_deref()))
             .transpose()
             .map_err(|e| BatchError::new(path, e).field("coalesce"))?;
-        if settings.arrivals.is_some() && settings.coalesce.is_none() {
-            return Err(BatchError::new(
-                path,
-                "`arrivals` says how a coalescing batch's items arrive: add a `coalesce` section",
-            )
-            .field("arrivals"));
-        }
+        check_arrivals(&settings, path)?;
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let entries = specs
             .into_iter()
@@ -253,19 +247,7 @@ impl Batch {
         }
         batch.total = total;
         batch.fingerprint = fingerprint.0;
-        if batch.settings.arrivals.is_none()
-            && batch
-                .settings
-                .coalesce
-                .as_ref()
-                .is_some_and(|c| c.window.is_some())
-        {
-            batch.warnings.push(
-                "`coalesce.window` changes nothing while every item is ready at the start: \
-                 it applies with `arrivals` (or --arrival-rate)"
-                    .into(),
-            );
-        }
+        batch.warnings.extend(window_note(&batch.settings));
         Ok(batch)
     }
 
@@ -367,6 +349,29 @@ impl Batch {
             })),
         }
     }
+}
+
+/// `arrivals` belong to a coalescing batch.
+fn check_arrivals(settings: &BatchSettings, path: &Path) -> Result<(), BatchError> {
+    if settings.arrivals.is_some() && settings.coalesce.is_none() {
+        return Err(BatchError::new(
+            path,
+            "`arrivals` says how a coalescing batch's items arrive: add a `coalesce` section",
+        )
+        .field("arrivals"));
+    }
+    Ok(())
+}
+
+/// A window with every item ready at the start changes nothing: said, not
+/// silently accepted.
+fn window_note(settings: &BatchSettings) -> Option<String> {
+    let window = settings.coalesce.as_ref().and_then(|c| c.window);
+    (settings.arrivals.is_none() && window.is_some()).then(|| {
+        "`coalesce.window` changes nothing while every item is ready at the start: \
+         it applies with `arrivals` (or --arrival-rate)"
+            .to_owned()
+    })
 }
 
 /// How many requests `entries` expand to, counted from their axes before

@@ -109,8 +109,10 @@ mod tests {
     #[test]
     fn the_stream_keeps_its_rate_and_a_seed_repeats_it() {
         assert_eq!(count(Pattern::Even, 300.0, 10.0, 1), 3000);
+        // A Poisson count over 10 s varies by its square root (1.8 % of
+        // 3,000) from seed to seed; seed 7's is within 1 %, every time.
         let poisson = count(Pattern::Poisson, 300.0, 10.0, 7);
-        assert!((poisson as f64 - 3000.0).abs() < 3000.0 * 0.05, "{poisson}");
+        assert!((poisson as f64 - 3000.0).abs() < 3000.0 * 0.01, "{poisson}");
         assert_eq!(poisson, count(Pattern::Poisson, 300.0, 10.0, 7));
         assert_ne!(poisson, count(Pattern::Poisson, 300.0, 10.0, 8));
     }

@@ -265,17 +265,7 @@ impl Plan {
             limits: run.limits,
             failed_only: matches!(rows, Rows::FailedIn(_)),
             coalesced: run.coalesce.is_some(),
-            batching: run.coalesce.as_ref().map(|c| runs_log::RunBatching {
-                max_items: c.max_items,
-                window_ms: run
-                    .arrivals
-                    .as_ref()
-                    .map(|_| c.window.unwrap_or_default().as_secs_f64() * 1000.0),
-                arrival_rate: run
-                    .arrivals
-                    .as_ref()
-                    .map(|a| a.rate_at(std::time::Duration::ZERO)),
-            }),
+            batching: runs_log::RunBatching::of(&run),
             summary: None,
             results: journal_path.clone(),
         };

@@ -103,6 +103,22 @@ pub struct RunBatching {
 }
 
 impl RunBatching {
+    /// A run's grouping as it starts (`None` when it does not coalesce).
+    pub fn of(run: &crate::engine::RunConfig) -> Option<Self> {
+        let c = run.coalesce.as_ref()?;
+        Some(Self {
+            max_items: c.max_items,
+            window_ms: run
+                .arrivals
+                .as_ref()
+                .map(|_| c.window.unwrap_or_default().as_secs_f64() * 1000.0),
+            arrival_rate: run
+                .arrivals
+                .as_ref()
+                .map(|a| a.rate_at(std::time::Duration::ZERO)),
+        })
+    }
+
     /// `100/call, window 50 ms, 200/s arrive`.
     pub fn describe(&self) -> String {
         let mut text = format!("{}/call", self.max_items);
