@@ -344,3 +344,51 @@ fn arrivals_need_a_coalesce_section_and_a_window_alone_is_noted() {
         assert!(e.to_string().contains("arrivals"), "{bad}: {e}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_flags_give_a_batch_arrivals_and_a_window() {
+    let base = doubling().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = common::batch_file(
+        dir.path(),
+        "b.json",
+        &format!(
+            r#"{{"base_url": "{base}",
+                "coalesce": {{"url": "/batch", "max_items": 100, "result": {{"items": "$", "match": "index"}}}},
+                "requests": [{{"url": "/item", "params": {{"n": "{{{{i}}}}"}},
+                              "for_each": {{"i": {{"range": [0, 400]}}}}}}]}}"#
+        ),
+    );
+    let out = dir.path().join("r.jsonl");
+    let run = common::ratebench(&[
+        "run",
+        file.to_str().unwrap(),
+        "--arrival-rate",
+        "400/even",
+        "--batch-window",
+        "30ms",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ])
+    .await;
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let records = common::records(&out);
+    assert_eq!(records.len(), 400);
+    let size = mean(calls(&records).values().map(|c| c.len() as f64));
+    // 400/s × 30 ms = 12 more items after the one that opens a call.
+    assert!((9.0..=17.0).contains(&size), "{size} items a call");
+    assert!(
+        records
+            .iter()
+            .all(|r| r.batch.as_ref().unwrap().queued_ms.unwrap() <= 30.0 + r.wait_ms + JITTER_MS)
+    );
+    let bad = common::ratebench(&["run", file.to_str().unwrap(), "--arrival-rate", "fast"]).await;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid arrival rate"));
+}

@@ -155,8 +155,8 @@ pub struct SettingsArgs {
 
     /// A coalescing run's window (e.g. 50ms): with arrivals, a call goes
     /// when full or when its oldest item has waited this long.
-    #[arg(long, value_name = "DURATION", value_parser = ratebench::batch::parse_duration)]
-    pub window: Option<std::time::Duration>,
+    #[arg(long = "batch-window", value_name = "DURATION", value_parser = ratebench::batch::parse_duration)]
+    pub batch_window: Option<std::time::Duration>,
 
     /// The most requests a batch may expand to; it is counted before it
     /// is built, so a typo (a range of 10^12) fails at once [default: 100000000].

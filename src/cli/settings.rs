@@ -21,7 +21,7 @@ pub fn overrides(args: &SettingsArgs) -> Overrides {
         no_coalesce: args.no_coalesce,
         keep_body: args.keep_body,
         arrivals: args.arrival_rate.clone(),
-        window: args.window,
+        window: args.batch_window,
     }
 }
 

@@ -26,7 +26,7 @@ pub struct Overrides {
     pub keep_body: Option<usize>,
     /// `--arrival-rate`: a coalescing batch's items arrive over time.
     pub arrivals: Option<crate::model::Arrivals>,
-    /// `--window`: a coalescing run's window.
+    /// `--batch-window`: a coalescing run's window.
     pub window: Option<Duration>,
 }
 
