@@ -1158,3 +1158,50 @@ fn arrivals_are_a_third_slider_and_braces_move_the_window() {
     plain.update(ch('}'));
     assert!(matches!(&plain.notice, Some(Notice::Error(e)) if e.contains("arrive over time")));
 }
+
+#[test]
+fn the_batching_line_splits_an_items_time_and_counts_refused_calls() {
+    let text = r#"{"base_url": "http://127.0.0.1:3000",
+        "coalesce": {"url": "/batch/geocode", "max_items": 100, "window": "50ms"},
+        "arrivals": {"rate": 200},
+        "requests": [{"url": "/geocode?text={{i}}", "for_each": {"i": {"range": [0, 100]}}}]}"#;
+    let batch = Batch::parse_str(text, Path::new("c.json"), &LoadOptions::default()).unwrap();
+    let mut app = App::new(Start {
+        limits: Limits::new(10, 20.0),
+        ..Start::default()
+    });
+    app.set_batch(batch);
+    running(&mut app);
+    let mut s = snapshot_stats(RunState::Running, 40);
+    let p = |p50, p99| Percentiles {
+        p50,
+        p99,
+        ..Percentiles::default()
+    };
+    s.batches = Some(crate::stats::BatchStats {
+        calls: 12,
+        items_per_call: 11.0,
+        polling: p(0.0, 0.0),
+        arrivals: Some(crate::stats::ArrivalStats {
+            queued: p(28.0, 51.0),
+            call: p(3.0, 9.0),
+            full_share: 0.25,
+        }),
+    });
+    s.endpoints.push(crate::stats::EndpointStats {
+        key: "batch calls".into(),
+        count: 0,
+        p50_ms: 0.0,
+        p99_ms: 0.0,
+        failed: 0,
+        answers: 15,
+        rate_limited: 3,
+        errors: 0,
+    });
+    app.update(Msg::Stats(Box::new(s)));
+    let screen = format!("{}", render_at(&app, 120, 36).backend());
+    assert!(
+        screen.contains("11 per call · 25% full · 3 refused · ms p50/p99: queued 28/51 call 3/9"),
+        "{screen}"
+    );
+}

@@ -99,31 +99,38 @@ fn draw_compact(frame: &mut Frame, app: &App, theme: &Theme) {
 }
 
 /// The batching figures under the throughput chart: calls, items per
-/// call; with arrivals, how often calls went full and an
+/// call, calls the server refused; with arrivals, how often calls went full and an
 /// item's time split into queued, call and poll (p50/p99, ms).
-fn batching_line(b: &crate::stats::BatchStats) -> String {
-    // Calls a second are in the chart's title.
-    let mut line = format!(" {} calls · {:.0} items each", b.calls, b.items_per_call);
-    if let Some(a) = &b.arrivals {
-        line.push_str(&format!(
-            " · {:.0}% full · item: queued {:.0}/{:.0} call {:.0}/{:.0}",
-            a.full_share * 100.0,
-            a.queued.p50,
-            a.queued.p99,
-            a.call.p50,
-            a.call.p99
-        ));
-        if b.polling.p99 > 0.0 {
-            line.push_str(&format!(" poll {:.0}/{:.0}", b.polling.p50, b.polling.p99));
-        }
-        line.push_str(" ms p50/p99 ");
+fn batching_line(b: &crate::stats::BatchStats, refused: u64) -> String {
+    let refused = if refused > 0 {
+        format!(" · {refused} refused")
     } else {
-        line.push_str(&format!(
-            " · jobs done in p50 {:.0} ms, p99 {:.0} ms ",
-            b.polling.p50, b.polling.p99
-        ));
+        String::new()
+    };
+    match &b.arrivals {
+        // Calls a second are in the chart's title; the unit goes before
+        // the numbers, so where the border cuts the line, numbers go.
+        Some(a) => {
+            let mut line = format!(
+                " {:.0} per call · {:.0}% full{refused} · ms p50/p99: queued {:.0}/{:.0} call {:.0}/{:.0}",
+                b.items_per_call,
+                a.full_share * 100.0,
+                a.queued.p50,
+                a.queued.p99,
+                a.call.p50,
+                a.call.p99
+            );
+            if b.polling.p99 > 0.0 {
+                line.push_str(&format!(" poll {:.0}/{:.0}", b.polling.p50, b.polling.p99));
+            }
+            line.push(' ');
+            line
+        }
+        None => format!(
+            " {} calls · {:.0} items each{refused} · jobs done in p50 {:.0} ms, p99 {:.0} ms ",
+            b.calls, b.items_per_call, b.polling.p50, b.polling.p99
+        ),
     }
-    line
 }
 
 /// A duration in ms as a person reads it: `50 ms`, `1.5 s`.
@@ -412,7 +419,13 @@ pub(in crate::tui) fn draw_throughput(frame: &mut Frame, area: Rect, app: &App, 
         block = block.title_bottom(Line::from(KEY).right_aligned());
     }
     if let Some(b) = &s.batches {
-        block = block.title_bottom(Line::styled(batching_line(b), theme.dim));
+        // Batch calls the server refused (429), from their answers.
+        let refused = s
+            .endpoints
+            .iter()
+            .find(|e| e.key == "batch calls")
+            .map_or(0, |e| e.rate_limited);
+        block = block.title_bottom(Line::styled(batching_line(b, refused), theme.dim));
     }
     if let Some(profile) = &app.profile {
         let plan = if app.profile_taken_over {
