@@ -71,8 +71,31 @@ fn is_curl(command: &Command) -> bool {
 }
 
 /// Converts one curl command line (for pasting into the workbench).
+/// Its uploads (`-F x=@file`, `-T file`) are files of the working
+/// directory, where the command would have run: they are written with
+/// their full path, since the batch it joins reads paths from its own
+/// folder.
 pub fn import_line(text: &str) -> Result<Imported, String> {
-    import(text, Path::new("pasted curl command")).map_err(|e| e.to_string())
+    let mut imported = import(text, Path::new("pasted curl command")).map_err(|e| e.to_string())?;
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    // The path is in batch syntax already; the folder is made so.
+    let folder = literal(&cwd.to_string_lossy());
+    let full = |file: &mut String| {
+        if Path::new(file.as_str()).is_relative() {
+            *file = format!("{folder}/{file}");
+        }
+    };
+    for request in &mut imported.requests {
+        match &mut request.body {
+            Body::File(file) => full(file),
+            Body::Multipart(parts) => parts
+                .iter_mut()
+                .filter_map(|p| p.file.as_mut())
+                .for_each(full),
+            _ => {}
+        }
+    }
+    Ok(imported)
 }
 
 /// A shell word, in batch syntax, and where it starts.
@@ -1372,6 +1395,22 @@ mod tests {
     #[test]
     fn literal_dollar_brace_is_escaped_for_the_batch() {
         assert_eq!(words(r#"curl 'x${y}'"#), [["curl", "x$${y}"]]);
+    }
+
+    #[test]
+    fn a_pasted_commands_uploads_are_files_of_the_working_directory() {
+        // Tests run in the crate's folder, where Cargo.toml is.
+        let imported = import_line("curl -T Cargo.toml http://h/up/ -H 'X: 1'").unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            imported.requests[0].body,
+            Body::File(format!("{}/Cargo.toml", cwd.display()))
+        );
+        let imported = import_line("curl http://h/f -F 'doc=@Cargo.toml'").unwrap();
+        let Body::Multipart(parts) = &imported.requests[0].body else {
+            panic!("a multipart body");
+        };
+        assert!(Path::new(parts[0].file.as_deref().unwrap()).is_absolute());
     }
 
     #[test]
