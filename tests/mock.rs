@@ -468,6 +468,62 @@ async fn a_global_rate_limit_is_shared_by_all_routes() {
 }
 
 #[tokio::test]
+async fn a_keyed_limit_gives_each_api_key_its_own_bucket() {
+    let m = mock(route(
+        RouteKnobs {
+            rate_limit: Some("1/s,burst=2".parse().unwrap()),
+            limit_by: Some("header:X-Api-Key".parse().unwrap()),
+            ..Default::default()
+        },
+        "geocode",
+    ))
+    .await;
+    let send = |key: Option<&'static str>| {
+        let mut request = client().get(m.url("/geocode?text=a"));
+        if let Some(key) = key {
+            request = request.header("X-Api-Key", key);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let mut codes = Vec::new();
+    for key in [Some("alice"), Some("bob"), None] {
+        for _ in 0..3 {
+            codes.push(send(key).await);
+        }
+    }
+    // Two each (the burst), then 429: alice's, bob's and the keyless
+    // callers' buckets apart.
+    assert_eq!(codes, [200, 200, 429, 200, 200, 429, 200, 200, 429]);
+    // The same through the control API, by the query this time.
+    let patch = serde_json::json!({"routes": {"geocode": {"limit_by": "query:key"}}});
+    let r = client()
+        .put(m.url("/__control"))
+        .json(&patch)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let by_query = |key: &'static str| {
+        let request = client().get(m.url(&format!("/geocode?text=a&key={key}")));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let codes = [
+        by_query("k1").await,
+        by_query("k1").await,
+        by_query("k1").await,
+        by_query("k2").await,
+    ];
+    assert_eq!(codes, [200, 200, 429, 200]);
+    let bad = client()
+        .put(m.url("/__control"))
+        .json(&serde_json::json!({"routes": {"geocode": {"limit_by": "cookie:x"}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
 async fn control_changes_knobs_live_and_rejects_bad_values() {
     let m = mock(quick()).await;
     let control = m.url("/__control");

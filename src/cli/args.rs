@@ -190,6 +190,11 @@ pub struct MockArgs {
     #[arg(long, value_name = "R[/s][,burst=B]")]
     pub rate_limit: Option<String>,
 
+    /// Give each caller its own --rate-limit bucket, told apart by a
+    /// header or a query parameter (header:X-Api-Key, query:key).
+    #[arg(long, value_name = "header:NAME|query:NAME", requires = "rate_limit")]
+    pub limit_by: Option<String>,
+
     /// Answer 503 while more than K requests are in flight.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_concurrent: Option<u64>,

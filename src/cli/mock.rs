@@ -112,6 +112,9 @@ fn knobs_from(args: &MockArgs) -> Result<Knobs, String> {
     if let Some(rate) = args.error_rate {
         knobs.global.error_rate = Some(rate);
     }
+    if let Some(by) = &args.limit_by {
+        knobs.global.limit_by = Some(by.parse()?);
+    }
     if let Some(limit) = &args.rate_limit {
         knobs.global.rate_limit = Some(limit.parse()?);
     }

@@ -60,7 +60,12 @@ pub async fn apply(
         );
     }
 
-    let verdict = state.limiters().check(route, Instant::now());
+    let verdict = state.limiters().check(
+        route,
+        request.headers(),
+        request.uri().query(),
+        Instant::now(),
+    );
     if let Some(v) = verdict.filter(|v| !v.allowed) {
         state.stats.answered(route, 429);
         let mut response = error(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded");

@@ -80,6 +80,9 @@ pub struct RouteKnobs {
     /// A token bucket: `"50/s"`, `"50/s,burst=10"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimit>,
+    /// Each key its own bucket of `rate_limit` (an API key's limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_by: Option<LimitBy>,
     /// Answer 503 while more than this many requests are in flight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrent: Option<u64>,
@@ -262,6 +265,42 @@ impl fmt::Display for RateLimit {
     }
 }
 
+/// What a keyed limit tells callers apart by: a request header or a
+/// query parameter (`header:X-Api-Key`, `query:key`). Requests without it
+/// share one bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitBy {
+    Header(String),
+    Query(String),
+}
+
+impl FromStr for LimitBy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().split_once(':') {
+            Some(("header", name)) if !name.trim().is_empty() => {
+                Ok(LimitBy::Header(name.trim().to_ascii_lowercase()))
+            }
+            Some(("query", name)) if !name.trim().is_empty() => {
+                Ok(LimitBy::Query(name.trim().to_owned()))
+            }
+            _ => Err(format!(
+                "limit by {s:?}: expected header:NAME or query:NAME (e.g. header:X-Api-Key)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for LimitBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LimitBy::Header(name) => write!(f, "header:{name}"),
+            LimitBy::Query(name) => write!(f, "query:{name}"),
+        }
+    }
+}
+
 macro_rules! serde_via_text {
     ($t:ty) => {
         impl Serialize for $t {
@@ -288,6 +327,7 @@ macro_rules! serde_via_text {
 
 serde_via_text!(Latency);
 serde_via_text!(RateLimit);
+serde_via_text!(LimitBy);
 
 mod duration_text {
     use std::time::Duration;
@@ -384,6 +424,7 @@ impl Knobs {
             truncate_rate: pick(|r| r.truncate_rate),
             // Limits are not inherited: the global ones are enforced apart.
             rate_limit: own.and_then(|r| r.rate_limit),
+            limit_by: own.and_then(|r| r.limit_by.clone()),
             max_concurrent: own.and_then(|r| r.max_concurrent),
             capacity: pick(|r| r.capacity),
         }
