@@ -12,8 +12,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::routing::post;
 use ratebench::batch::{Batch, LoadOptions};
-use ratebench::engine::{self, Command, RunConfig};
-use ratebench::export::MemorySink;
+use ratebench::engine::{Command, RunConfig};
 use ratebench::model::RequestRecord;
 use serde_json::Value;
 
@@ -61,18 +60,6 @@ fn config(batch: &Batch) -> RunConfig {
     }
 }
 
-fn start(batch: &Batch, config: RunConfig) -> (engine::RunHandle, MemorySink) {
-    let sink = MemorySink::default();
-    let handle = engine::start(
-        batch.requests(),
-        Some(batch.len()),
-        config,
-        Box::new(sink.clone()),
-    )
-    .unwrap();
-    (handle, sink)
-}
-
 /// Each call's items (by call number), from the records.
 fn calls(records: &[RequestRecord]) -> BTreeMap<u64, Vec<&RequestRecord>> {
     let mut calls: BTreeMap<u64, Vec<&RequestRecord>> = BTreeMap::new();
@@ -103,7 +90,7 @@ async fn calls_go_on_the_window_and_a_wider_window_fills_them_in_the_same_run() 
         r#""max_items": 100, "window": "50ms""#,
         r#"{"rate": 200, "pattern": "poisson", "seed": 7}"#,
     );
-    let (handle, sink) = start(&b, config(&b));
+    let (handle, sink) = common::start_batch(&b, config(&b));
     // Half way through the items, the window goes to 500 ms.
     let commander = handle.commander();
     let widen = tokio::spawn(async move {
@@ -196,7 +183,7 @@ async fn fast_arrivals_fill_calls_and_never_wait_for_the_window_nor_past_the_end
         r#"{"rate": 2000, "pattern": "even"}"#,
     );
     let began = tokio::time::Instant::now();
-    let (handle, sink) = start(&b, config(&b));
+    let (handle, sink) = common::start_batch(&b, config(&b));
     handle.wait().await.unwrap();
     let took = began.elapsed();
     let records = sink.records();
@@ -234,7 +221,7 @@ async fn the_arrival_rate_is_kept_and_changes_live() {
         r#""max_items": 50, "window": "0ms""#,
         r#"{"rate": 500, "pattern": "even"}"#,
     );
-    let (handle, sink) = start(&b, config(&b));
+    let (handle, sink) = common::start_batch(&b, config(&b));
     handle.wait().await.unwrap();
     let records = sink.records();
     let mut sent: Vec<f64> = records.iter().map(sent_ms).collect();
@@ -260,7 +247,7 @@ async fn the_arrival_rate_is_kept_and_changes_live() {
         r#"{"rate": 100, "pattern": "even"}"#,
     );
     let began = tokio::time::Instant::now();
-    let (handle, _sink) = start(&b, config(&b));
+    let (handle, _sink) = common::start_batch(&b, config(&b));
     tokio::time::sleep(Duration::from_millis(500)).await;
     handle.send(Command::SetArrivalRate(1000.0));
     handle.wait().await.unwrap();
@@ -292,7 +279,7 @@ async fn arriving_items_through_the_mocks_batch_jobs_each_get_their_result() {
     let b = Batch::parse_str(&text, Path::new("a.json"), &LoadOptions::default()).unwrap();
     let mut cfg = config(&b);
     cfg.limits = ratebench::Limits::new(10, 0.0);
-    let (handle, sink) = start(&b, cfg);
+    let (handle, sink) = common::start_batch(&b, cfg);
     handle.wait().await.unwrap();
     let records = sink.records();
     assert_eq!(records.len(), 300);

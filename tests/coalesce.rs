@@ -255,9 +255,9 @@ async fn batch_jobs_on_the_mock_answer_like_single_calls() {
 
 // ---- Coalescing from a batch file, through the engine ----------------------------
 
+use crate::common;
 use ratebench::batch::{Batch, LoadOptions};
-use ratebench::engine::{self, RunConfig};
-use ratebench::export::MemorySink;
+use ratebench::engine::RunConfig;
 use ratebench::mock::{Knobs, MockServer, RouteKnobs};
 use ratebench::model::{ErrorKind, RequestRecord};
 
@@ -279,19 +279,6 @@ const POLLED: &str = r#"{"url": "/batch/geocode", "max_items": 100,
     "result": {"items": "$", "match": "index"},
     "poll": {"when": {"status": "pending"}, "id": "$.id", "url": "/batch/geocode?id={{id}}",
              "interval": "50ms", "timeout": "10s"}}"#;
-
-/// Starts `batch` under `config`, its records kept in memory.
-fn start(batch: &Batch, config: RunConfig) -> (engine::RunHandle, MemorySink) {
-    let sink = MemorySink::default();
-    let handle = engine::start(
-        batch.requests(),
-        Some(batch.len()),
-        config,
-        Box::new(sink.clone()),
-    )
-    .unwrap();
-    (handle, sink)
-}
 
 /// Runs `batch` through the engine, coalesced or not.
 async fn run(batch: &Batch, coalesced: bool) -> (Vec<RequestRecord>, Duration) {
@@ -324,7 +311,7 @@ async fn run_summary(
         ..RunConfig::default()
     };
     let began = Instant::now();
-    let (handle, sink) = start(batch, config);
+    let (handle, sink) = common::start_batch(batch, config);
     // Watch the live stats: jobs wait for polls while the run goes.
     let mut stats = handle.stats.clone();
     let last = stats.clone();
@@ -515,7 +502,7 @@ async fn items_per_call_change_while_the_run_goes() {
         coalesce: batch.settings.coalesce.clone().map(Arc::new),
         ..RunConfig::default()
     };
-    let (handle, sink) = start(&batch, config);
+    let (handle, sink) = common::start_batch(&batch, config);
     tokio::time::sleep(Duration::from_millis(300)).await;
     handle.send(ratebench::engine::Command::SetMaxItems(300));
     handle.wait().await.unwrap();

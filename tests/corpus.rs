@@ -392,17 +392,13 @@ async fn every_real_file_imports_loads_and_is_sent_as_written() {
             })
             .collect();
         seen.lock().unwrap().clear();
-        let sink = ratebench::export::MemorySink::default();
-        let handle = ratebench::start(
-            loaded.requests(),
-            Some(loaded.len()),
+        let (handle, sink) = common::start_batch(
+            &loaded,
             ratebench::RunConfig {
                 limits: ratebench::Limits::new(4, 0.0),
                 ..Default::default()
             },
-            Box::new(sink.clone()),
-        )
-        .unwrap();
+        );
         handle.wait().await.unwrap();
         let errors: Vec<_> = sink.records().into_iter().filter_map(|r| r.error).collect();
         if !errors.is_empty() {

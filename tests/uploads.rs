@@ -201,17 +201,13 @@ async fn an_upload_gone_by_the_time_it_is_sent_is_a_recorded_failure() {
     );
     let loaded = Batch::load(&batch).unwrap();
     std::fs::remove_file(dir.path().join("f.bin")).unwrap();
-    let sink = ratebench::export::MemorySink::default();
-    let handle = ratebench::start(
-        loaded.requests(),
-        Some(loaded.len()),
+    let (handle, sink) = common::start_batch(
+        &loaded,
         ratebench::RunConfig {
             limits: ratebench::Limits::new(1, 0.0),
             ..Default::default()
         },
-        Box::new(sink.clone()),
-    )
-    .unwrap();
+    );
     handle.wait().await.unwrap();
     let records = sink.records();
     assert_eq!(records.len(), 1);

@@ -106,22 +106,7 @@ async fn accuracy(base: &str, rate: f64, pattern: &str) -> (f64, f64) {
     );
     let batch =
         Batch::parse_str(&text, Path::new("acc.json"), &LoadOptions::default()).expect("the batch");
-    let sink = MemorySink::default();
-    let config = RunConfig {
-        limits: ratebench::Limits::new(0, 0.0),
-        coalesce: batch.settings.coalesce.clone().map(Arc::new),
-        arrivals: batch.settings.arrivals.clone(),
-        ..RunConfig::default()
-    };
-    let handle = engine::start(
-        batch.requests(),
-        Some(batch.len()),
-        config,
-        Box::new(sink.clone()),
-    )
-    .expect("the run");
-    handle.wait().await.expect("the run");
-    let records = sink.records();
+    let records = run(&batch).await;
     let at = |r: &ratebench::RequestRecord| {
         humantime::parse_rfc3339(r.started_at.as_deref().unwrap_or(""))
             .map(|t| {
@@ -161,24 +146,9 @@ async fn engine_row(base: &str, rate: f64, items: usize, window: u64) -> Row {
     );
     let batch = Batch::parse_str(&text, Path::new("trade.json"), &LoadOptions::default())
         .expect("the batch");
-    let sink = MemorySink::default();
-    let config = RunConfig {
-        limits: ratebench::Limits::new(0, 0.0),
-        coalesce: batch.settings.coalesce.clone().map(Arc::new),
-        arrivals: batch.settings.arrivals.clone(),
-        ..RunConfig::default()
-    };
     let began = Instant::now();
-    let handle = engine::start(
-        batch.requests(),
-        Some(batch.len()),
-        config,
-        Box::new(sink.clone()),
-    )
-    .expect("the run");
-    handle.wait().await.expect("the run");
+    let records = run(&batch).await;
     let took = began.elapsed().as_secs_f64();
-    let records = sink.records();
     let infos: Vec<_> = records.iter().filter_map(|r| r.batch.as_ref()).collect();
     let calls: std::collections::BTreeMap<u64, (usize, bool)> = infos
         .iter()
@@ -196,6 +166,27 @@ async fn engine_row(base: &str, rate: f64, items: usize, window: u64) -> Row {
         ),
         queued: (percentile(&mut queued, 0.5), percentile(&mut queued, 0.99)),
     }
+}
+
+/// Runs a batch with `arrivals` through the engine, with no limits: its
+/// records.
+async fn run(batch: &Batch) -> Vec<ratebench::RequestRecord> {
+    let sink = MemorySink::default();
+    let config = RunConfig {
+        limits: ratebench::Limits::new(0, 0.0),
+        coalesce: batch.settings.coalesce.clone().map(Arc::new),
+        arrivals: batch.settings.arrivals.clone(),
+        ..RunConfig::default()
+    };
+    let handle = engine::start(
+        batch.requests(),
+        Some(batch.len()),
+        config,
+        Box::new(sink.clone()),
+    )
+    .expect("the run");
+    handle.wait().await.expect("the run");
+    sink.records()
 }
 
 /// One call through the library: start the job, poll it every 100 ms.

@@ -275,6 +275,23 @@ pub fn n_requests(base: &str, path: &str, n: u64, settings: &str) -> String {
     )
 }
 
+/// Starts `batch` under `config` in this process, its records kept in
+/// memory (`sink.records()` once the handle is waited for).
+pub fn start_batch(
+    batch: &ratebench::Batch,
+    config: ratebench::RunConfig,
+) -> (ratebench::RunHandle, ratebench::export::MemorySink) {
+    let sink = ratebench::export::MemorySink::default();
+    let handle = ratebench::start(
+        batch.requests(),
+        Some(batch.len()),
+        config,
+        Box::new(sink.clone()),
+    )
+    .unwrap();
+    (handle, sink)
+}
+
 /// The records of a JSON Lines journal.
 pub fn records(path: &std::path::Path) -> Vec<ratebench::RequestRecord> {
     std::fs::read_to_string(path)
