@@ -631,3 +631,20 @@ fn import_command_writes_an_editable_batch_and_fails_clearly() {
     );
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn a_reshaped_postman_collection_names_lines_of_the_file_as_written() {
+    // Saved responses (a cookie's `expires` as a number) are taken out
+    // before the typed read; requests still point at their own lines.
+    let text = r#"{"info": {"name": "x", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},
+"item": [
+  {"name": "a",
+   "request": {"method": "GET", "url": "http://h/a"},
+   "response": [{"name": "ok", "cookie": [{"name": "c", "expires": 1502442248}]}]},
+  {"name": "b",
+   "request": {"method": "GET", "url": "http://h/b"}}
+]}"#;
+    let imported = import_text(Source::Postman, text).unwrap();
+    let lines: Vec<usize> = imported.requests.iter().map(|r| r.line).collect();
+    assert_eq!(lines, [4, 7]);
+}

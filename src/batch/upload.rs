@@ -72,10 +72,11 @@ impl Upload {
         }
     }
 
-    /// The body's length now (files as they are on disk), or `None` when
-    /// a file cannot be read (sending then fails, and says why).
-    pub fn len(&self) -> Option<u64> {
-        self.segments().iter().try_fold(0u64, |sum, s| {
+    /// The length of `segments` now (files as they are on disk), or
+    /// `None` when a file cannot be read (sending then fails, and says
+    /// why). Given the segments, so a send builds them once.
+    pub fn length(segments: &[Segment]) -> Option<u64> {
+        segments.iter().try_fold(0u64, |sum, s| {
             Some(
                 sum + match s {
                     Segment::Bytes(b) => b.len() as u64,
@@ -83,11 +84,6 @@ impl Upload {
                 },
             )
         })
-    }
-
-    /// Whether the body is empty (never, for a multipart one).
-    pub fn is_empty(&self) -> bool {
-        self.len() == Some(0)
     }
 
     /// The body as text for a person (a results detail, a HAR), each
@@ -210,8 +206,8 @@ mod tests {
             )
         );
         let expected = text.len() - format!("<file {}>", file.display()).len() + 4;
-        assert_eq!(upload.len(), Some(expected as u64));
+        assert_eq!(Upload::length(&upload.segments()), Some(expected as u64));
         std::fs::remove_file(&file).unwrap();
-        assert_eq!(upload.len(), None);
+        assert_eq!(Upload::length(&upload.segments()), None);
     }
 }

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use reqwest::Client;
 use tokio::time::Instant;
 
-use crate::batch::upload::Segment;
+use crate::batch::upload::{Segment, Upload};
 use crate::batch::{Body, RequestSpec};
 use crate::model::ErrorKind;
 use crate::model::is_selected_header;
@@ -119,10 +119,11 @@ pub async fn attempt(
         None => {}
         Some(Body::Bytes(bytes)) => req = req.body(bytes.clone()),
         Some(Body::Upload(upload)) => {
-            if let Some(len) = upload.len() {
+            let segments = upload.segments();
+            if let Some(len) = Upload::length(&segments) {
                 req = req.header(reqwest::header::CONTENT_LENGTH, len);
             }
-            req = req.body(reqwest::Body::wrap_stream(stream(upload.segments())));
+            req = req.body(reqwest::Body::wrap_stream(stream(segments)));
         }
     }
     let sent_at = SystemTime::now();

@@ -23,6 +23,9 @@ pub fn import(
     path: &Path,
     options: &super::ImportOptions,
 ) -> Result<Imported, BatchError> {
+    // Where each request is in the file as written (errors name it), before
+    // any reshaping below.
+    let lines = super::request_key_lines(text);
     let (readable, notes) = readable(text, path)?;
     let text = readable.as_deref().unwrap_or(text);
     let spec: pm::Spec = crate::batch::deserialize_json(text, path).map_err(|e| {
@@ -54,7 +57,7 @@ pub fn import(
         },
         from_env: Vec::new(),
         scripts: 0,
-        lines: super::request_key_lines(text),
+        lines,
         fatal: None,
         keep_cookies: options.keep_auth,
         cookies_dropped: 0,
@@ -191,7 +194,13 @@ fn drop_responses(value: &mut Value) -> bool {
     let mut changed = false;
     match value {
         Value::Object(map) => {
-            if map.contains_key("request") && map.remove("response").is_some() {
+            // Saved responses in the way (an empty list reads fine, and
+            // leaves the file as written).
+            let saved = map
+                .get("response")
+                .is_some_and(|r| r.as_array().is_none_or(|list| !list.is_empty()));
+            if map.contains_key("request") && saved {
+                map.remove("response");
                 changed = true;
             }
             if let Some(Value::Array(events)) = map.get_mut("event") {

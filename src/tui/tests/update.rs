@@ -1106,9 +1106,9 @@ fn limits_do_not_move_while_they_are_not_on_screen() {
     assert_ne!(app.limits, before, "on the dashboard they move");
 }
 
-#[test]
-fn arrivals_are_a_third_slider_and_braces_move_the_window() {
-    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+/// The workbench with a batch whose items arrive at 200/s, 100 a call
+/// on a 50 ms window.
+fn arrivals_app() -> App {
     let text = r#"{"base_url": "http://127.0.0.1:3000",
         "coalesce": {"url": "/batch/geocode", "max_items": 100, "window": "50ms"},
         "arrivals": {"rate": 200},
@@ -1119,6 +1119,13 @@ fn arrivals_are_a_third_slider_and_braces_move_the_window() {
         ..Start::default()
     });
     app.set_batch(batch);
+    app
+}
+
+#[test]
+fn arrivals_are_a_third_slider_and_braces_move_the_window() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut app = arrivals_app();
     let screen = format!("{}", render(&app).backend());
     assert!(
         screen.contains("arrivals") && screen.contains("200/s"),
@@ -1161,16 +1168,7 @@ fn arrivals_are_a_third_slider_and_braces_move_the_window() {
 
 #[test]
 fn the_batching_line_splits_an_items_time_and_counts_refused_calls() {
-    let text = r#"{"base_url": "http://127.0.0.1:3000",
-        "coalesce": {"url": "/batch/geocode", "max_items": 100, "window": "50ms"},
-        "arrivals": {"rate": 200},
-        "requests": [{"url": "/geocode?text={{i}}", "for_each": {"i": {"range": [0, 100]}}}]}"#;
-    let batch = Batch::parse_str(text, Path::new("c.json"), &LoadOptions::default()).unwrap();
-    let mut app = App::new(Start {
-        limits: Limits::new(10, 20.0),
-        ..Start::default()
-    });
-    app.set_batch(batch);
+    let mut app = arrivals_app();
     running(&mut app);
     let mut s = snapshot_stats(RunState::Running, 40);
     let p = |p50, p99| Percentiles {
