@@ -1,8 +1,10 @@
-//! The ceiling of the HTTP client ratebench is built on: C tasks sending N
-//! GETs to URL in a tight loop with one shared reqwest client (configured
-//! as ratebench configures it), on a single-threaded runtime like
-//! `ratebench run`'s default. No limits, no records. The benchmark reports
-//! it beside oha and ratebench, so the engine's own overhead is visible.
+//! The ceiling of reqwest, the client ratebench used to send through: C
+//! tasks sending N GETs to URL in a tight loop with one shared reqwest
+//! client (configured as ratebench configured it: no redirects followed
+//! out of sight, no hidden retries, no Nagle, pool from C), on a
+//! single-threaded runtime like `ratebench run`'s default. No limits, no
+//! records. The benchmark reports it beside oha, the bare hyper loop and
+//! ratebench: the figures behind the move to hyper (BENCHMARKS.md).
 //!
 //! `cargo run --release --example bench -- reqwest-loop URL [N] [C]`
 
@@ -18,7 +20,15 @@ pub async fn main(args: Vec<String>) {
         .expect("a URL");
     let n: u64 = args.next().map_or(100_000, |s| s.parse().expect("N"));
     let c: usize = args.next().map_or(64, |s| s.parse().expect("C"));
-    let client = ratebench::engine::build_client(Some(c as u64), false).expect("client");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::limited(10))
+        .retry(reqwest::retry::never())
+        .tcp_nodelay(true)
+        .no_proxy()
+        .pool_max_idle_per_host(c)
+        .http1_only()
+        .build()
+        .expect("client");
     let left = Arc::new(AtomicU64::new(n));
     let start = std::time::Instant::now();
     let mut tasks = tokio::task::JoinSet::new();

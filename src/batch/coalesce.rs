@@ -12,8 +12,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq)]
 pub struct CoalesceSpec {
     /// The batch endpoint, resolved against the base URL.
-    pub url: reqwest::Url,
-    pub method: reqwest::Method,
+    pub url: url::Url,
+    pub method: http::Method,
     /// Most items in one call.
     pub max_items: usize,
     /// With arrivals: a call goes when full or when its oldest item has
@@ -181,7 +181,7 @@ impl RawCoalesce {
     pub(crate) fn resolve(self, base: Option<&str>) -> Result<CoalesceSpec, String> {
         let url = super::request::resolve_url(base, &self.url).map_err(|e| format!("url: {e}"))?;
         let method = match self.method.as_deref() {
-            None => reqwest::Method::POST,
+            None => http::Method::POST,
             Some(m) => m
                 .parse()
                 .map_err(|_| format!("method: {m:?} is not an HTTP method"))?,

@@ -53,6 +53,10 @@ pub struct BatchSettings {
     pub burst: Option<u32>,
     pub retries: Option<u32>,
     pub http2: Option<bool>,
+    /// Most open connections per origin (`max_connections`).
+    pub max_connections: Option<Limit<u64>>,
+    /// Redirects followed per request (`max_redirects`; 0: none).
+    pub max_redirects: Option<u32>,
     /// Hold starts while the server says to (Retry-After, none remaining).
     pub respect_limits: Option<bool>,
     /// Planned rates over time, instead of one `per_second`.
@@ -455,6 +459,8 @@ fn parse_json(
                 burst: raw.burst,
                 retries: raw.retries,
                 http2: raw.http2,
+                max_connections: raw.max_connections,
+                max_redirects: raw.max_redirects,
                 respect_limits: raw.respect_limits,
                 profile: raw
                     .profile

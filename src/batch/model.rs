@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
+use http::Method;
 use indexmap::IndexMap;
-use reqwest::Method;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -37,6 +37,10 @@ pub(crate) struct RawBatch {
     pub retries: Option<u32>,
     #[serde(default)]
     pub http2: Option<bool>,
+    #[serde(default)]
+    pub max_connections: Option<Limit<u64>>,
+    #[serde(default)]
+    pub max_redirects: Option<u32>,
     #[serde(default)]
     pub respect_limits: Option<bool>,
     #[serde(default)]

@@ -126,9 +126,35 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub max_wait: Option<Duration>,
 
-    /// Speak HTTP/2 (prior knowledge) instead of HTTP/1.1.
+    /// Speak HTTP/2 (prior knowledge) instead of HTTP/1.1; on https, h2
+    /// is offered by ALPN without it.
     #[arg(long)]
     pub http2: bool,
+
+    /// Most open connections per origin, apart from --max-at-once: with
+    /// HTTP/1.1 a request waits for a free one; 0 or "unlimited" for no
+    /// cap [default: unlimited].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub max_connections: Option<Limit<u64>>,
+
+    /// Redirects followed per request, each one paced and counted as the
+    /// request it is; 0 to take a 3xx as the answer [default: 10].
+    #[arg(long, value_name = "N")]
+    pub max_redirects: Option<u32>,
+
+    /// Accept any TLS certificate (a self-signed one on a test server).
+    #[arg(long, short = 'k')]
+    pub insecure: bool,
+
+    /// Send through this HTTP proxy (http://[user:pass@]host:port); https
+    /// goes through a CONNECT tunnel [default: no proxy].
+    #[arg(long, value_name = "URL", conflicts_with = "proxy_from_env")]
+    pub proxy: Option<String>,
+
+    /// Use the proxies HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY name
+    /// (off by default: a load test goes where it says).
+    #[arg(long)]
+    pub proxy_from_env: bool,
 
     /// Follow the server's limits: pace starts a little under the rate it
     /// advertises (RateLimit-Policy, X-RateLimit-Limit), slowing on each

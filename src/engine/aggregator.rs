@@ -131,6 +131,7 @@ impl Aggregator {
         let live = self.live.read();
         let summary = RunSummary {
             max_in_flight: live.max_in_flight,
+            connections_opened: live.connections.opened,
             retries: live.retries,
             not_sent: self.total.map_or(0, |t| t.saturating_sub(self.stats.done)),
             stopped,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -103,7 +103,7 @@ fn poll_request(spec: &CoalesceSpec, job: &str) -> Result<RequestSpec, String> {
     Ok(RequestSpec {
         index: 0,
         name: None,
-        method: reqwest::Method::GET,
+        method: http::Method::GET,
         url,
         headers: HeaderMap::new(),
         body: None,
@@ -134,6 +134,7 @@ pub(crate) async fn run(
         let records = match &mut outcome {
             TaskOutcome::Done(records) => records,
             TaskOutcome::Retry { last, .. } => last,
+            TaskOutcome::Redirect { .. } => unreachable!("batch calls follow no redirects"),
         };
         for record in records.iter_mut() {
             let Some(info) = record.batch.as_mut() else {
@@ -172,7 +173,14 @@ async fn step(
             Err(e) => return step.fail_all(e, Some(ErrorKind::Invalid)),
         },
     };
-    let result = attempt(&ctx.client, &request, ctx.timeout, Some(ANSWER_CAP), false).await;
+    let result = attempt(
+        &ctx.transport,
+        &request,
+        ctx.timeout,
+        Some(ANSWER_CAP),
+        false,
+    )
+    .await;
     let error_kind = result.error.as_ref().map(|(k, _)| *k);
     let is_call = matches!(work.stage, Stage::Call);
     // A failed call is retried like any request; a failed poll is not.

@@ -1,12 +1,21 @@
-//! One HTTP attempt: send, read the whole body, time it, classify failures.
+//! One HTTP attempt through the transport: send, read the whole body
+//! (decoding a kept one the server compressed), time it, classify failures.
 
 use std::collections::BTreeMap;
-use std::error::Error as _;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use reqwest::Client;
+use futures_util::TryStreamExt;
+use http::header::{
+    ACCEPT, CONTENT_ENCODING, CONTENT_LENGTH, LOCATION, USER_AGENT as USER_AGENT_HEADER,
+};
+use http_body_util::{BodyExt, Either, Full, StreamBody};
+use hyper::body::Frame;
 use tokio::time::Instant;
+
+use super::connect::ConnectFailure;
+use super::decode;
+use super::transport::{ReqBody, Transport};
 
 use crate::batch::upload::{Segment, Upload};
 use crate::batch::{Body, RequestSpec};
@@ -16,34 +25,11 @@ use crate::model::is_selected_header;
 /// The user agent every request carries unless the batch sets one.
 pub const USER_AGENT: &str = concat!("ratebench/", env!("CARGO_PKG_VERSION"));
 
-/// The headers the HTTP client adds to a request that does not set them:
-/// what a captured request (a HAR) must show to be what was sent.
-pub fn added_headers() -> [(&'static str, &'static str); 3] {
-    [
-        ("user-agent", USER_AGENT),
-        ("accept", "*/*"),
-        ("accept-encoding", "gzip"),
-    ]
-}
-
-/// Builds the one client a run shares. Its own hidden retries are off, so
-/// every attempt we count is one the server saw.
-pub fn build_client(max_at_once: Option<u64>, http2: bool) -> reqwest::Result<Client> {
-    let mut builder = Client::builder()
-        .redirect(reqwest::redirect::Policy::limited(10))
-        .retry(reqwest::retry::never())
-        .tcp_nodelay(true)
-        .no_proxy()
-        .user_agent(USER_AGENT);
-    if let Some(cap) = max_at_once {
-        builder = builder.pool_max_idle_per_host(cap.min(100_000) as usize);
-    }
-    builder = if http2 {
-        builder.http2_prior_knowledge()
-    } else {
-        builder.http1_only()
-    };
-    builder.build()
+/// The headers every request carries unless the batch sets them: what a
+/// captured request (a HAR) must show to be what was sent. No
+/// Accept-Encoding: a server compresses only when the batch asks.
+pub fn added_headers() -> [(&'static str, &'static str); 2] {
+    [("user-agent", USER_AGENT), ("accept", "*/*")]
 }
 
 /// An upload's segments as a stream of chunks, each file read 64 KiB at a
@@ -97,7 +83,11 @@ pub struct AttemptResult {
     pub latency: Duration,
     pub status: Option<u16>,
     pub headers: BTreeMap<String, String>,
+    /// Where a redirect points (whether or not the headers are kept).
+    pub location: Option<String>,
+    /// Bytes of body as received (before any decoding).
     pub bytes: u64,
+    /// The kept body, decoded when the server compressed it.
     pub body: Option<Vec<u8>>,
     pub error: Option<(ErrorKind, String)>,
 }
@@ -105,165 +95,255 @@ pub struct AttemptResult {
 /// Sends `spec` once. Never fails: a fault is part of the result. Keeps
 /// the selected response headers, or all of them with `all_headers`.
 pub async fn attempt(
-    client: &Client,
+    transport: &Transport,
     spec: &RequestSpec,
     timeout: Duration,
     keep_body: Option<usize>,
     all_headers: bool,
 ) -> AttemptResult {
-    let mut req = client
-        .request(spec.method.clone(), spec.url.clone())
-        .headers(spec.headers.clone())
-        .timeout(spec.timeout.unwrap_or(timeout));
-    match &spec.body {
-        None => {}
-        Some(Body::Bytes(bytes)) => req = req.body(bytes.clone()),
-        Some(Body::Upload(upload)) => {
-            let segments = upload.segments();
-            if let Some(len) = Upload::length(&segments) {
-                req = req.header(reqwest::header::CONTENT_LENGTH, len);
-            }
-            req = req.body(reqwest::Body::wrap_stream(stream(segments)));
-        }
-    }
-    let sent_at = SystemTime::now();
-    let sent = Instant::now();
     let mut result = AttemptResult {
-        sent_at,
+        sent_at: SystemTime::now(),
         latency: Duration::ZERO,
         status: None,
         headers: BTreeMap::new(),
+        location: None,
         bytes: 0,
         body: None,
         error: None,
     };
-    match req.send().await {
-        Err(e) => result.error = Some(classify(&e)),
-        Ok(mut response) => {
-            result.status = Some(response.status().as_u16());
-            for (name, value) in response.headers() {
-                if (all_headers || is_selected_header(name.as_str()))
-                    && let Ok(v) = value.to_str()
-                {
-                    result
-                        .headers
-                        .insert(name.as_str().to_owned(), v.to_owned());
-                }
-            }
-            let mut kept = keep_body.map(|cap| Vec::with_capacity(cap.min(16 * 1024)));
-            loop {
-                match response.chunk().await {
-                    Ok(Some(chunk)) => {
-                        result.bytes += chunk.len() as u64;
-                        if let (Some(buf), Some(cap)) = (kept.as_mut(), keep_body) {
-                            let room = cap.saturating_sub(buf.len());
-                            buf.extend_from_slice(&chunk[..room.min(chunk.len())]);
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        // The head arrived: whatever broke, broke in the body.
-                        let (kind, message) = classify(&e);
-                        let kind = if kind == ErrorKind::Timeout {
-                            kind
-                        } else {
-                            ErrorKind::Body
-                        };
-                        result.error = Some((kind, message));
-                        break;
-                    }
-                }
-            }
-            result.body = kept;
-        }
+    let sent = Instant::now();
+    let limit = spec.timeout.unwrap_or(timeout);
+    let exchange = exchange(transport, spec, keep_body, all_headers, &mut result);
+    if tokio::time::timeout(limit, exchange).await.is_err() {
+        let what = if result.status.is_some() {
+            "the body"
+        } else {
+            "an answer"
+        };
+        result.error = Some((
+            ErrorKind::Timeout,
+            format!(
+                "timed out: no {what} within {} ({})",
+                humantime::format_duration(limit),
+                place(&spec.url)
+            ),
+        ));
     }
     result.latency = sent.elapsed();
     result
 }
 
-/// Maps a reqwest error to a kind and a message with its whole cause chain.
-pub fn classify(e: &reqwest::Error) -> (ErrorKind, String) {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    let mut chain = String::new();
-    let mut io_kind = None;
-    let mut root = None;
-    while let Some(s) = source {
-        let text = s.to_string();
-        root = Some(text.clone());
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
+/// Sends the request and reads the answer into `result`, so what came
+/// before a timeout (the head, some bytes) is kept.
+async fn exchange(
+    transport: &Transport,
+    spec: &RequestSpec,
+    keep_body: Option<usize>,
+    all_headers: bool,
+    result: &mut AttemptResult,
+) {
+    let request = match request(transport, spec) {
+        Ok(request) => request,
+        Err(e) => {
+            result.error = Some(e);
+            return;
         }
-        chain.push_str(&text.to_ascii_lowercase());
-        chain.push('\n');
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            io_kind = Some(io.kind());
-        }
-        source = s.source();
-    }
-    use std::io::ErrorKind as Io;
-    let kind = if e.is_timeout() || io_kind == Some(Io::TimedOut) {
-        ErrorKind::Timeout
-    } else if e.is_redirect() {
-        ErrorKind::Redirect
-    } else if chain.contains("dns error") || chain.contains("failed to lookup address") {
-        ErrorKind::Dns
-    } else if [
-        "certificate",
-        "tls",
-        "handshake",
-        "corrupt message",
-        "peer is incompatible",
-        "peer misbehaved",
-    ]
-    .iter()
-    .any(|s| chain.contains(s))
-    {
-        ErrorKind::Tls
-    } else if e.is_connect() {
-        ErrorKind::Connect
-    } else if matches!(
-        io_kind,
-        Some(Io::ConnectionReset | Io::BrokenPipe | Io::ConnectionAborted | Io::UnexpectedEof)
-    ) || chain.contains("connection closed before message completed")
-        || chain.contains("connection reset")
-    {
-        ErrorKind::Reset
-    } else if e.is_body() || e.is_decode() {
-        ErrorKind::Body
-    } else {
-        ErrorKind::Other
     };
-    (kind, root_first(root.as_deref(), e, message))
+    let response = match transport.client().request(request).await {
+        Ok(response) => response,
+        Err(e) => {
+            result.error = Some(classify(&e, &spec.url));
+            return;
+        }
+    };
+    result.status = Some(response.status().as_u16());
+    let headers = response.headers();
+    for (name, value) in headers {
+        if (all_headers || is_selected_header(name.as_str()))
+            && let Ok(v) = value.to_str()
+        {
+            result
+                .headers
+                .insert(name.as_str().to_owned(), v.to_owned());
+        }
+    }
+    result.location = text(headers, LOCATION);
+    let encoding = text(headers, CONTENT_ENCODING).filter(|e| decode::is_decodable(e));
+    // An encoded body is kept further, to decode to the kept size.
+    let raw_cap = keep_body.map(|cap| match encoding {
+        Some(_) => cap.saturating_mul(decode::ENCODED_SHARE).max(64 * 1024),
+        None => cap,
+    });
+    let mut kept = raw_cap.map(|cap| Vec::with_capacity(cap.min(16 * 1024)));
+    let mut body = response.into_body();
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => {
+                if let Some(chunk) = frame.data_ref() {
+                    result.bytes += chunk.len() as u64;
+                    if let (Some(buf), Some(cap)) = (kept.as_mut(), raw_cap) {
+                        let room = cap.saturating_sub(buf.len());
+                        buf.extend_from_slice(&chunk[..room.min(chunk.len())]);
+                    }
+                }
+            }
+            Err(e) => {
+                // The head arrived: whatever broke, broke in the body.
+                let (_, message) = describe(&e, &spec.url);
+                result.error = Some((ErrorKind::Body, message));
+                break;
+            }
+        }
+    }
+    result.body = match (kept, encoding, keep_body) {
+        (Some(raw), Some(encoding), Some(cap)) => Some(decode::decode(&encoding, &raw, cap)),
+        (kept, _, _) => kept,
+    };
 }
 
-/// The message with the root cause first, as a person reads it
-/// ("connection refused (127.0.0.1:18)"), then the whole chain from the
-/// HTTP client's generic "error sending request" down, for the details.
-fn root_first(root: Option<&str>, e: &reqwest::Error, chain: String) -> String {
-    let Some(root) = root else {
-        return chain;
+fn text(headers: &http::HeaderMap, name: http::HeaderName) -> Option<String> {
+    headers.get(name)?.to_str().ok().map(str::to_owned)
+}
+
+/// The request hyper sends: the batch's headers, the ones every request
+/// carries where the batch set none, and the body.
+fn request(
+    transport: &Transport,
+    spec: &RequestSpec,
+) -> Result<http::Request<ReqBody>, (ErrorKind, String)> {
+    let uri: http::Uri = spec.url.as_str().parse().map_err(|e| {
+        (
+            ErrorKind::Other,
+            format!("{} is not an address hyper can send to: {e}", spec.url),
+        )
+    })?;
+    let body = match &spec.body {
+        None => Either::Left(Full::new(Bytes::new())),
+        Some(Body::Bytes(bytes)) => Either::Left(Full::new(bytes.clone())),
+        Some(Body::Upload(upload)) => {
+            let segments = upload.segments();
+            let length = Upload::length(&segments);
+            let frames = stream(segments).map_ok(Frame::data);
+            let body = StreamBody::new(frames).boxed_unsync();
+            let mut request = http::Request::new(Either::Right(body));
+            if let Some(len) = length {
+                request
+                    .headers_mut()
+                    .insert(CONTENT_LENGTH, http::HeaderValue::from(len));
+            }
+            return Ok(finish(transport, spec, uri, request));
+        }
     };
-    // "Connection refused (os error 111)": the OS's number says nothing.
-    let root = match root.rfind(" (os error") {
-        Some(i) => &root[..i],
-        None => root,
+    Ok(finish(transport, spec, uri, http::Request::new(body)))
+}
+
+fn finish(
+    transport: &Transport,
+    spec: &RequestSpec,
+    uri: http::Uri,
+    mut request: http::Request<ReqBody>,
+) -> http::Request<ReqBody> {
+    let headers = request.headers_mut();
+    for (name, value) in &spec.headers {
+        headers.append(name, value.clone());
+    }
+    if !headers.contains_key(USER_AGENT_HEADER) {
+        headers.insert(
+            USER_AGENT_HEADER,
+            http::HeaderValue::from_static(USER_AGENT),
+        );
+    }
+    if !headers.contains_key(ACCEPT) {
+        headers.insert(ACCEPT, http::HeaderValue::from_static("*/*"));
+    }
+    if let Some(auth) = transport.proxy_auth(&uri) {
+        headers.insert(http::header::PROXY_AUTHORIZATION, auth);
+    }
+    *request.method_mut() = spec.method.clone();
+    *request.uri_mut() = uri;
+    request
+}
+
+/// Maps a failure to send to a kind and a message that leads with the
+/// root cause ("connection refused (127.0.0.1:18)"), then the whole chain.
+pub fn classify(e: &hyper_util::client::legacy::Error, url: &url::Url) -> (ErrorKind, String) {
+    let (kind, message) = describe(e, url);
+    let kind = match kind {
+        ErrorKind::Other if e.is_connect() => ErrorKind::Connect,
+        kind => kind,
     };
-    let mut first = root.chars();
-    let root: String = first
-        .next()
-        .map(|c| c.to_lowercase().chain(first).collect())
-        .unwrap_or_default();
-    let place = e
-        .url()
-        .and_then(|u| {
-            Some(format!(
-                " ({}:{})",
-                u.host_str()?,
-                u.port_or_known_default()?
-            ))
-        })
-        .unwrap_or_default();
-    format!("{root}{place} — {chain}")
+    (kind, message)
+}
+
+/// The kind and message of any error from hyper, walking its causes: our
+/// connector's failure says its own kind; an io error or hyper's own says
+/// a reset, a timeout or a broken answer.
+fn describe(e: &(dyn std::error::Error + 'static), url: &url::Url) -> (ErrorKind, String) {
+    use std::io::ErrorKind as Io;
+    let mut chain = e.to_string();
+    let mut kind = None;
+    let mut root = None;
+    let mut placed = false;
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        if !chain.contains(&text) {
+            chain.push_str(": ");
+            chain.push_str(&text);
+        }
+        if let Some(failure) = err.downcast_ref::<ConnectFailure>() {
+            kind.get_or_insert(failure.kind);
+            root = Some(failure.message.clone());
+            placed = true;
+            break;
+        } else if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            root = Some(super::connect::plain(io));
+            match io.kind() {
+                Io::TimedOut => kind = Some(ErrorKind::Timeout),
+                Io::ConnectionReset
+                | Io::BrokenPipe
+                | Io::ConnectionAborted
+                | Io::UnexpectedEof => {
+                    kind.get_or_insert(ErrorKind::Reset);
+                }
+                _ => {}
+            }
+        } else if let Some(hyper) = err.downcast_ref::<hyper::Error>() {
+            root = Some(text.clone());
+            if hyper.is_timeout() {
+                kind = Some(ErrorKind::Timeout);
+            } else if hyper.is_incomplete_message() || hyper.is_canceled() {
+                kind.get_or_insert(ErrorKind::Reset);
+            }
+        } else {
+            root.get_or_insert(text);
+        }
+        next = err.source();
+    }
+    let kind = kind.unwrap_or(ErrorKind::Other);
+    let message = match root {
+        Some(root) if !root.is_empty() => {
+            // Our connector names the place it failed to reach (a proxy's).
+            let root = if placed {
+                root
+            } else {
+                format!("{root} ({})", place(url))
+            };
+            format!(
+                "{root} — error sending request to {}: {chain}",
+                crate::export::redact::redact_url(url)
+            )
+        }
+        _ => chain,
+    };
+    (kind, message)
+}
+
+/// "host:port" of a URL, for messages.
+fn place(url: &url::Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or_default()
+    )
 }

@@ -11,7 +11,6 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::Client;
 use tokio::sync::mpsc;
 use tokio::task::{Id, JoinError, JoinSet};
 use tokio::time::{Instant, sleep_until};
@@ -25,6 +24,7 @@ use super::task::{
     InFlight, TaskContext, TaskOutcome, Work, invalid_record, lost_items, lost_records, run_attempt,
 };
 use super::timer::PreciseTimer;
+use super::transport::Transport;
 use super::{Command, Event, RunConfig};
 use crate::batch::coalesce::CoalesceSpec;
 use crate::batch::{InvalidRequest, RequestSpec};
@@ -58,6 +58,8 @@ struct PendingRetry {
     attempts: u32,
     last: Vec<RequestRecord>,
     poll: bool,
+    /// A redirect's next hop (neither a retry nor a poll).
+    hop: bool,
     /// The attempts so far (for the records' `attempts_log`).
     history: Vec<AttemptEntry>,
 }
@@ -136,7 +138,7 @@ impl Dispatcher {
     pub(super) fn new(
         source: Source,
         config: RunConfig,
-        client: Client,
+        transport: Arc<Transport>,
         commands: mpsc::UnboundedReceiver<Command>,
         events: mpsc::UnboundedSender<Event>,
         records: mpsc::UnboundedSender<AggMsg>,
@@ -188,7 +190,8 @@ impl Dispatcher {
             events,
             live,
             ctx: Arc::new(TaskContext {
-                client,
+                transport,
+                max_redirects: config.max_redirects,
                 timeout: config.timeout,
                 keep_body: config.keep_body,
                 capture: config.capture || config.keep_body.is_some(),
@@ -405,6 +408,11 @@ impl Dispatcher {
                 }
                 self.changed_batching();
             }
+            Command::SetMaxConnections(cap) => {
+                self.ctx
+                    .transport
+                    .set_max_connections(cap.filter(|c| *c > 0));
+            }
             Command::Pause if self.state == RunState::Running => {
                 self.state = RunState::Paused;
                 self.live.set_state(self.state);
@@ -483,11 +491,11 @@ impl Dispatcher {
                 if retry.poll {
                     self.live.job_pending(false);
                     self.publish_oldest_job();
-                } else {
+                } else if !retry.hop {
                     self.live.retry_left_queue();
                 }
-                // A poll keeps the call's attempt count; a retry adds one.
-                let attempts = retry.attempts + u32::from(!retry.poll);
+                // A poll or a hop keeps the attempt count; a retry adds one.
+                let attempts = retry.attempts + u32::from(!retry.poll && !retry.hop);
                 let ready = retry.due.max(self.head_since);
                 (retry.work, attempts, ready, retry.history)
             } else if self.schedule.is_some() {
@@ -544,9 +552,9 @@ impl Dispatcher {
     fn spawn(&mut self, work: Work, attempts: u32, wait: Duration, history: Vec<AttemptEntry>) {
         let ctx = self.ctx.clone();
         let handle = match (&work, &self.coalesce) {
-            (Work::One(spec), _) => {
+            (Work::One(_) | Work::Hop(_), _) => {
                 self.tasks
-                    .spawn(run_attempt(ctx, spec.clone(), attempts, wait))
+                    .spawn(run_attempt(ctx, work.clone(), attempts, wait))
             }
             (Work::Batch(batch), Some(coalesce)) => self.tasks.spawn(batching::run(
                 ctx,
@@ -627,6 +635,7 @@ impl Dispatcher {
                         attempts,
                         last,
                         poll,
+                        hop: false,
                         history: std::mem::take(&mut history),
                     }));
                     self.live
@@ -640,6 +649,14 @@ impl Dispatcher {
                     Vec::new()
                 }
             }
+            Ok((
+                _,
+                TaskOutcome::Redirect {
+                    work,
+                    attempts,
+                    answer,
+                },
+            )) => self.on_redirect(work, attempts, answer, &mut history),
             Err(e) => info
                 .map(|info| lost_records(&info, &e, self.ctx.redact))
                 .unwrap_or_default(),
@@ -652,6 +669,48 @@ impl Dispatcher {
         for record in records {
             let _ = self.records.send(AggMsg::Record(Box::new(record)));
         }
+    }
+
+    /// A hop answered with a redirect: the answer counts now, and the next
+    /// hop waits its turn like a retry due at once (the pacer and the cap
+    /// see every request the server sees). A stopping run keeps the 3xx
+    /// as the request's result.
+    fn on_redirect(
+        &mut self,
+        work: Work,
+        attempts: u32,
+        answer: Box<RequestRecord>,
+        history: &mut Vec<AttemptEntry>,
+    ) -> Vec<RequestRecord> {
+        self.observe_server(&answer);
+        if self.state == RunState::Stopping {
+            return vec![*answer];
+        }
+        history.push(AttemptEntry::of(&answer));
+        let _ = self.records.send(AggMsg::Answer {
+            record: answer,
+            retried: false,
+        });
+        self.retry_seq += 1;
+        let last = lost_items(
+            &work,
+            attempts,
+            "the run was stopped between two redirects",
+            self.ctx.redact,
+        );
+        self.retries.push(Reverse(PendingRetry {
+            due: Instant::now(),
+            seq: self.retry_seq,
+            work,
+            attempts,
+            last,
+            poll: false,
+            hop: true,
+            history: std::mem::take(history),
+        }));
+        self.live
+            .set_next_retry(self.retries.peek().map(|r| r.0.due));
+        Vec::new()
     }
 
     /// Sets the pacer to the planned rate for `now`, and tells the live
@@ -782,7 +841,7 @@ impl Dispatcher {
                     Stage::Poll { since, .. } => Some(*since),
                     Stage::Call => None,
                 },
-                Work::One(_) => None,
+                Work::One(_) | Work::Hop(_) => None,
             })
             .min();
         self.live.set_oldest_job(oldest);
@@ -801,7 +860,9 @@ impl Dispatcher {
                     self.ctx.redact,
                 )
             } else {
-                self.live.retry_left_queue();
+                if !retry.hop {
+                    self.live.retry_left_queue();
+                }
                 retry.last
             };
             attach(&mut last, &retry.history);

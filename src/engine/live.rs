@@ -35,6 +35,8 @@ pub struct LiveCounters {
     server_paced: std::sync::atomic::AtomicBool,
     origin: Instant,
     control: Mutex<Control>,
+    /// The transport's connections (it counts them as they open and close).
+    connections: std::sync::Arc<super::connect::Connections>,
 }
 
 /// The rarely changing part, read together.
@@ -77,11 +79,13 @@ pub struct LiveReading {
     /// How long until the soonest waiting retry or poll.
     pub next_retry_in: Option<Duration>,
     pub control: Control,
+    pub connections: crate::stats::ConnectionCount,
 }
 
 impl LiveCounters {
-    pub fn new(limits: Limits) -> Self {
+    pub fn new(limits: Limits, connections: std::sync::Arc<super::connect::Connections>) -> Self {
         Self {
+            connections,
             in_flight: AtomicU64::new(0),
             max_in_flight: AtomicU64::new(0),
             started: AtomicU64::new(0),
@@ -220,6 +224,11 @@ impl LiveCounters {
                 )),
             },
             control: *self.control.lock().unwrap_or_else(|p| p.into_inner()),
+            connections: crate::stats::ConnectionCount {
+                open: self.connections.open(),
+                opened: self.connections.opened(),
+                cap: self.connections.cap(),
+            },
         }
     }
 }
@@ -230,7 +239,7 @@ mod tests {
 
     #[test]
     fn a_run_reads_running_before_the_dispatchers_first_turn() {
-        let live = LiveCounters::new(Limits::default());
+        let live = LiveCounters::new(Limits::default(), Default::default());
         assert_eq!(live.read().control.state, RunState::Running);
     }
 }

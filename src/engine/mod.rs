@@ -23,13 +23,17 @@ mod aggregator;
 mod arrivals;
 mod batching;
 mod client;
+mod connect;
+mod decode;
 mod dispatcher;
 mod live;
 mod pacer;
+pub mod redirect;
 pub mod retry;
 mod snapshot;
 mod task;
 mod timer;
+pub mod transport;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,9 +49,10 @@ use crate::export::RecordSink;
 use crate::stats::{RunSummary, StatsSnapshot};
 
 pub use crate::model::{Binding, Limits, Profile, RunState};
-pub use client::{build_client, classify};
+pub use connect::Connections;
 pub use pacer::{LATE_TOLERANCE, Pacer};
 pub use snapshot::{Judging, REFUSED_SHARE, RateMeter, judge};
+pub use transport::{Proxy, Transport, TransportConfig, TransportError};
 
 /// How a run behaves, apart from its limits.
 #[derive(Debug, Clone)]
@@ -57,8 +62,18 @@ pub struct RunConfig {
     pub retries: u32,
     /// Per-request timeout unless the request sets its own.
     pub timeout: Duration,
-    /// Speak HTTP/2 (prior knowledge) instead of HTTP/1.1.
+    /// Speak HTTP/2 (prior knowledge) instead of HTTP/1.1; on https, h2
+    /// is offered by ALPN either way.
     pub http2: bool,
+    /// Accept any server certificate (`--insecure`).
+    pub insecure: bool,
+    /// Through a proxy (`--proxy`, `--proxy-from-env`), or not (default).
+    pub proxy: Proxy,
+    /// Redirects followed per request (`--max-redirects`; 0: none).
+    pub max_redirects: u32,
+    /// Most open connections per origin (`max_connections`); `None`: as
+    /// many as requests need.
+    pub max_connections: Option<u64>,
     /// Keep up to this many body bytes in each record.
     pub keep_body: Option<usize>,
     /// Keep what was sent (headers, body) and every response header in
@@ -96,6 +111,10 @@ impl Default for RunConfig {
             retries: 0,
             timeout: Duration::from_secs(30),
             http2: false,
+            insecure: false,
+            proxy: Proxy::Direct,
+            max_redirects: redirect::MAX_REDIRECTS,
+            max_connections: None,
             keep_body: None,
             capture: false,
             stop_grace: Duration::from_secs(5),
@@ -124,6 +143,8 @@ pub enum Command {
     SetWindow(Duration),
     /// The arrival rate (items per second), from now on.
     SetArrivalRate(f64),
+    /// The cap on open connections per origin (`None`: no cap).
+    SetMaxConnections(Option<u64>),
     /// Pause new dispatches; in-flight requests carry on.
     Pause,
     Resume,
@@ -152,8 +173,8 @@ pub enum Event {
 /// Errors that keep a run from starting or finishing.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("cannot build the HTTP client: {0}")]
-    Client(#[source] reqwest::Error),
+    #[error("cannot set up the transport: {0}")]
+    Transport(#[from] TransportError),
     #[error("the engine stopped unexpectedly: {0}")]
     Crashed(#[source] tokio::task::JoinError),
 }
@@ -239,12 +260,20 @@ where
     I: IntoIterator<Item = Result<RequestSpec, InvalidRequest>>,
     I::IntoIter: Send + 'static,
 {
-    let client =
-        build_client(config.limits.max_at_once, config.http2).map_err(EngineError::Client)?;
+    let connections = Arc::new(Connections::new(config.max_connections));
+    let transport = Arc::new(Transport::new(
+        &TransportConfig {
+            http2: config.http2,
+            insecure: config.insecure,
+            proxy: config.proxy.clone(),
+            pool: config.limits.max_at_once,
+        },
+        connections.clone(),
+    )?);
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (event_tx, event_rx) = mpsc::unbounded_channel();
     let (record_tx, record_rx) = mpsc::unbounded_channel();
-    let live = Arc::new(LiveCounters::new(config.limits));
+    let live = Arc::new(LiveCounters::new(config.limits, connections));
     let (stats_tx, stats_rx) = watch::channel(StatsSnapshot::initial(total, config.limits));
 
     let aggregator = Aggregator::new(
@@ -261,7 +290,7 @@ where
     let dispatcher = dispatcher::Dispatcher::new(
         Box::new(requests.into_iter()),
         config,
-        client,
+        transport,
         cmd_rx,
         event_tx,
         record_tx,

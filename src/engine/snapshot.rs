@@ -119,6 +119,7 @@ impl Snapshotter {
             started: live.started,
             in_flight: live.in_flight,
             max_in_flight: live.max_in_flight,
+            connections: live.connections,
             retries: live.retries,
             retrying: live.retrying,
             jobs_pending: live.jobs_pending,

@@ -6,13 +6,14 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::Client;
 use tokio::task::JoinError;
 use tokio::time::Instant;
 
 use super::batching::BatchWork;
 use super::client::{AttemptResult, attempt};
+use super::redirect::{is_redirect, next_hop};
 use super::retry::{is_retryable, retry_delay};
+use super::transport::Transport;
 use crate::batch::{InvalidRequest, RequestSpec};
 use crate::export::redact::{
     REDACTED, is_secret_header, redact_header, redact_url, redact_urls_in,
@@ -22,7 +23,9 @@ use crate::signals::ServerLimits;
 
 /// What every attempt task needs; shared, never mutated.
 pub(crate) struct TaskContext {
-    pub client: Client,
+    pub transport: Arc<Transport>,
+    /// Redirects followed per request (0: none, the 3xx is the result).
+    pub max_redirects: u32,
     pub timeout: Duration,
     pub keep_body: Option<usize>,
     /// Keep what was sent and every response header.
@@ -41,13 +44,26 @@ pub(crate) struct TaskContext {
 #[derive(Clone)]
 pub(crate) enum Work {
     One(Arc<RequestSpec>),
+    /// A redirect's next hop for a request.
+    Hop(Arc<Hop>),
     Batch(Arc<BatchWork>),
+}
+
+/// A redirected request's next hop: what it sends now, for which input.
+pub(crate) struct Hop {
+    /// The batch's request (its record names it).
+    pub request: Arc<RequestSpec>,
+    /// What this hop sends.
+    pub sent: RequestSpec,
+    /// Hops so far, this one included.
+    pub hops: u32,
 }
 
 impl Work {
     fn items(&self) -> Vec<&RequestSpec> {
         match self {
             Work::One(spec) => vec![spec],
+            Work::Hop(hop) => vec![&hop.request],
             Work::Batch(batch) => batch.items.iter().collect(),
         }
     }
@@ -67,6 +83,13 @@ pub(crate) enum TaskOutcome {
         last: Vec<RequestRecord>,
         poll: bool,
     },
+    /// A redirect to follow: `work` is the next hop (it passes the pacer
+    /// and the cap like any start); `answer` is this hop's 3xx.
+    Redirect {
+        work: Work,
+        attempts: u32,
+        answer: Box<RequestRecord>,
+    },
 }
 
 /// What an in-flight task was doing, to record it if it is cancelled.
@@ -80,24 +103,75 @@ pub(crate) struct InFlight {
     pub history: Vec<crate::model::AttemptEntry>,
 }
 
-/// One attempt, as a task: send, record, and decide on a retry.
+/// One attempt, as a task: send, record, and decide on a redirect or a
+/// retry. `work` is a request or a redirect's hop.
 pub(crate) async fn run_attempt(
     ctx: Arc<TaskContext>,
-    spec: Arc<RequestSpec>,
+    work: Work,
     attempts: u32,
     wait: Duration,
 ) -> TaskOutcome {
-    let result = attempt(&ctx.client, &spec, ctx.timeout, ctx.keep_body, ctx.capture).await;
-    let mut record = make_record(&spec, &result, attempts, wait, ctx.redact);
+    let (request, sent, hops) = match &work {
+        Work::One(spec) => (spec.clone(), &**spec, 0),
+        Work::Hop(hop) => (hop.request.clone(), &hop.sent, hop.hops),
+        Work::Batch(_) => unreachable!("batch calls run in batching"),
+    };
+    let result = attempt(
+        &ctx.transport,
+        sent,
+        ctx.timeout,
+        ctx.keep_body,
+        ctx.capture,
+    )
+    .await;
+    let mut record = make_record(&request, &result, attempts, wait, ctx.redact);
+    if hops > 0 {
+        record.redirects = hops;
+        record.final_url = Some(shown_url(&sent.url, ctx.redact));
+    }
     if ctx.capture {
-        capture_request(&mut record, &spec, ctx.redact);
+        capture_request(&mut record, sent, ctx.redact);
+    }
+    let redirect = result
+        .status
+        .filter(|s| is_redirect(*s) && ctx.max_redirects > 0)
+        .zip(result.location.as_deref());
+    if let Some((status, location)) = redirect {
+        if hops >= ctx.max_redirects {
+            fail_redirect(
+                &mut record,
+                format!(
+                    "too many redirects: stopped after {hops} (--max-redirects {})",
+                    ctx.max_redirects
+                ),
+            );
+        } else {
+            match next_hop(sent, status, location) {
+                Ok(next) => {
+                    // This hop's answer, as the server gave it for its URL.
+                    let mut answer = make_record(sent, &result, attempts, wait, ctx.redact);
+                    answer.index = request.index;
+                    return TaskOutcome::Redirect {
+                        work: Work::Hop(Arc::new(Hop {
+                            request,
+                            sent: next,
+                            hops: hops + 1,
+                        })),
+                        attempts,
+                        answer: Box::new(answer),
+                    };
+                }
+                Err(why) => fail_redirect(&mut record, why),
+            }
+        }
+        return TaskOutcome::Done(vec![record]);
     }
     let error_kind = result.error.as_ref().map(|(k, _)| *k);
     if attempts <= ctx.retries && is_retryable(result.status, error_kind) {
         match retry_delay(&result.headers, attempts, ctx.max_wait) {
             Ok(delay) => {
                 return TaskOutcome::Retry {
-                    work: Work::One(spec),
+                    work,
                     attempts,
                     delay,
                     last: vec![record],
@@ -110,6 +184,22 @@ pub(crate) async fn run_attempt(
     TaskOutcome::Done(vec![record])
 }
 
+/// A redirect that is not followed: the 3xx stays the answer, and the
+/// request fails with the reason.
+fn fail_redirect(record: &mut RequestRecord, why: String) {
+    record.ok = false;
+    record.error_kind = Some(ErrorKind::Redirect);
+    record.error = Some(why);
+}
+
+fn shown_url(url: &url::Url, redact: bool) -> String {
+    if redact {
+        redact_url(url)
+    } else {
+        url.to_string()
+    }
+}
+
 /// A record for `spec` with nothing known yet about how it went.
 pub(crate) fn base_record(
     spec: &RequestSpec,
@@ -117,11 +207,7 @@ pub(crate) fn base_record(
     wait: Duration,
     redact: bool,
 ) -> RequestRecord {
-    let url = if redact {
-        redact_url(&spec.url)
-    } else {
-        spec.url.to_string()
-    };
+    let url = shown_url(&spec.url, redact);
     RequestRecord {
         name: spec.name.clone(),
         attempts,

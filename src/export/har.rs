@@ -105,7 +105,7 @@ pub fn entry(r: &RequestRecord, fallback_start: &str) -> Entries {
         },
         response: Response {
             status: i64::from(status),
-            status_text: reqwest::StatusCode::from_u16(status)
+            status_text: http::StatusCode::from_u16(status)
                 .ok()
                 .and_then(|s| s.canonical_reason())
                 .unwrap_or("")

@@ -99,6 +99,18 @@ pub struct RequestRecord {
     /// own fields, every answer the request got.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts_log: Vec<AttemptEntry>,
+    /// Redirects followed to this answer; each hop was an answer of its
+    /// own (its 3xx is in `attempts_log`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redirects: u32,
+    /// Where the redirects led: the URL that gave this answer (redacted
+    /// as `url` is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_url: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// One attempt of a request, compactly: what the server answered (or why
@@ -198,6 +210,8 @@ impl RequestRecord {
             body: None,
             request: None,
             attempts_log: Vec::new(),
+            redirects: 0,
+            final_url: None,
         }
     }
 }

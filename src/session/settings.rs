@@ -20,6 +20,11 @@ pub struct Overrides {
     pub timeout: Option<Duration>,
     pub max_wait: Option<Duration>,
     pub http2: bool,
+    /// `--max-connections` (0 or "unlimited": no cap).
+    pub max_connections: Option<Limit<u64>>,
+    pub max_redirects: Option<u32>,
+    pub insecure: bool,
+    pub proxy: crate::engine::Proxy,
     pub respect_limits: bool,
     pub ramp: Option<Profile>,
     pub no_coalesce: bool,
@@ -52,6 +57,19 @@ impl Overrides {
             timeout: self.timeout.or(file.timeout).unwrap_or(defaults.timeout),
             max_wait: self.max_wait.or(file.max_wait).unwrap_or(defaults.max_wait),
             http2: self.http2 || file.http2.unwrap_or(defaults.http2),
+            max_connections: self
+                .max_connections
+                .or(file.max_connections)
+                .map_or(defaults.max_connections, Limit::get),
+            max_redirects: self
+                .max_redirects
+                .or(file.max_redirects)
+                .unwrap_or(defaults.max_redirects),
+            insecure: self.insecure || defaults.insecure,
+            proxy: match &self.proxy {
+                crate::engine::Proxy::Direct => defaults.proxy.clone(),
+                chosen => chosen.clone(),
+            },
             keep_body: self.keep_body.or(defaults.keep_body),
             respect_limits: self.respect_limits
                 || file.respect_limits.unwrap_or(defaults.respect_limits),

@@ -164,6 +164,8 @@ pub struct StatsSnapshot {
     pub started: u64,
     pub in_flight: u64,
     pub max_in_flight: u64,
+    /// Connections open and opened, and their cap per origin.
+    pub connections: ConnectionCount,
     pub retries: u64,
     /// Requests waiting out a retry backoff.
     pub retrying: u64,
@@ -212,6 +214,15 @@ pub struct StatsSnapshot {
 /// Endpoint rows carried in each snapshot.
 pub const SNAPSHOT_ENDPOINTS: usize = 12;
 
+/// A run's connections: open now, opened since it began (a reused pool
+/// opens few), and the cap on open ones per origin (`max_connections`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct ConnectionCount {
+    pub open: u64,
+    pub opened: u64,
+    pub cap: Option<u64>,
+}
+
 impl StatsSnapshot {
     pub fn initial(total: Option<u64>, limits: Limits) -> Self {
         Self {
@@ -225,6 +236,7 @@ impl StatsSnapshot {
             started: 0,
             in_flight: 0,
             max_in_flight: 0,
+            connections: ConnectionCount::default(),
             retries: 0,
             retrying: 0,
             jobs_pending: 0,

@@ -20,6 +20,10 @@ pub struct RunSummary {
     /// Completed requests per second over `wall_s`.
     pub achieved_per_s: f64,
     pub max_in_flight: u64,
+    /// Connections the run opened (a reused pool opens few; 0 when
+    /// rebuilt from a journal).
+    #[serde(default)]
+    pub connections_opened: u64,
     /// Attempts beyond the first, over all requests.
     pub retries: u64,
     /// Requests of the batch never sent (the run was stopped).

@@ -121,6 +121,11 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
         started: done + 4,
         in_flight: if state == RunState::Done { 0 } else { 4 },
         max_in_flight: 9,
+        connections: crate::stats::ConnectionCount {
+            open: 8,
+            opened: 10,
+            cap: None,
+        },
         retries: 2,
         jobs_pending: 0,
         oldest_job: None,
