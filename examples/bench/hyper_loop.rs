@@ -1,8 +1,8 @@
 //! Reference point for the throughput benchmark: the same tight loop as
 //! `reqwest_loop` (64 tasks, N GETs, single-threaded runtime), on the
 //! layers under reqwest: hyper-util's pooled client (`pool`), or one raw
-//! hyper connection per task (`conn`, as oha does). Not used by ratebench;
-//! it shows what a leaner HTTP path than reqwest would allow.
+//! hyper connection per task (`conn`, as oha does). ratebench's transport
+//! is the `pool` layer: this is its ceiling, with no limits and no records.
 //!
 //! `cargo run --release --example bench -- hyper-loop URL pool|conn [N] [C]`
 

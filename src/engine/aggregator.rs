@@ -35,6 +35,10 @@ pub(crate) enum AggMsg {
     Done { stopped: bool },
 }
 
+/// The longest results wait in the journal's buffer while results keep
+/// coming (a crash loses at most this much; the tick flushes when idle).
+const FLUSH_EVERY: Duration = Duration::from_millis(20);
+
 pub(crate) struct Aggregator {
     total: Option<u64>,
     live: Arc<LiveCounters>,
@@ -48,6 +52,7 @@ pub(crate) struct Aggregator {
     /// confirmed.
     written: u64,
     flushed: u64,
+    last_flush: Instant,
     stats: Stats,
     snapshotter: Snapshotter,
     snapshots: watch::Sender<StatsSnapshot>,
@@ -78,6 +83,7 @@ impl Aggregator {
             pending: Vec::new(),
             written: 0,
             flushed: 0,
+            last_flush: Instant::now(),
             stats: Stats::default(),
             snapshotter: Snapshotter::new(total, started_at),
             snapshots,
@@ -102,11 +108,13 @@ impl Aggregator {
                 msg = records.recv() => match msg {
                     Some(AggMsg::Record(record)) => {
                         self.stats.add(&record);
-                        self.record(&record, records.is_empty());
+                        let flush = self.flush_due(records.is_empty());
+                        self.record(&record, flush);
                     }
                     Some(AggMsg::Kept(record)) => {
                         self.stats.add_result(&record);
-                        self.record(&record, records.is_empty());
+                        let flush = self.flush_due(records.is_empty());
+                        self.record(&record, flush);
                     }
                     Some(AggMsg::Answer { record, retried }) => {
                         self.stats.add_answer(&record, retried);
@@ -121,7 +129,10 @@ impl Aggregator {
                     }
                     None => break,
                 },
-                _ = tick.tick() => self.publish(None),
+                _ = tick.tick() => {
+                    self.flush_idle();
+                    self.publish(None);
+                }
             }
         }
         let journal_fault = self.finish_journal();
@@ -225,6 +236,31 @@ impl Aggregator {
                 unwritten: self.written - self.flushed + pending.len() as u64,
             },
         })
+    }
+
+    /// Whether to flush the journal after this record: when nothing else
+    /// is waiting and the last flush is [`FLUSH_EVERY`] old. A flush per
+    /// result was a write(2) per request at full speed (its profile's
+    /// biggest item after the HTTP path); the tick flushes what is left.
+    fn flush_due(&mut self, idle: bool) -> bool {
+        let now = Instant::now();
+        if idle && now.duration_since(self.last_flush) >= FLUSH_EVERY {
+            self.last_flush = now;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Flushes results written since the last flush (on the tick).
+    fn flush_idle(&mut self) {
+        if self.written > self.flushed && self.sink_error.is_none() {
+            self.last_flush = Instant::now();
+            match self.sink.flush() {
+                Ok(()) => self.flushed = self.written,
+                Err(e) => self.journal_failed(e),
+            }
+        }
     }
 
     fn publish(&mut self, state: Option<RunState>) {

@@ -35,8 +35,12 @@ pub fn is_secret_header(name: &str) -> bool {
 
 /// Whether a query parameter name looks like it holds a secret.
 pub fn is_secret_param(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    SECRET_PARAMS.iter().any(|s| lower.contains(s))
+    // No lower-cased copy: this runs for every header of every answer.
+    let name = name.as_bytes();
+    SECRET_PARAMS.iter().any(|s| {
+        name.windows(s.len())
+            .any(|w| w.eq_ignore_ascii_case(s.as_bytes()))
+    })
 }
 
 /// The URL as text, with secret query values and any userinfo password

@@ -47,12 +47,24 @@ struct Tally {
 #[derive(Debug, Default)]
 pub struct Endpoints {
     tallies: HashMap<String, Tally>,
+    /// The key being looked up, reused: a run tallies every answer and
+    /// result, and a fresh String each time showed in its profile.
+    scratch: String,
 }
 
 /// The endpoint a record belongs to.
 pub fn endpoint_key(record: &RequestRecord) -> String {
+    let mut key = String::new();
+    write_key(record, &mut key);
+    key
+}
+
+/// [`endpoint_key`] into `out` (cleared first).
+fn write_key(record: &RequestRecord, out: &mut String) {
+    out.clear();
     if let Some(name) = &record.name {
-        return name.clone();
+        out.push_str(name);
+        return;
     }
     let path = record
         .url
@@ -61,27 +73,37 @@ pub fn endpoint_key(record: &RequestRecord) -> String {
             rest.find('/').map_or("/", |i| &rest[i..])
         });
     let path = path.split(['?', '#']).next().unwrap_or("/");
-    let folded: Vec<&str> = path
-        .split('/')
-        .map(|seg| {
-            if !seg.is_empty() && seg.chars().all(|c| c.is_ascii_digit()) {
-                "{n}"
-            } else {
-                seg
-            }
-        })
-        .collect();
-    format!("{} {}", record.method, folded.join("/"))
+    out.push_str(&record.method);
+    out.push(' ');
+    for (i, seg) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        if !seg.is_empty() && seg.bytes().all(|c| c.is_ascii_digit()) {
+            out.push_str("{n}");
+        } else {
+            out.push_str(seg);
+        }
+    }
 }
 
 impl Endpoints {
     /// The tally of the record's endpoint (past the bound, "(other)").
     fn tally(&mut self, record: &RequestRecord) -> &mut Tally {
-        let mut key = endpoint_key(record);
-        if !self.tallies.contains_key(&key) && self.tallies.len() >= MAX_ENDPOINTS {
-            key = OTHER.to_owned();
+        write_key(record, &mut self.scratch);
+        let key = if self.tallies.contains_key(self.scratch.as_str()) {
+            self.scratch.as_str()
+        } else if self.tallies.len() >= MAX_ENDPOINTS {
+            OTHER
+        } else {
+            self.tallies.insert(self.scratch.clone(), Tally::default());
+            self.scratch.as_str()
+        };
+        // Present: found, or just inserted ("(other)" on first use below).
+        if !self.tallies.contains_key(key) {
+            self.tallies.insert(key.to_owned(), Tally::default());
         }
-        self.tallies.entry(key).or_default()
+        self.tallies.get_mut(key).expect("present")
     }
 
     /// A request's final result.
