@@ -19,6 +19,7 @@ mod mock;
 mod probe;
 mod safety;
 mod session;
+mod transport;
 mod truth;
 mod tui;
 mod uploads;

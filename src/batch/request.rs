@@ -312,7 +312,12 @@ fn render_json(value: &Value, fill: &Fill<'_>) -> Result<Value, (String, String)
 /// `http://h/api` + `/items` is `http://h/api/items`).
 pub(crate) fn resolve_url(base: Option<&str>, url: &str) -> Result<Url, String> {
     let url = url.trim();
-    let joined = if url.contains("://") {
+    // Absolute when it starts with a scheme: "://" in a query
+    // (`/to?at=http://x`) does not make a URL absolute.
+    let absolute = url
+        .find("://")
+        .is_some_and(|i| !url[..i].contains(['/', '?', '#']));
+    let joined = if absolute {
         url.to_owned()
     } else {
         let base = base.ok_or_else(|| {
@@ -336,6 +341,14 @@ pub(crate) fn resolve_url(base: Option<&str>, url: &str) -> Result<Url, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_in_a_relative_urls_query_keeps_it_relative() {
+        let url = resolve_url(Some("http://h:1/api"), "/to?at=http://x/y").unwrap();
+        assert_eq!(url.as_str(), "http://h:1/api/to?at=http://x/y");
+        let url = resolve_url(None, "https://x/y?back=http://z").unwrap();
+        assert_eq!(url.as_str(), "https://x/y?back=http://z");
+    }
 
     #[test]
     fn url_joining_follows_httpx() {

@@ -62,6 +62,8 @@ pub(crate) struct Aggregator {
     last_done_at: Option<Instant>,
     /// The items go in batch calls (`coalesce`).
     coalesced: bool,
+    /// How the transport departs from the defaults, for the summary.
+    pub(crate) transport: Option<String>,
 }
 
 impl Aggregator {
@@ -92,6 +94,7 @@ impl Aggregator {
             started_at,
             last_done_at: None,
             coalesced,
+            transport: None,
         }
     }
 
@@ -149,6 +152,7 @@ impl Aggregator {
             held_by_server_s: live.held_total.as_secs_f64(),
             calls: live.started,
             coalesced: self.coalesced,
+            transport: self.transport.take(),
             phases: self
                 .stats
                 .phases

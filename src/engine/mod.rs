@@ -244,6 +244,19 @@ pub struct RunParts {
     pub done: JoinHandle<RunSummary>,
 }
 
+/// What the summary says of a transport set apart from the defaults.
+fn transport_note(config: &RunConfig) -> Option<String> {
+    let mut parts = Vec::new();
+    if config.insecure {
+        parts.push("insecure: any TLS certificate accepted".to_owned());
+    }
+    parts.extend(config.proxy.describe());
+    if let Some(cap) = config.max_connections {
+        parts.push(format!("at most {cap} connections per origin"));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 /// Starts a run on the current tokio runtime.
 ///
 /// `requests` are pulled one at a time as the limits allow (a batch that
@@ -276,7 +289,7 @@ where
     let live = Arc::new(LiveCounters::new(config.limits, connections));
     let (stats_tx, stats_rx) = watch::channel(StatsSnapshot::initial(total, config.limits));
 
-    let aggregator = Aggregator::new(
+    let mut aggregator = Aggregator::new(
         total,
         live.clone(),
         sink,
@@ -285,6 +298,7 @@ where
         cmd_tx.clone(),
         config.coalesce.is_some(),
     );
+    aggregator.transport = transport_note(&config);
     let done = tokio::spawn(aggregator.run(record_rx, config.snapshot_every));
     let _ = event_tx.send(Event::Started { total });
     let dispatcher = dispatcher::Dispatcher::new(

@@ -101,6 +101,8 @@ mod tests {
     fn flags_win_over_the_file_which_wins_over_the_defaults() {
         let file = BatchSettings {
             retries: Some(5),
+            max_connections: Some(Limit::count(2)),
+            max_redirects: Some(3),
             timeout: Some(Duration::from_secs(2)),
             respect_limits: Some(true),
             ..BatchSettings::default()
@@ -111,6 +113,8 @@ mod tests {
         };
         let from_file = Overrides::default().apply(&file, defaults.clone());
         assert_eq!(from_file.retries, 5);
+        assert_eq!(from_file.max_connections, Some(2));
+        assert_eq!(from_file.max_redirects, 3);
         assert_eq!(from_file.timeout, Duration::from_secs(2));
         assert!(from_file.respect_limits);
         assert_eq!(from_file.snapshot_every, Duration::from_millis(7));

@@ -20,6 +20,11 @@ pub struct RunSummary {
     /// Completed requests per second over `wall_s`.
     pub achieved_per_s: f64,
     pub max_in_flight: u64,
+    /// How the run's transport departs from the defaults: `--insecure`
+    /// (named, since it accepts any certificate), a proxy, a cap on
+    /// connections.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
     /// Connections the run opened (a reused pool opens few; 0 when
     /// rebuilt from a journal).
     #[serde(default)]
@@ -119,6 +124,12 @@ impl RunSummary {
         rows.push(("wall time", format!("{:.3} s", self.wall_s)));
         rows.push(("achieved rate", format!("{:.2} req/s", self.achieved_per_s)));
         rows.push(("max in flight", self.max_in_flight.to_string()));
+        if self.connections_opened > 0 {
+            rows.push(("connections", format!("{} opened", self.connections_opened)));
+        }
+        if let Some(transport) = &self.transport {
+            rows.push(("transport", transport.clone()));
+        }
         let p = &t.latency;
         rows.push((
             "latency (ms)",
