@@ -160,6 +160,12 @@ impl Effects {
         };
         Plan {
             run: RunConfig {
+                max_connections: run.max_connections.unwrap_or_else(|| {
+                    self.config
+                        .overrides
+                        .apply(&run.batch.settings, self.config.run.clone())
+                        .max_connections
+                }),
                 limits: run.limits,
                 profile: run.profile,
                 arrivals: arrivals.filter(|_| coalesce.is_some()),

@@ -67,6 +67,8 @@ pub enum Action {
     Coalescing,
     FewerItems,
     MoreItems,
+    FewerConnections,
+    MoreConnections,
     NarrowWindow,
     WidenWindow,
     LimitsPanel,
@@ -244,6 +246,15 @@ pub const GLOBAL: Table = &[
             (Key::Char(']'), A::MoreItems),
             (Key::Char('{'), A::NarrowWindow),
             (Key::Char('}'), A::WidenWindow),
+        ],
+    ),
+    entry(
+        "( )",
+        "max connections per origin -/+",
+        None,
+        &[
+            (Key::Char('('), A::FewerConnections),
+            (Key::Char(')'), A::MoreConnections),
         ],
     ),
     entry(

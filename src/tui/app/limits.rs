@@ -105,6 +105,40 @@ impl App {
         }
     }
 
+    /// `(` `)`: halve or double the cap on open connections per origin,
+    /// at once. Lowering from no cap starts at half the connections open
+    /// (or of max at once); raising to max at once or past it lifts the
+    /// cap (with HTTP/1.1 more could never be used).
+    pub(super) fn step_max_connections(&mut self, up: bool) -> Vec<Effect> {
+        let current = if self.is_active() {
+            self.stats.connections.cap
+        } else {
+            self.max_connections
+        };
+        let ceiling = self.limits.max_at_once.unwrap_or(10_000);
+        let next = match (current, up) {
+            (None, true) => None,
+            (None, false) => {
+                let open = self.stats.connections.open;
+                let from = if open > 1 { open } else { ceiling };
+                Some((from / 2).max(1))
+            }
+            (Some(n), true) => Some(n.saturating_mul(2)).filter(|n| *n < ceiling),
+            (Some(n), false) => Some((n / 2).max(1)),
+        };
+        self.max_connections = next;
+        self.max_connections_set = true;
+        self.notice = Some(Notice::Info(match next {
+            Some(n) => format!("at most {n} connections per origin"),
+            None => "connections: no cap (as many as requests in flight)".into(),
+        }));
+        if self.is_active() {
+            vec![Effect::Send(Command::SetMaxConnections(next))]
+        } else {
+            vec![]
+        }
+    }
+
     /// `[` `]`: halve or double the items per batch call, at once.
     pub(super) fn step_max_items(&mut self, up: bool) -> Vec<Effect> {
         let Some(n) = self.max_items else {

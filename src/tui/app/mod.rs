@@ -228,6 +228,9 @@ pub struct StartRun {
     /// batch whose items arrive over time.
     pub window: Option<Duration>,
     pub arrival_rate: Option<f64>,
+    /// The cap on connections the user set (`None`: the batch's, or the
+    /// flags'); `Some(None)`: no cap.
+    pub max_connections: Option<Option<u64>>,
     pub rows: Rows,
     /// Resume this journal (its run's rows go on).
     pub resume: Option<PathBuf>,
@@ -247,6 +250,7 @@ impl PartialEq for StartRun {
             self.max_items,
             self.window,
             self.arrival_rate.map(f64::to_bits),
+            self.max_connections,
             &self.rows,
             &self.resume,
             self.edited,
@@ -258,6 +262,7 @@ impl PartialEq for StartRun {
             other.max_items,
             other.window,
             other.arrival_rate.map(f64::to_bits),
+            other.max_connections,
             &other.rows,
             &other.resume,
             other.edited,
@@ -428,6 +433,10 @@ pub struct App {
     pub(super) window: Option<Duration>,
     pub(super) arrival_rate: Option<f64>,
     pub(super) arrival_rate_set: bool,
+    /// The cap on open connections per origin (`( )` change it), and
+    /// whether the user set it (it then replaces the batch's and flags').
+    pub(super) max_connections: Option<u64>,
+    pub(super) max_connections_set: bool,
     /// How far the export under way has got.
     pub(super) exporting: Option<Progress>,
     /// Runs of the runs log, oldest first (read at start).
@@ -484,6 +493,8 @@ impl App {
             window: None,
             arrival_rate: None,
             arrival_rate_set: false,
+            max_connections: None,
+            max_connections_set: false,
             exporting: None,
             runs_log: Vec::new(),
             runs_view: RunsView::default(),
@@ -588,6 +599,9 @@ impl App {
             self.profile = s.profile.clone();
         }
         self.max_items = s.coalesce.as_ref().map(|c| c.max_items);
+        if !self.max_connections_set {
+            self.max_connections = s.max_connections.and_then(crate::model::Limit::get);
+        }
         let arrivals = s.arrivals.as_ref().filter(|_| s.coalesce.is_some());
         self.arrival_rate = arrivals.map(|a| a.rate_at(Duration::ZERO));
         self.arrival_rate_set = false;

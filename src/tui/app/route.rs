@@ -135,6 +135,8 @@ impl App {
             Action::Coalescing => self.toggle_coalescing(),
             Action::FewerItems => return self.step_max_items(false),
             Action::MoreItems => return self.step_max_items(true),
+            Action::FewerConnections => return self.step_max_connections(false),
+            Action::MoreConnections => return self.step_max_connections(true),
             Action::NarrowWindow => return self.step_window(false),
             Action::WidenWindow => return self.step_window(true),
             Action::LimitsPanel if self.height >= crate::tui::ui::ENDPOINTS_MIN_HEIGHT => {

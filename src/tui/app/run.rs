@@ -41,6 +41,7 @@ impl App {
             max_items: self.max_items.filter(|_| self.coalescing()),
             window: self.window.filter(|_| self.coalescing()),
             arrival_rate: self.arrival_rate.filter(|_| self.arrival_rate_set),
+            max_connections: self.max_connections_set.then_some(self.max_connections),
             rows,
             resume,
             edited: self.batch_text.is_some(),

@@ -122,8 +122,8 @@ fn snapshot_stats(state: RunState, done: u64) -> StatsSnapshot {
         in_flight: if state == RunState::Done { 0 } else { 4 },
         max_in_flight: 9,
         connections: crate::stats::ConnectionCount {
-            open: 8,
-            opened: 10,
+            open: 4,
+            opened: 6,
             cap: None,
         },
         retries: 2,

@@ -137,7 +137,7 @@ fn in_flight_against_the_cap_with_its_history() {
     let want = expected(
         &[
             "┌ in flight ─────────────────┐",
-            "│███████████4 / 10           │",
+            "│██████4 / 10 · conns 4      │",
             "│█ ▃█ ▃█ ▃█ ▃█ ▃█ ▃█ ▃█ ▃█ ▃▃│",
             "│█▆██▆██▆██▆██▆██▆██▆██▆██▆██│",
             "│████████████████████████████│",
@@ -145,6 +145,8 @@ fn in_flight_against_the_cap_with_its_history() {
         ],
         &[
             (1, 1, 28, fg(Color::Cyan)),
+            // The label where it crosses the filled part: inverted.
+            (7, 1, 5, Style::new().fg(Color::Reset).bg(Color::Cyan)),
             (1, 2, 28, fg(Color::Cyan)),
             (1, 3, 28, fg(Color::Cyan)),
             (1, 4, 28, fg(Color::Cyan)),

@@ -1203,3 +1203,41 @@ fn the_batching_line_splits_an_items_time_and_counts_refused_calls() {
         "{screen}"
     );
 }
+
+#[test]
+fn parentheses_steer_the_connection_cap_and_the_in_flight_panel_shows_it() {
+    let mut app = self::app();
+    app.limits = Limits::new(16, 20.0);
+    // Idle: the next run takes it.
+    assert!(app.update(ch('(')).is_empty());
+    let effects = app.update(ch('r'));
+    assert_eq!(started(&effects).unwrap().max_connections, Some(Some(8)));
+    // Running: sent at once, from the engine's cap.
+    let mut s = snapshot_stats(RunState::Running, 10);
+    s.connections = crate::stats::ConnectionCount {
+        open: 8,
+        opened: 8,
+        cap: Some(8),
+    };
+    app.update(Msg::Stats(Box::new(s.clone())));
+    assert_eq!(
+        app.update(ch('(')),
+        [Effect::Send(Command::SetMaxConnections(Some(4)))]
+    );
+    s.connections.cap = Some(4);
+    s.connections.open = 4;
+    app.update(Msg::Stats(Box::new(s.clone())));
+    let screen = format!("{}", render(&app).backend());
+    assert!(screen.contains("conns 4 / 4"), "{screen}");
+    assert_eq!(
+        app.update(ch(')')),
+        [Effect::Send(Command::SetMaxConnections(Some(8)))]
+    );
+    s.connections.cap = Some(8);
+    app.update(Msg::Stats(Box::new(s)));
+    // Doubling to max at once lifts the cap.
+    assert_eq!(
+        app.update(ch(')')),
+        [Effect::Send(Command::SetMaxConnections(None))]
+    );
+}

@@ -275,10 +275,22 @@ pub(in crate::tui) fn draw_in_flight(frame: &mut Frame, area: Rect, app: &App, t
             }
         }
     };
-    let label = match cap {
+    let mut label = match cap {
         Some(c) => format!("{} / {c}", s.in_flight),
         None => format!("{} (no cap)", s.in_flight),
     };
+    // Connections beside requests: with HTTP/1.1 a request holds one; a
+    // cap below max at once makes requests wait for one.
+    let conns = &s.connections;
+    if app.state == RunState::Done && conns.opened > 0 {
+        // Over: what it took (a reused pool opens few).
+        label.push_str(&format!(" · {} conns opened", conns.opened));
+    } else if conns.opened > 0 || conns.cap.is_some() {
+        label.push_str(&format!(" · conns {}", conns.open));
+        if let Some(c) = conns.cap {
+            label.push_str(&format!(" / {c}"));
+        }
+    }
     frame.render_widget(
         Gauge::default()
             .ratio(ratio)
