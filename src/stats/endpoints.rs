@@ -91,19 +91,18 @@ impl Endpoints {
     /// The tally of the record's endpoint (past the bound, "(other)").
     fn tally(&mut self, record: &RequestRecord) -> &mut Tally {
         write_key(record, &mut self.scratch);
-        let key = if self.tallies.contains_key(self.scratch.as_str()) {
-            self.scratch.as_str()
-        } else if self.tallies.len() >= MAX_ENDPOINTS {
-            OTHER
-        } else {
-            self.tallies.insert(self.scratch.clone(), Tally::default());
-            self.scratch.as_str()
-        };
-        // Present: found, or just inserted ("(other)" on first use below).
-        if !self.tallies.contains_key(key) {
-            self.tallies.insert(key.to_owned(), Tally::default());
+        if self.tallies.contains_key(self.scratch.as_str()) {
+            return self
+                .tallies
+                .get_mut(self.scratch.as_str())
+                .expect("present");
         }
-        self.tallies.get_mut(key).expect("present")
+        let key = if self.tallies.len() >= MAX_ENDPOINTS {
+            OTHER.to_owned()
+        } else {
+            self.scratch.clone()
+        };
+        self.tallies.entry(key).or_default()
     }
 
     /// A request's final result.
