@@ -149,8 +149,7 @@ pub(crate) async fn run_attempt(
             match next_hop(sent, status, location) {
                 Ok(next) => {
                     // This hop's answer, as the server gave it for its URL.
-                    let mut answer = make_record(sent, &result, attempts, wait, ctx.redact);
-                    answer.index = request.index;
+                    let answer = make_record(sent, &result, attempts, wait, ctx.redact);
                     return TaskOutcome::Redirect {
                         work: Work::Hop(Arc::new(Hop {
                             request,

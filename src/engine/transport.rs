@@ -121,10 +121,6 @@ impl Transport {
         self.client.read().expect("client lock").clone()
     }
 
-    pub fn connections(&self) -> &Arc<Connections> {
-        &self.conns
-    }
-
     /// The Proxy-Authorization an http request sent through a proxy
     /// carries (https ones authenticate on CONNECT).
     pub fn proxy_auth(&self, uri: &http::Uri) -> Option<http::HeaderValue> {
