@@ -14,36 +14,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin ratebench
 rb=${RB:-target/release/ratebench}
-tmp=$(mktemp -d)
-port=$((19000 + RANDOM % 500))
-mkdir -p "$tmp/www" "$tmp/logs"
-echo ok >"$tmp/www/ok"
-cat >"$tmp/nginx.conf" <<CONF
-worker_processes 1;
-pid $tmp/nginx.pid;
-error_log $tmp/logs/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/body;
-  proxy_temp_path $tmp/proxy;
-  fastcgi_temp_path $tmp/fastcgi;
-  uwsgi_temp_path $tmp/uwsgi;
-  scgi_temp_path $tmp/scgi;
-  limit_req_zone \$binary_remote_addr zone=one:1m rate=50r/s;
-  limit_req_status 429;
-  server {
-    listen 127.0.0.1:$port;
-    root $tmp/www;
-    location / { limit_req zone=one; }
-  }
-}
-CONF
-nginx -c "$tmp/nginx.conf"
-trap 'nginx -c "$tmp/nginx.conf" -s stop 2>/dev/null; rm -rf "$tmp"' EXIT
-sleep 0.5
-base="http://127.0.0.1:$port"
-echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(nginx -v 2>&1)"
+source bench/lib.sh
+start_nginx 'limit_req_zone $binary_remote_addr zone=one:1m rate=50r/s; limit_req_status 429;' \
+  'location / { limit_req zone=one; }'
+echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $("$nginx_bin" -v 2>&1)"
 steady() { # steady RATE: prints "refused-of-sent"
   local n; n=$(python3 -c "print(int(float('$1') * 10))")
   printf '{"base_url": "%s", "requests": [{"url": "/ok?i={{i}}", "for_each": {"i": {"range": [0, %d]}}}]}\n' "$base" "$n" >"$tmp/s.json"

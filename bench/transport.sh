@@ -14,35 +14,11 @@ cd "$(dirname "$0")/.."
 rounds=${1:-3}
 n=${N:-100000}
 command -v oha >/dev/null || { echo "oha not found: cargo install oha" >&2; exit 1; }
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { echo "nginx not found" >&2; exit 1; }
 cargo build --release --quiet --bin ratebench --example bench
 rb=target/release/ratebench
-tmp=$(mktemp -d)
-chmod 755 "$tmp"  # nginx's worker (nobody) reads www
-port=$((19500 + RANDOM % 400))
-mkdir -p "$tmp/www" "$tmp/logs"
-echo ok >"$tmp/www/ok"
-cat >"$tmp/nginx.conf" <<CONF
-worker_processes 1;
-pid $tmp/nginx.pid;
-error_log $tmp/logs/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path $tmp/body;
-  proxy_temp_path $tmp/proxy;
-  fastcgi_temp_path $tmp/fastcgi;
-  uwsgi_temp_path $tmp/uwsgi;
-  scgi_temp_path $tmp/scgi;
-  server { listen 127.0.0.1:$port; root $tmp/www; }
-}
-CONF
-nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
-$nginx_bin -c "$tmp/nginx.conf" -p "$tmp" 2>/dev/null
-trap '$nginx_bin -c "$tmp/nginx.conf" -p "$tmp" -s stop 2>/dev/null; rm -rf "$tmp"' EXIT
-url="http://127.0.0.1:$port/ok"
-for _ in $(seq 50); do curl -sf "$url" >/dev/null && break; sleep 0.1; done
+source bench/lib.sh
+start_nginx "keepalive_requests 1000000;" ""
+url="$base/ok"
 curl -sf "$url" >/dev/null || { echo "nginx does not serve $url" >&2; exit 1; }
 printf '{"requests": [{"url": "%s", "for_each": {"i": {"range": [0, %d]}}}]}\n' "$url" "$n" >"$tmp/batch.json"
 
@@ -54,7 +30,7 @@ one() {
   python3 -c "print(f'{$n/$wall:.0f} {($user+$sys)/$n*1e6:.1f}')"
 }
 
-echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(nginx -v 2>&1 || true)"
+echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $("$nginx_bin" -v 2>&1)"
 echo "# $($rb --version), $(oha --version)"
 echo
 echo "## $n GETs of nginx /ok, 64 at once: req/s (client CPU µs per request)"

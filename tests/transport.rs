@@ -210,23 +210,20 @@ async fn with_no_redirects_allowed_the_3xx_is_the_answer() {
     let text = format!(
         r#"{{"base_url": "{base}", "max_redirects": 0, "requests": [{{"url": "/to/302"}}]}}"#
     );
-    let output = {
-        let dir = tempfile::tempdir().unwrap();
-        let path = common::batch_file(dir.path(), "r.json", &text);
-        let out = dir.path().join("r.jsonl");
-        let output = common::ratebench(&[
-            "run",
-            path.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .await;
-        let records = common::records(&out);
-        assert_eq!(records[0].status, Some(302));
-        assert_eq!(records[0].redirects, 0);
-        output
-    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::batch_file(dir.path(), "r.json", &text);
+    let out = dir.path().join("r.jsonl");
+    let output = common::ratebench(&[
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await;
     assert!(output.status.success(), "{output:?}");
+    let records = common::records(&out);
+    assert_eq!(records[0].status, Some(302));
+    assert_eq!(records[0].redirects, 0);
     assert_eq!(seen.hits.lock().unwrap().len(), 1);
 }
 

@@ -6,9 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use http::header::{
-    ACCEPT, CONTENT_ENCODING, CONTENT_LENGTH, LOCATION, USER_AGENT as USER_AGENT_HEADER,
-};
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, LOCATION};
 use http_body_util::{BodyExt, Either, Full, StreamBody};
 use hyper::body::Frame;
 use tokio::time::Instant;
@@ -206,7 +204,7 @@ fn text(headers: &http::HeaderMap, name: http::HeaderName) -> Option<String> {
 }
 
 /// The request hyper sends: the batch's headers, the ones every request
-/// carries where the batch set none, and the body.
+/// carries where the batch set none ([`added_headers`]), and the body.
 fn request(
     transport: &Transport,
     spec: &RequestSpec,
@@ -217,51 +215,38 @@ fn request(
             format!("{} is not an address hyper can send to: {e}", spec.url),
         )
     })?;
-    let body = match &spec.body {
-        None => Either::Left(Full::new(Bytes::new())),
-        Some(Body::Bytes(bytes)) => Either::Left(Full::new(bytes.clone())),
+    let (body, length) = match &spec.body {
+        None => (Either::Left(Full::new(Bytes::new())), None),
+        Some(Body::Bytes(bytes)) => (Either::Left(Full::new(bytes.clone())), None),
         Some(Body::Upload(upload)) => {
             let segments = upload.segments();
             let length = Upload::length(&segments);
             let frames = stream(segments).map_ok(Frame::data);
-            let body = StreamBody::new(frames).boxed_unsync();
-            let mut request = http::Request::new(Either::Right(body));
-            if let Some(len) = length {
-                request
-                    .headers_mut()
-                    .insert(CONTENT_LENGTH, http::HeaderValue::from(len));
-            }
-            return Ok(finish(transport, spec, uri, request));
+            (
+                Either::Right(StreamBody::new(frames).boxed_unsync()),
+                length,
+            )
         }
     };
-    Ok(finish(transport, spec, uri, http::Request::new(body)))
-}
-
-fn finish(
-    transport: &Transport,
-    spec: &RequestSpec,
-    uri: http::Uri,
-    mut request: http::Request<ReqBody>,
-) -> http::Request<ReqBody> {
+    let mut request = http::Request::new(body);
     let headers = request.headers_mut();
+    if let Some(len) = length {
+        headers.insert(CONTENT_LENGTH, http::HeaderValue::from(len));
+    }
     for (name, value) in &spec.headers {
         headers.append(name, value.clone());
     }
-    if !headers.contains_key(USER_AGENT_HEADER) {
-        headers.insert(
-            USER_AGENT_HEADER,
-            http::HeaderValue::from_static(USER_AGENT),
-        );
-    }
-    if !headers.contains_key(ACCEPT) {
-        headers.insert(ACCEPT, http::HeaderValue::from_static("*/*"));
+    for (name, value) in added_headers() {
+        if !headers.contains_key(name) {
+            headers.insert(name, http::HeaderValue::from_static(value));
+        }
     }
     if let Some(auth) = transport.proxy_auth(&uri) {
         headers.insert(http::header::PROXY_AUTHORIZATION, auth);
     }
     *request.method_mut() = spec.method.clone();
     *request.uri_mut() = uri;
-    request
+    Ok(request)
 }
 
 /// Maps a failure to send to a kind and a message that leads with the

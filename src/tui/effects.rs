@@ -158,22 +158,19 @@ impl Effects {
             },
             None => Journal::In(self.config.journal_dir.clone()),
         };
+        // Flags over the file over the defaults; then what the app steers.
+        let base = self
+            .config
+            .overrides
+            .apply(&run.batch.settings, self.config.run.clone());
         Plan {
             run: RunConfig {
-                max_connections: run.max_connections.unwrap_or_else(|| {
-                    self.config
-                        .overrides
-                        .apply(&run.batch.settings, self.config.run.clone())
-                        .max_connections
-                }),
+                max_connections: run.max_connections.unwrap_or(base.max_connections),
                 limits: run.limits,
                 profile: run.profile,
                 arrivals: arrivals.filter(|_| coalesce.is_some()),
                 coalesce,
-                ..self
-                    .config
-                    .overrides
-                    .apply(&run.batch.settings, self.config.run.clone())
+                ..base
             },
             batch: run.batch,
             journal,
